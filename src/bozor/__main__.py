@@ -1,0 +1,3 @@
+from bozor.cli import main
+
+main()

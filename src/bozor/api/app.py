@@ -1,0 +1,57 @@
+"""create_app(): the FastAPI application served by `bozor run`."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
+from fastapi import FastAPI, Header, HTTPException, Request, Response
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from bozor.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(title="Bozor", version="0.1.0", docs_url="/docs", redoc_url=None)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> dict[str, str]:
+        """Readiness: the database (and Redis, when configured) answer."""
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        if runtime.redis is not None:
+            await runtime.redis.ping()
+        return {"status": "ready"}
+
+    if runtime.settings.webhook_url:
+        secret = runtime.webhook_secret
+
+        @app.post(runtime.settings.webhook_path, include_in_schema=False)
+        async def telegram_webhook(
+            request: Request,
+            x_telegram_bot_api_secret_token: str = Header(default=""),
+        ) -> Response:
+            if not hmac.compare_digest(x_telegram_bot_api_secret_token, secret):
+                raise HTTPException(status_code=401, detail="bad secret token")
+            payload: dict[str, Any] = await request.json()
+            update = Update.model_validate(payload, context={"bot": runtime.bot})
+            result = await runtime.dispatcher.feed_update(runtime.bot, update)
+            if isinstance(result, TelegramMethod):
+                try:
+                    await runtime.bot(result)
+                except Exception:
+                    log.exception("reply to update %s failed", update.update_id)
+            return Response(status_code=200)
+
+    return app

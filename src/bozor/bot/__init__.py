@@ -1,0 +1,43 @@
+"""Bot assembly: one dispatcher from the routers of the enabled features."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.bot import common
+from bozor.bot.errors import on_error
+from bozor.bot.middlewares import (
+    DbSessionMiddleware,
+    DuplicateUpdateMiddleware,
+    ThrottlingMiddleware,
+    UserMiddleware,
+)
+from bozor.features import enabled_features
+from bozor.settings import Settings
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    session_factory: async_sessionmaker[AsyncSession],
+    redis: Redis | None = None,
+) -> Dispatcher:
+    """The dispatcher: middlewares, each enabled feature's router, then the core router."""
+    storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
+    dispatcher = Dispatcher(storage=storage, settings=settings)
+    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis))
+    dispatcher.update.outer_middleware(
+        ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst, redis)
+    )
+    dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(UserMiddleware(settings.default_language))
+    for feature in enabled_features(settings):
+        dispatcher.include_router(feature.create_router(settings))
+    dispatcher.include_router(common.create_router())  # last: its fallback takes the rest
+    dispatcher.errors.register(on_error)
+    return dispatcher

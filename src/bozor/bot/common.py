@@ -1,0 +1,90 @@
+"""Core conversation: /start without a feature payload, /help, /language, and the fallback."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.methods import SendMessage
+from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.i18n import LANGUAGES, Translator, all_translations
+from bozor.settings import Settings
+from bozor.users import service as users_service
+from bozor.users.models import User
+from bozor.bot.keyboards import language_picker, main_menu
+
+CORE_COMMANDS = ("start", "help", "language")
+FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {"referrals": ("ref", "top")}
+
+
+async def welcome_text(bot: Bot, t: Translator, user: User, *, is_new: bool) -> str:
+    bot_name = (await bot.me()).first_name
+    key = "start.welcome" if is_new else "start.welcome_back"
+    return t(key, bot=bot_name, name=user.first_name or user.full_name)
+
+
+async def start(
+    message: Message, bot: Bot, user: User, user_is_new: bool, t: Translator, settings: Settings
+) -> SendMessage:
+    text = await welcome_text(bot, t, user, is_new=user_is_new)
+    return message.answer(text, reply_markup=main_menu(t, settings.features))
+
+
+async def help_(message: Message, bot: Bot, t: Translator, settings: Settings) -> SendMessage:
+    bot_name = (await bot.me()).first_name
+    return message.answer(t("help.text", bot=bot_name), reply_markup=main_menu(t, settings.features))
+
+
+async def choose_language(message: Message, t: Translator) -> SendMessage:
+    return message.answer(t("language.choose"), reply_markup=language_picker().as_markup())
+
+
+async def set_language(
+    query: CallbackQuery, bot: Bot, session: AsyncSession, user: User, settings: Settings
+) -> None:
+    language = (query.data or "").removeprefix("lang:")
+    await users_service.set_language(session=session, user=user, language=language)
+    t = Translator(language)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t("language.changed"))
+    await bot.send_message(
+        user.telegram_id or query.from_user.id,
+        t("menu.placeholder"),
+        reply_markup=main_menu(t, settings.features),
+    )
+    await bot.set_my_commands(
+        command_list(t, settings.features), scope=BotCommandScopeChat(chat_id=query.from_user.id)
+    )
+
+
+async def fallback(message: Message, t: Translator, settings: Settings) -> SendMessage:
+    return message.answer(t("common.unknown_command"), reply_markup=main_menu(t, settings.features))
+
+
+def command_list(t: Translator, features: list[str]) -> list[BotCommand]:
+    names = [*CORE_COMMANDS[:1]]
+    names += [name for feature in features for name in FEATURE_COMMANDS.get(feature, ())]
+    names += CORE_COMMANDS[1:]
+    return [BotCommand(command=name, description=t(f"commands.{name}")) for name in names]
+
+
+async def register_commands(bot: Bot, features: list[str]) -> None:
+    """The command menu in every language (Telegram picks by the user's app language)."""
+    await bot.set_my_commands(command_list(Translator("en"), features))
+    for language in LANGUAGES:
+        await bot.set_my_commands(command_list(Translator(language), features), language_code=language)
+
+
+def create_router() -> Router:
+    router = Router(name="common")
+    private = F.chat.type == "private"
+    router.message.register(start, CommandStart(), private)
+    router.message.register(help_, Command("help"), private)
+    router.message.register(help_, F.text.in_(all_translations("menu.help")), private)
+    router.message.register(choose_language, Command("language"), private)
+    router.message.register(choose_language, F.text.in_(all_translations("menu.language")), private)
+    router.callback_query.register(set_language, F.data.regexp(r"^lang:(en|ru|uz)$"))
+    router.message.register(fallback, private)
+    return router

@@ -1,0 +1,33 @@
+"""Keyboards shared by features."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
+
+# Main-menu buttons each feature contributes (translation keys), in menu order.
+FEATURE_MENU: dict[str, tuple[str, ...]] = {"referrals": ("menu.invite", "menu.top")}
+CORE_MENU = ("menu.language", "menu.help")
+
+
+def main_menu(t: Translator, features: Sequence[str]) -> ReplyKeyboardMarkup:
+    keys = [key for feature in features for key in FEATURE_MENU.get(feature, ())]
+    keys.extend(CORE_MENU)
+    rows = [
+        [KeyboardButton(text=t(key)) for key in keys[i : i + 2]] for i in range(0, len(keys), 2)
+    ]
+    return ReplyKeyboardMarkup(
+        keyboard=rows, resize_keyboard=True, input_field_placeholder=t("menu.placeholder")
+    )
+
+
+def language_picker() -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    for language in LANGUAGES:
+        builder.button(text=LANGUAGE_NAMES[language], callback_data=f"lang:{language}")
+    builder.adjust(1)
+    return builder

@@ -1,0 +1,150 @@
+"""Per-update middlewares: de-duplication, throttling, a DB session, the user and language."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import User as TelegramUser
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.i18n import Translator, pick_language
+from bozor.users import service as users_service
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DuplicateUpdateMiddleware(BaseMiddleware):
+    """Drops an update whose id was already handled (Telegram re-delivers on webhook errors).
+
+    With Redis the set of seen ids is shared by every instance; otherwise it is this
+    process's memory of the most recent ids.
+    """
+
+    def __init__(self, redis: Redis | None = None, *, remember: int = 50_000) -> None:
+        self.redis = redis
+        self.remember = remember
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        if await self._seen_before(event.update_id, data["bot"].id):
+            log.info("update %s delivered again; ignored", event.update_id)
+            return None
+        return await handler(event, data)
+
+    async def _seen_before(self, update_id: int, bot_id: int) -> bool:
+        if self.redis is not None:
+            fresh = await self.redis.set(f"bozor:update:{bot_id}:{update_id}", 1, nx=True, ex=86400)
+            return not fresh
+        if update_id in self._seen:
+            return True
+        self._seen[update_id] = None
+        if len(self._seen) > self.remember:
+            self._seen.popitem(last=False)
+        return False
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Per-user token bucket on messages and button presses; tells the user once per burst."""
+
+    def __init__(self, rate: float, burst: int, redis: Redis | None = None) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.redis = redis
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._warned: dict[int, float] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: TelegramUser | None = data.get("event_from_user")
+        throttled_kind = isinstance(event, Update) and (event.message or event.callback_query)
+        if user is None or not throttled_kind or await self._allow(user.id):
+            return await handler(event, data)
+        await self._warn(event, user)
+        return None
+
+    async def _allow(self, user_id: int) -> bool:
+        if self.redis is not None:
+            return await self._allow_shared(user_id)
+        now = time.monotonic()
+        tokens, updated = self._buckets.get(user_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
+        allowed = tokens >= 1
+        self._buckets[user_id] = (tokens - 1 if allowed else tokens, now)
+        if len(self._buckets) > 100_000:  # forget idle users
+            self._buckets = {
+                uid: b for uid, b in self._buckets.items() if now - b[1] < self.burst / self.rate
+            }
+        return allowed
+
+    async def _allow_shared(self, user_id: int) -> bool:
+        # A fixed window of burst/rate seconds admitting `burst` updates: close to the bucket,
+        # and two Redis round-trips at most.
+        assert self.redis is not None
+        window = max(1, round(self.burst / self.rate))
+        key = f"bozor:throttle:{user_id}:{int(time.time()) // window}"
+        count = await self.redis.incr(key)
+        if count == 1:
+            await self.redis.expire(key, window + 1)
+        return int(count) <= self.burst
+
+    async def _warn(self, event: TelegramObject, user: TelegramUser) -> None:
+        now = time.monotonic()
+        if now - self._warned.get(user.id, 0.0) < 5:
+            return
+        self._warned[user.id] = now
+        t = Translator(pick_language(user.language_code))
+        inner = event.event if isinstance(event, Update) else event
+        if isinstance(inner, CallbackQuery):
+            await inner.answer(t("common.throttled"))
+        elif isinstance(inner, Message):
+            await inner.answer(t("common.throttled"))
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """One session and one transaction per update; committed when the handlers succeed."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.session_factory() as session:
+            data["session"] = session
+            result = await handler(event, data)
+            await session.commit()
+            return result
+
+
+class UserMiddleware(BaseMiddleware):
+    """Stores or refreshes the user behind the update; gives handlers `user` and `t`."""
+
+    def __init__(self, default_language: str) -> None:
+        self.default_language = default_language
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TelegramUser | None = data.get("event_from_user")
+        if tg_user is None or tg_user.is_bot:
+            data["t"] = Translator(self.default_language)
+            return await handler(event, data)
+        user, created = await users_service.upsert_from_telegram(
+            session=data["session"],
+            profile=users_service.TelegramProfile(
+                telegram_id=tg_user.id,
+                first_name=tg_user.first_name,
+                last_name=tg_user.last_name,
+                username=tg_user.username,
+                language_code=tg_user.language_code,
+            ),
+        )
+        data["user"] = user
+        data["user_is_new"] = created
+        data["t"] = Translator(users_service.language_of(user, self.default_language))
+        return await handler(event, data)

@@ -1,0 +1,122 @@
+"""The `bozor` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Annotated, Any
+
+import typer
+
+from bozor.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Bozor: referrals, prize draws, a gift-card shop and classifieds.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
+    try:
+        settings = load_settings(**overrides)
+        if for_bot:
+            settings.check_bot_ready()
+        return settings
+    except SettingsError as exc:
+        for line in str(exc).splitlines():
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+@app.command()
+def run() -> None:
+    """Run everything in one process: the bot, the HTTP server and background jobs."""
+    from bozor.runtime import serve
+
+    settings = _settings(for_bot=True)
+    _configure_logging(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await serve(settings, stop=stop)
+
+    _run(main())
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+) -> None:
+    """Run the Telegram Bot API emulator alone (point TELEGRAM_API_URL at it)."""
+    from bozor.emulator import run_emulator
+
+    _configure_logging("INFO")
+    run_emulator(host, port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from bozor import migrate
+    from bozor.db import create_engine
+
+    settings = _settings(auto_migrate=False)
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine, revision)
+            typer.echo(f"database at {await migrate.current_revision(engine)}")
+        finally:
+            await engine.dispose()
+
+    _run(main())
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the newest one available."""
+    from bozor import migrate
+    from bozor.db import create_engine
+
+    settings = _settings()
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            current = await migrate.current_revision(engine)
+            typer.echo(f"current: {current or 'empty'}  newest: {migrate.head_revision()}")
+        finally:
+            await engine.dispose()
+
+    _run(main())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""Translation catalogues (English, Russian, Uzbek Latin) and plural rules.
+
+Catalogues are TOML files beside this module. A table whose keys are plural categories
+(`one`, `few`, `many`, `other`) is a plural entry, chosen by the `count` parameter.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("en", "ru", "uz")
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_NAMES = {"en": "🇬🇧 English", "ru": "🇷🇺 Русский", "uz": "🇺🇿 Oʻzbekcha"}
+_PLURAL_KEYS = frozenset({"zero", "one", "few", "many", "other"})
+
+Entry = str | dict[str, str]
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Entry]:
+    flat: dict[str, Entry] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and set(value) <= _PLURAL_KEYS:
+            flat[name] = {k: str(v) for k, v in value.items()}
+        elif isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def catalogue(language: str) -> dict[str, Entry]:
+    text = resources.files(__package__).joinpath(f"{language}.toml").read_text("utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+def plural_category(language: str, n: int) -> str:
+    n = abs(n)
+    if language == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    if language == "uz":
+        return "other"
+    return "one" if n == 1 else "other"
+
+
+def pick_language(*candidates: str | None) -> str:
+    """The first supported language among candidates (IETF tags such as `ru-RU` accepted)."""
+    for candidate in candidates:
+        if candidate:
+            base = candidate.split("-")[0].lower()
+            if base in LANGUAGES:
+                return base
+    return DEFAULT_LANGUAGE
+
+
+class Translator:
+    """Texts of one language; falls back to English, then to the key itself."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        entry = catalogue(self.language).get(key) or catalogue(DEFAULT_LANGUAGE).get(key)
+        if entry is None:
+            return key
+        if isinstance(entry, dict):
+            count = int(params.get("count", 0))
+            category = plural_category(self.language, count)
+            entry = entry.get(category) or entry.get("other") or next(iter(entry.values()))
+        return entry.format(**params) if params else entry
+
+
+def all_translations(key: str) -> frozenset[str]:
+    """Every language's text for a key: reply-keyboard buttons match in any language."""
+    return frozenset(Translator(language)(key) for language in LANGUAGES)

@@ -1,0 +1,197 @@
+"""Sends the outbox: claims due rows atomically, coalesces bursts to one chat, paces per chat.
+
+Delivery is at-least-once across crashes (a row is marked sent right after Telegram accepts
+it) and exactly-once across instances: a claimed row is locked for the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.db import session_scope, utcnow
+from bozor.outbox.models import OutboxMessage, OutboxStatus
+from bozor.telegram import RateLimiter
+
+log = logging.getLogger(__name__)
+
+CLAIM_FOR = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+# Turns the params of one or more rows of a kind, due together for one chat, into one message.
+Renderer = Callable[[AsyncSession, int, list[dict[str, Any]]], Awaitable[Outgoing | None]]
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        renderers: Mapping[str, Renderer],
+        *,
+        interval: float = 0.5,
+        per_chat_interval: float = 1.0,
+        global_rate: float = 30.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.bot = bot
+        self.session_factory = session_factory
+        self.renderers = renderers
+        self.interval = interval
+        self.per_chat_interval = per_chat_interval
+        self.limiter = RateLimiter(global_rate)
+        self.batch_size = batch_size
+        self._next_send_at: dict[int, float] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("outbox sweep failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+            except TimeoutError:
+                pass
+
+    async def sweep(self) -> int:
+        """Send what is due now; returns the number of messages sent."""
+        groups = await self._claim()
+        ready: list[list[OutboxMessage]] = []
+        deferred: dict[float, list[int]] = defaultdict(list)
+        seen_chats: set[int] = set()
+        now = time.monotonic()
+        for rows in groups:
+            chat_id = rows[0].chat_id
+            wait = self._next_send_at.get(chat_id, 0.0) - now
+            if wait > 0 or chat_id in seen_chats:
+                deferred[max(wait, self.per_chat_interval)].extend(row.id for row in rows)
+                continue
+            seen_chats.add(chat_id)
+            self._next_send_at[chat_id] = now + self.per_chat_interval
+            ready.append(rows)
+        for wait, ids in deferred.items():
+            await self._release(ids, delay=wait)
+        results = await asyncio.gather(*(self._deliver(rows) for rows in ready))
+        return sum(results)
+
+    async def _claim(self) -> list[list[OutboxMessage]]:
+        now = utcnow()
+        async with session_scope(self.session_factory) as session:
+            query = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.due_at <= now,
+                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(self.batch_size)
+            )
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.scalars(query)).all())
+            if rows:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([row.id for row in rows]))
+                    .values(locked_until=now + CLAIM_FOR)
+                )
+        grouped: dict[tuple[int, str], list[OutboxMessage]] = {}
+        for row in rows:
+            key = (row.chat_id, row.coalesce_key or f"#{row.id}")
+            grouped.setdefault(key, []).append(row)
+        return list(grouped.values())
+
+    async def _deliver(self, rows: list[OutboxMessage]) -> int:
+        first = rows[0]
+        renderer = self.renderers.get(first.kind)
+        ids = [row.id for row in rows]
+        if renderer is None:
+            await self._finish(ids, OutboxStatus.FAILED, error=f"no renderer for {first.kind}")
+            return 0
+        try:
+            async with session_scope(self.session_factory) as session:
+                outgoing = await renderer(session, first.chat_id, [row.params for row in rows])
+            if outgoing is None:
+                await self._finish(ids, OutboxStatus.SENT, error="nothing to say")
+                return 0
+            await self.limiter.acquire()
+            await self.bot.send_message(
+                chat_id=first.chat_id, text=outgoing.text, reply_markup=outgoing.reply_markup
+            )
+        except TelegramRetryAfter as exc:
+            await self._release(ids, delay=float(exc.retry_after))
+            return 0
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            await self._finish(ids, OutboxStatus.FAILED, error=str(exc))
+            return 0
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            await self._retry_later(rows, str(exc))
+            return 0
+        await self._finish(ids, OutboxStatus.SENT)
+        return 1
+
+    async def _finish(self, ids: list[int], status: OutboxStatus, error: str | None = None) -> None:
+        async with session_scope(self.session_factory) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(
+                    status=status,
+                    sent_at=utcnow() if status == OutboxStatus.SENT else None,
+                    locked_until=None,
+                    last_error=error,
+                )
+            )
+
+    async def _release(self, ids: list[int], *, delay: float) -> None:
+        async with session_scope(self.session_factory) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(locked_until=None, due_at=utcnow() + timedelta(seconds=delay))
+            )
+
+    async def _retry_later(self, rows: list[OutboxMessage], error: str) -> None:
+        attempts = max(row.attempts for row in rows) + 1
+        if attempts >= MAX_ATTEMPTS:
+            await self._finish([row.id for row in rows], OutboxStatus.FAILED, error=error)
+            return
+        async with session_scope(self.session_factory) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([row.id for row in rows]))
+                .values(
+                    attempts=attempts,
+                    last_error=error,
+                    locked_until=None,
+                    due_at=utcnow() + timedelta(seconds=min(600, 2**attempts)),
+                )
+            )

@@ -1,0 +1,1 @@
+"""Referrals: who brought whom, once, with its state."""

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from bozor.errors import ConflictError, ForbiddenError, InvalidInputError
+
+
+class UnknownCodeError(InvalidInputError):
+    code = "referral.unknown"
+
+
+class SelfReferralError(ForbiddenError):
+    code = "referral.self"
+
+
+class AlreadyReferredError(ConflictError):
+    code = "referral.already"
+
+
+class ExistingUserError(ConflictError):
+    code = "referral.existing"
+
+
+class ReferralCycleError(ForbiddenError):
+    code = "referral.cycle"

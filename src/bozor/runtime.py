@@ -1,0 +1,150 @@
+"""One Bozor process: what it holds (Runtime) and how it runs and stops (serve)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import uvicorn
+from aiogram import Bot, Dispatcher
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bozor import migrate
+from bozor.api.app import create_app
+from bozor.bot import create_dispatcher
+from bozor.bot.common import register_commands
+from bozor.db import create_engine, create_session_factory, session_scope
+from bozor.features import outbox_renderers
+from bozor.outbox.worker import OutboxWorker
+from bozor.settings import Settings
+from bozor.telegram import create_bot, resilience_of
+from bozor.users import service as users_service
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 5.0  # seconds in-flight updates get to finish
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis | None
+    bot: Bot
+    dispatcher: Dispatcher
+    outbox: OutboxWorker
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        session_factory = create_session_factory(engine)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+        async def record_blocked(telegram_id: int) -> None:
+            async with session_scope(session_factory) as session:
+                await users_service.mark_blocked(session=session, telegram_id=telegram_id)
+
+        bot = create_bot(settings, on_blocked=record_blocked)
+        dispatcher = create_dispatcher(settings, session_factory=session_factory, redis=redis)
+        outbox = OutboxWorker(
+            bot,
+            session_factory,
+            outbox_renderers(settings),
+            interval=settings.outbox_interval,
+            per_chat_interval=settings.outbox_chat_interval,
+        )
+        return cls(settings, engine, session_factory, redis, bot, dispatcher, outbox)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret Telegram echoes in each webhook call; stable across instances."""
+        if self.settings.webhook_secret is not None:
+            return self.settings.webhook_secret.get_secret_value()
+        token = self.settings.bot_token.get_secret_value() if self.settings.bot_token else ""
+        return hashlib.sha256(f"bozor-webhook:{token}".encode()).hexdigest()
+
+    async def close(self) -> None:
+        resilience = resilience_of(self.bot)
+        if resilience is not None:
+            await resilience.drain()
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def serve(
+    settings: Settings, *, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> None:
+    """Run the bot (polling or webhook), the HTTP server and the outbox until `stop` is set."""
+    runtime = Runtime.create(settings)
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(runtime.engine)
+        try:
+            await register_commands(runtime.bot, settings.features)
+        except Exception:
+            log.exception("could not register the command menu; continuing")
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(runtime),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                lifespan="off",
+            )
+        )
+        runtime.tasks.append(asyncio.create_task(server.serve(), name="http"))
+        runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
+        if settings.webhook_url:
+            await runtime.bot.set_webhook(
+                url=settings.webhook_url + settings.webhook_path,
+                secret_token=runtime.webhook_secret,
+                allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+            )
+            log.info("webhook mode: %s%s", settings.webhook_url, settings.webhook_path)
+        else:
+            await runtime.bot.delete_webhook()
+            runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
+            log.info("long-polling mode")
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping")
+        server.should_exit = True
+        if not settings.webhook_url:
+            with contextlib.suppress(RuntimeError):  # polling had not started yet
+                await runtime.dispatcher.stop_polling()
+        await _finish_in_flight(runtime.dispatcher)
+        done, pending = await asyncio.wait(runtime.tasks, timeout=SHUTDOWN_GRACE)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("task %s failed", task.get_name(), exc_info=task.exception())
+    finally:
+        await runtime.close()
+
+
+async def _poll(runtime: Runtime) -> None:
+    await runtime.dispatcher.start_polling(
+        runtime.bot,
+        handle_signals=False,
+        close_bot_session=False,
+        allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+        tasks_concurrency_limit=128,
+        polling_timeout=10,
+    )
+
+
+async def _finish_in_flight(dispatcher: Dispatcher) -> None:
+    in_flight = set(getattr(dispatcher, "_handle_update_tasks", ()))
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)

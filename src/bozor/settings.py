@@ -1,0 +1,201 @@
+"""One Settings object, read from the environment, `.env` and an optional JSON or TOML file.
+
+Precedence (highest first): process environment, `.env`, the file named by `BOZOR_CONFIG`,
+defaults. Names are the upper-case field names (`BOT_TOKEN`, `DATABASE_URL`, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+FEATURES = ("referrals",)  # grows as feature packages land: lotteries, shop, classifieds
+LANGUAGES = ("en", "ru", "uz")
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(Exception):
+    """Start-up configuration is wrong; `str()` is one line per problem, naming the setting."""
+
+
+class ConfigFileSource(PydanticBaseSettingsSource):
+    """Values from the JSON or TOML file named by `BOZOR_CONFIG` (keys in any case)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._data = self._load(os.environ.get("BOZOR_CONFIG"))
+
+    @staticmethod
+    def _load(path_text: str | None) -> dict[str, Any]:
+        if not path_text:
+            return {}
+        path = Path(path_text)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"BOZOR_CONFIG: cannot read {path}: {exc.strerror}") from exc
+        try:
+            data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"BOZOR_CONFIG: {path} is not valid: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SettingsError(f"BOZOR_CONFIG: {path} must hold an object of settings")
+        return {str(k).lower(): v for k, v in data.items()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting Bozor reads. See the configuration reference in the README."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Telegram
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = TELEGRAM_API_URL
+    webhook_url: str | None = None  # public https URL; when set the bot uses webhooks
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    features: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(FEATURES))
+    default_language: Literal["en", "ru", "uz"] = "en"
+
+    # Storage
+    database_url: str = "sqlite+aiosqlite:///./bozor.sqlite3"
+    database_echo: bool = False
+    redis_url: str | None = None
+
+    # HTTP server (webhook endpoint now; the REST API later)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
+    # Behaviour
+    throttle_rate: float = Field(default=3.0, gt=0)  # updates per second per user, sustained
+    throttle_burst: int = Field(default=8, ge=1)  # updates a user may send at once
+    referral_required_channel: str | None = None  # @username or -100... id; members only count
+    referral_channel_url: str | None = None  # invite link shown when the channel is private
+    outbox_interval: float = Field(default=0.5, gt=0)  # seconds between outbox sweeps
+    outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
+    auto_migrate: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _parse_features(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if value == ["all"]:
+            return list(FEATURES)
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown {', '.join(unknown)}; choose from {', '.join(FEATURES)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token (digits, a colon, then the secret)")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept plain `sqlite://` and `postgresql://` URLs and pick the async drivers."""
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return value or None
+
+    def check_bot_ready(self) -> None:
+        """Settings the bot itself needs; other commands (db, emulator) run without them."""
+        if self.bot_token is None:
+            raise SettingsError(
+                "BOT_TOKEN: required to run the bot (try `bozor demo` for a bot without one)"
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def is_admin(self, telegram_id: int) -> bool:
+        return telegram_id in self.admin_ids
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one line per wrong setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}: {message}" if name else message)
+        raise SettingsError("\n".join(lines)) from None

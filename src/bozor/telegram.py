@@ -1,0 +1,149 @@
+"""Talking to the Bot API: honour 429 retry_after, retry 5xx with backoff, record 403.
+
+Installed as an aiogram request middleware on the bot's session, so every call — handler
+replies, outbox sends, set-up — gets the same treatment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+
+from bozor.settings import TELEGRAM_API_URL, Settings
+
+log = logging.getLogger(__name__)
+
+BlockedCallback = Callable[[int], Awaitable[None]]
+
+
+class FloodGate:
+    """Pauses every sender of this process while Telegram asked us to wait (429)."""
+
+    def __init__(self) -> None:
+        self._open_at = 0.0
+
+    def close_for(self, seconds: float) -> None:
+        self._open_at = max(self._open_at, time.monotonic() + seconds)
+
+    async def wait(self) -> None:
+        while (delay := self._open_at - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` acquisitions per second, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int | None = None) -> None:
+        self.rate = rate
+        self.capacity = float(burst or max(1, int(rate)))
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+class ResilientRequests(BaseRequestMiddleware):
+    """Retries what Telegram says can be retried, and reports users who blocked the bot."""
+
+    def __init__(
+        self,
+        gate: FloodGate,
+        *,
+        on_blocked: BlockedCallback | None = None,
+        max_attempts: int = 6,
+        base_backoff: float = 0.5,
+    ) -> None:
+        self.gate = gate
+        self.on_blocked = on_blocked
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.gate.wait()
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                log.warning("Telegram asked to wait %ss (%s)", exc.retry_after, method.__api_method__)
+                self.gate.close_for(exc.retry_after)
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                delay = min(30.0, self.base_backoff * 2 ** (attempt - 1))
+                log.warning("%s failed (%s); retry in %.1fs", method.__api_method__, exc, delay)
+                await asyncio.sleep(delay)
+            except TelegramForbiddenError:
+                self._report_blocked(method)
+                raise
+
+    def _report_blocked(self, method: TelegramMethod[Any]) -> None:
+        chat_id = getattr(method, "chat_id", None)
+        if self.on_blocked is None or not isinstance(chat_id, int) or chat_id < 0:
+            return
+        # In the background: the caller may hold a transaction the recording must not wait on.
+        task = asyncio.create_task(self.on_blocked(chat_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for pending blocked-user recordings (at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def create_bot(settings: Settings, *, on_blocked: BlockedCallback | None = None) -> Bot:
+    """The aiogram Bot for these settings, with the resilient request middleware installed."""
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    api = (
+        None
+        if settings.telegram_api_url == TELEGRAM_API_URL
+        else TelegramAPIServer.from_base(settings.telegram_api_url)
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(ResilientRequests(FloodGate(), on_blocked=on_blocked))
+    return Bot(settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties())
+
+
+def resilience_of(bot: Bot) -> ResilientRequests | None:
+    for middleware in bot.session.middleware._middlewares:
+        if isinstance(middleware, ResilientRequests):
+            return middleware
+    return None

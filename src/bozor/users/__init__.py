@@ -1,0 +1,1 @@
+"""Users: one row per person, shared by every feature."""

@@ -1,0 +1,125 @@
+"""Users: stored on first contact and kept up to date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.db import upsert_insert, utcnow
+from bozor.errors import InvalidInputError
+from bozor.i18n import LANGUAGES, pick_language
+from bozor.referrals.codes import new_referral_code
+from bozor.users.models import User
+
+# last_seen_at is refreshed at most this often, so reading users does not write on every update
+SEEN_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramProfile:
+    """What Telegram tells us about a user on every update."""
+
+    telegram_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+async def get_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> User | None:
+    """The user with this Telegram id, if known."""
+    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+async def get_by_id(*, session: AsyncSession, user_id: int) -> User | None:
+    """The user with this id, if any."""
+    return await session.get(User, user_id)
+
+
+async def upsert_from_telegram(
+    *, session: AsyncSession, profile: TelegramProfile
+) -> tuple[User, bool]:
+    """Store the user on first contact, refresh name/username/language after; (user, created).
+
+    Safe under concurrent first updates from the same user: the insert ignores a conflict and
+    the loser reads the winner's row.
+    """
+    user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
+    if user is not None:
+        _refresh(user, profile)
+        return user, False
+    for _ in range(3):  # a referral-code collision is astronomically rare; retry anyway
+        now = utcnow()
+        statement = (
+            upsert_insert(session, User)
+            .values(
+                telegram_id=profile.telegram_id,
+                first_name=profile.first_name,
+                last_name=profile.last_name,
+                username=profile.username,
+                telegram_language=profile.language_code,
+                referral_code=new_referral_code(),
+                is_blocked=False,
+                is_banned=False,
+                created_at=now,
+                updated_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(User.id)
+        )
+        new_id = await session.scalar(statement)
+        user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
+        if user is not None:
+            return user, new_id is not None and user.id == new_id
+    raise RuntimeError("could not store the user")  # pragma: no cover
+
+
+def _refresh(user: User, profile: TelegramProfile) -> None:
+    now = utcnow()
+    changed = False
+    for field, value in (
+        ("first_name", profile.first_name),
+        ("last_name", profile.last_name),
+        ("username", profile.username),
+        ("telegram_language", profile.language_code),
+    ):
+        if getattr(user, field) != value:
+            setattr(user, field, value)
+            changed = True
+    if user.is_blocked:  # writing to the bot means it is not blocked any more
+        user.is_blocked = False
+        user.blocked_at = None
+        changed = True
+    if changed:
+        user.updated_at = now
+    if changed or now - user.last_seen_at > SEEN_RESOLUTION:
+        user.last_seen_at = now
+
+
+async def mark_blocked(*, session: AsyncSession, telegram_id: int) -> None:
+    """Record that the user blocked the bot (Telegram answered 403)."""
+    await session.execute(
+        update(User)
+        .where(User.telegram_id == telegram_id, User.is_blocked.is_(False))
+        .values(is_blocked=True, blocked_at=utcnow())
+    )
+
+
+async def set_language(*, session: AsyncSession, user: User, language: str) -> None:
+    """Remember the language the user chose."""
+    if language not in LANGUAGES:
+        raise InvalidInputError("error.invalid_language")
+    user.language = language
+    user.updated_at = utcnow()
+    await session.flush()
+
+
+def language_of(user: User | None, default: str = "en") -> str:
+    """The user's language: chosen, else Telegram's, else the default."""
+    if user is None:
+        return default
+    return pick_language(user.language, user.telegram_language, default)
