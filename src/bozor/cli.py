@@ -13,7 +13,9 @@ import typer
 
 from bozor.settings import Settings, SettingsError, load_settings
 
-app = typer.Typer(help="Bozor: referrals, prize draws, a gift-card shop and classifieds.", no_args_is_help=True)
+app = typer.Typer(
+    help="Bozor: referrals, prize draws, a gift-card shop and classifieds.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(resources.files("bozor") / "migrations"))
-    config.set_main_option(
-        "file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
-    )
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     return config
 
 

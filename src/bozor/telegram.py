@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiogram import Bot
@@ -30,7 +30,7 @@ from bozor.settings import TELEGRAM_API_URL, Settings
 
 log = logging.getLogger(__name__)
 
-BlockedCallback = Callable[[int], Awaitable[None]]
+BlockedCallback = Callable[[int], Coroutine[Any, Any, None]]
 
 
 class FloodGate:
@@ -43,7 +43,8 @@ class FloodGate:
         self._open_at = max(self._open_at, time.monotonic() + seconds)
 
     async def wait(self) -> None:
-        while (delay := self._open_at - time.monotonic()) > 0:
+        # re-check after sleeping: another 429 may have pushed the opening further
+        while (delay := self._open_at - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
 
@@ -101,7 +102,9 @@ class ResilientRequests(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:
                 if attempt >= self.max_attempts:
                     raise
-                log.warning("Telegram asked to wait %ss (%s)", exc.retry_after, method.__api_method__)
+                log.warning(
+                    "Telegram asked to wait %ss (%s)", exc.retry_after, method.__api_method__
+                )
                 self.gate.close_for(exc.retry_after)
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if attempt >= self.max_attempts:
@@ -139,7 +142,9 @@ def create_bot(settings: Settings, *, on_blocked: BlockedCallback | None = None)
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(ResilientRequests(FloodGate(), on_blocked=on_blocked))
-    return Bot(settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties())
+    return Bot(
+        settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties()
+    )
 
 
 def resilience_of(bot: Bot) -> ResilientRequests | None:

@@ -8,11 +8,11 @@ from aiogram.methods import SendMessage
 from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.bot.keyboards import language_picker, main_menu
 from bozor.i18n import LANGUAGES, Translator, all_translations
 from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
-from bozor.bot.keyboards import language_picker, main_menu
 
 CORE_COMMANDS = ("start", "help", "language")
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {"referrals": ("ref", "top")}
@@ -33,7 +33,9 @@ async def start(
 
 async def help_(message: Message, bot: Bot, t: Translator, settings: Settings) -> SendMessage:
     bot_name = (await bot.me()).first_name
-    return message.answer(t("help.text", bot=bot_name), reply_markup=main_menu(t, settings.features))
+    return message.answer(
+        t("help.text", bot=bot_name), reply_markup=main_menu(t, settings.features)
+    )
 
 
 async def choose_language(message: Message, t: Translator) -> SendMessage:
@@ -74,7 +76,9 @@ async def register_commands(bot: Bot, features: list[str]) -> None:
     """The command menu in every language (Telegram picks by the user's app language)."""
     await bot.set_my_commands(command_list(Translator("en"), features))
     for language in LANGUAGES:
-        await bot.set_my_commands(command_list(Translator(language), features), language_code=language)
+        await bot.set_my_commands(
+            command_list(Translator(language), features), language_code=language
+        )
 
 
 def create_router() -> Router:

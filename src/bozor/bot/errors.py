@@ -21,7 +21,9 @@ async def on_error(event: ErrorEvent) -> bool:
         log.error("update %s failed", update.update_id, exc_info=exc)
         key, params = "common.error", {}
     query = update.callback_query
-    message = update.message or (query.message if query and isinstance(query.message, Message) else None)
+    message = update.message or (
+        query.message if query and isinstance(query.message, Message) else None
+    )
     from_user = (query.from_user if query else None) or (message.from_user if message else None)
     t = Translator(pick_language(from_user.language_code if from_user else None))
     try:

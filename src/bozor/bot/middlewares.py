@@ -103,9 +103,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         self._warned[user.id] = now
         t = Translator(pick_language(user.language_code))
         inner = event.event if isinstance(event, Update) else event
-        if isinstance(inner, CallbackQuery):
-            await inner.answer(t("common.throttled"))
-        elif isinstance(inner, Message):
+        if isinstance(inner, CallbackQuery | Message):
             await inner.answer(t("common.throttled"))
 
 

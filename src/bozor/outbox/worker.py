@@ -7,6 +7,7 @@ it) and exactly-once across instances: a claimed row is locked for the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -27,7 +28,7 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor.db import session_scope, utcnow
+from bozor.db import dialect_name, session_scope, utcnow
 from bozor.outbox.models import OutboxMessage, OutboxStatus
 from bozor.telegram import RateLimiter
 
@@ -75,10 +76,8 @@ class OutboxWorker:
                 await self.sweep()
             except Exception:
                 log.exception("outbox sweep failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
 
     async def sweep(self) -> int:
         """Send what is due now; returns the number of messages sent."""
@@ -114,7 +113,7 @@ class OutboxWorker:
                 .order_by(OutboxMessage.id)
                 .limit(self.batch_size)
             )
-            if session.bind.dialect.name == "postgresql":
+            if dialect_name(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = list((await session.scalars(query)).all())
             if rows:

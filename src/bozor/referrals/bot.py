@@ -68,7 +68,11 @@ async def start_with_code(
 
 
 async def check_subscription(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, user: User, t: Translator,
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
     settings: Settings,
 ) -> None:
     channel = settings.referral_required_channel

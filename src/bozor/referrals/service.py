@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
@@ -108,7 +108,7 @@ async def confirm_pending(*, session: AsyncSession, referred: User) -> tuple[Ref
     if referral is None or referral.status != ReferralStatus.PENDING:
         return None
     result = await session.execute(
-        Referral.__table__.update()
+        update(Referral)
         .where(Referral.id == referral.id, Referral.status == ReferralStatus.PENDING)
         .values(status=ReferralStatus.CONFIRMED, confirmed_at=utcnow())
     )
@@ -157,7 +157,7 @@ async def confirmed_count(*, session: AsyncSession, user_id: int) -> int:
     return int(count or 0)
 
 
-def _standings() -> Select[tuple[int, int, datetime | None]]:
+def _standings() -> Select[int, int, datetime | None]:
     """Confirmed referrals per referrer and when the last one came (ties: earlier first)."""
     return (
         select(

@@ -1,0 +1,79 @@
+"""Running Bozor in-process against the Bot API emulator: for tests, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.emulator import Emulator, EmulatorDriver
+from bozor.runtime import serve
+from bozor.settings import Settings
+
+TEST_BOT_TOKEN = "7000000001:AAbozor-test-token-0123456789abcdefXYZ"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Harness:
+    """Bozor running in this process against the emulator; `driver` plays the users."""
+
+    settings: Settings
+    driver: EmulatorDriver
+    db: async_sessionmaker[AsyncSession]
+    emulator: Emulator
+
+    async def user(self, first_name: str = "User", **kwargs: Any) -> int:
+        return await self.driver.create_user(first_name, **kwargs)
+
+    async def start(self, user_id: int, payload: str | None = None) -> dict[str, Any]:
+        """Send /start and return the bot's first answer to it."""
+        sent = await self.driver.send_start(user_id, payload)
+        return await self.driver.wait_for_message(user_id, after_message_id=sent["message_id"])
+
+
+def bozor_settings(emulator: Emulator, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TEST_BOT_TOKEN,
+        "telegram_api_url": emulator.url,
+        "database_url": database_url,
+        "admin_ids": [],
+        "http_port": 0,
+        "auto_migrate": False,
+        "outbox_interval": 0.05,
+        "outbox_chat_interval": 0.3,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def start_bozor(
+    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession], **overrides: Any
+) -> AsyncIterator[Harness]:
+    settings = bozor_settings(emulator, database_url, **overrides)
+    assert settings.bot_token is not None
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop=stop, ready=ready))
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # raises what went wrong at start-up
+    async with EmulatorDriver(emulator.url, settings.bot_token.get_secret_value()) as driver:
+        try:
+            yield Harness(settings, driver, db, emulator)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=15)

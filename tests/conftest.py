@@ -1,0 +1,157 @@
+"""Shared fixtures: a clean database per test on SQLite and PostgreSQL, the Bot API emulator,
+and Bozor itself running against them, driven over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bozor import migrate
+from bozor.db import Base, create_engine, create_session_factory
+from bozor.emulator import Emulator
+from bozor.testing import Harness, start_bozor
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_DSN = os.environ.get("BOZOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BOZOR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+ADMIN_ID = 900_000_001
+BACKENDS = os.environ.get("BOZOR_TEST_BACKENDS", "sqlite,postgres").split(",")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def need_server(name: str, url: str, port: int) -> None:
+    """Skip (outside CI) or fail (in CI) when a server a test needs is unreachable."""
+    if _reachable(url, port):
+        return
+    message = f"{name} is not reachable at {url}"
+    if IN_CI:
+        pytest.fail(f"{message}; CI must exercise it")
+    pytest.skip(f"{message} (set CI=true to make this a failure)")
+
+
+def _worker(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A migrated PostgreSQL database of this test worker's own, or None if unreachable."""
+    if not _reachable(PG_DSN, 5432):
+        yield None
+        return
+    name = f"bozor_test_{_worker(request)}"
+    base = PG_DSN.rsplit("/", 1)[0]
+
+    async def recreate() -> None:
+        connection = await asyncpg.connect(PG_DSN)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        engine = create_engine(f"{base}/{name}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(recreate())
+    yield f"{base}/{name}"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    postgres_url: str | None,
+    tmp_path: Path,
+) -> str:
+    """A clean, migrated database for one test, on each backend in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "bozor.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    need_server("PostgreSQL", PG_DSN, 5432)
+    assert postgres_url is not None
+
+    async def truncate() -> None:
+        connection = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+        try:
+            tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+            await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        finally:
+            await connection.close()
+
+    asyncio.run(truncate())
+    return postgres_url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_server("Redis", REDIS_URL, 6379)
+    return REDIS_URL
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A session factory on the test's database, for arranging data and checking results."""
+    engine: AsyncEngine = create_engine(database_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def bozor_overrides() -> dict[str, Any]:
+    """Settings a test module wants changed (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def bozor(
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    bozor_overrides: dict[str, Any],
+) -> AsyncIterator[Harness]:
+    overrides = {"admin_ids": [ADMIN_ID], **bozor_overrides}
+    async with start_bozor(emulator, database_url, db, **overrides) as harness:
+        yield harness

@@ -1,0 +1,77 @@
+"""Texts in English, Russian and Uzbek: Telegram's language picks one, /language changes it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bozor.i18n import LANGUAGES, catalogue
+from bozor.testing import Harness
+from bozor.users.models import User
+
+
+def test_every_text_exists_in_every_language() -> None:
+    english = catalogue("en")
+    for language in LANGUAGES:
+        assert set(catalogue(language)) == set(english), language
+        for key, entry in catalogue(language).items():
+            assert entry, f"{language}:{key} is empty"
+
+
+@pytest.mark.parametrize(
+    ("language_code", "greeting"),
+    [("ru", "Добро пожаловать"), ("uz", "xush kelibsiz"), ("en", "Welcome"), ("de", "Welcome")],
+)
+async def test_telegram_language_picks_the_texts(
+    bozor: Harness, language_code: str, greeting: str
+) -> None:
+    member = await bozor.user("Aziz", language_code=language_code)
+    answer = await bozor.start(member)
+    assert greeting in answer["text"]
+
+
+async def test_language_can_be_changed(bozor: Harness) -> None:
+    member = await bozor.user("Aziz", language_code="ru")
+    await bozor.start(member)
+    sent = await bozor.driver.send_message(member, "/language")
+    picker = await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
+    assert picker["text"] == "🌐 Выберите язык:"
+    await bozor.driver.press_button(member, picker["message_id"], callback_data="lang:uz")
+    menu = await bozor.driver.wait_for_message(member, after_message_id=picker["message_id"])
+    keyboard = [b["text"] for row in menu["reply_markup"]["keyboard"] for b in row]
+    assert "🤝 Doʻstlarni taklif qilish" in keyboard
+    edited = next(
+        m for m in await bozor.driver.messages(member) if m["message_id"] == picker["message_id"]
+    )
+    assert edited["text"] == "✅ Til oʻzbekchaga oʻzgartirildi."
+    async with bozor.db() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == member))
+    assert user is not None and user.language == "uz"
+    answer = await bozor.start(member)
+    assert "Qaytganingiz bilan" in answer["text"]
+    # The translated menu button works in the new language.
+    await bozor.driver.press_reply_button(member, "❓ Yordam")
+    await bozor.driver.wait_for_message(member, contains="shaxsiy taklif havolangiz")
+
+
+async def test_command_menu_registered_per_language(bozor: Harness) -> None:
+    for language, description in (
+        ("en", "Your invitation link"),
+        ("ru", "Ваша пригласительная ссылка"),
+        ("uz", "Taklif havolangiz"),
+    ):
+        commands = {
+            c["command"]: c["description"]
+            for c in await bozor.driver.commands(language_code=language)
+        }
+        assert commands["ref"] == description
+        assert list(commands) == ["start", "ref", "top", "help", "language"]
+    assert await bozor.driver.commands()  # the default menu for other languages
+
+
+async def test_unknown_text_gets_a_way_forward(bozor: Harness) -> None:
+    member = await bozor.user("Aziz")
+    await bozor.start(member)
+    sent = await bozor.driver.send_message(member, "what is this?")
+    answer = await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
+    assert "did not understand" in answer["text"] and answer["reply_markup"]["keyboard"]

@@ -1,0 +1,71 @@
+"""The migrations build exactly the schema the models describe, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+import bozor.models  # noqa: F401
+from bozor import migrate
+from bozor.db import Base, create_engine
+
+
+async def test_models_match_migrations(database_url: str) -> None:
+    engine = create_engine(database_url)
+
+    def diff(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(diff) == []
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_and_upgrade_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate.downgrade(engine, "base")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        assert set(tables) <= {"alembic_version"}
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        assert {"users", "referrals", "outbox"} <= set(tables)
+    finally:
+        await engine.dispose()
+
+
+def test_db_upgrade_command_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.sqlite3"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bozor", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"database at {migrate.head_revision()}" in result.stdout
+
+    async def pragmas() -> tuple[str, int]:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/fresh.sqlite3")
+        async with engine.connect() as connection:
+            mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+        await engine.dispose()
+        return str(mode), int(keys or 0)
+
+    assert asyncio.run(pragmas()) == ("wal", 1)

@@ -1,0 +1,51 @@
+"""`bozor run` as an operator starts it: a real process, stopped by a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bozor.emulator import Emulator, EmulatorDriver
+from bozor.testing import TEST_BOT_TOKEN, free_port
+
+
+async def test_run_serves_then_stops_cleanly_on_sigterm(
+    emulator: Emulator, database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TEST_BOT_TOKEN,
+        "TELEGRAM_API_URL": emulator.url,
+        "DATABASE_URL": database_url,
+        "HTTP_PORT": str(free_port()),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bozor",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
+            member = await driver.create_user("Aziz")
+            sent = await driver.send_start(member)
+            reply = await driver.wait_for_message(
+                member, after_message_id=sent["message_id"], timeout=30
+            )
+            assert "Welcome" in reply["text"]
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, output.decode()
+    assert b"Traceback" not in output, output.decode()
+    assert TEST_BOT_TOKEN.encode() not in output, "the token is never logged"

@@ -1,0 +1,71 @@
+"""Telegram failures are expected: 429 honoured, 5xx retried, errors answered politely,
+bursts throttled — and nothing half-saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bozor.referrals.models import Referral
+from bozor.testing import Harness
+from bozor.users.models import User
+
+
+async def test_429_retry_after_is_honoured(bozor: Harness) -> None:
+    member = await bozor.user("Aziz")
+    await bozor.start(member)
+    await bozor.driver.inject_fault("sendMessage", error_code=429, retry_after=1, times=1)
+    sent = await bozor.driver.send_message(member, "/help")
+    answer = await bozor.driver.wait_for_message(
+        member, after_message_id=sent["message_id"], timeout=10
+    )
+    assert "/ref" in answer["text"]
+    assert (await bozor.driver.stats())["rate_limited"] >= 1
+
+
+async def test_server_errors_are_retried(bozor: Harness) -> None:
+    member = await bozor.user("Aziz")
+    await bozor.start(member)
+    await bozor.driver.inject_fault("sendMessage", error_code=502, times=2)
+    sent = await bozor.driver.send_message(member, "/help")
+    answer = await bozor.driver.wait_for_message(
+        member, after_message_id=sent["message_id"], timeout=10
+    )
+    assert "/ref" in answer["text"]
+
+
+@pytest.fixture
+def bozor_overrides() -> dict[str, Any]:
+    return {"referral_required_channel": "@club", "throttle_burst": 4, "throttle_rate": 0.5}
+
+
+async def test_failure_is_answered_politely_and_nothing_is_half_saved(bozor: Harness) -> None:
+    await bozor.driver.create_channel("Club", username="club")
+    alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
+    await bozor.start(alice)
+    async with bozor.db() as session:
+        code = await session.scalar(select(User.referral_code).where(User.telegram_id == alice))
+    # Telegram rejects the membership check in a way the bot cannot work around.
+    await bozor.driver.inject_fault("getChatMember", error_code=401, description="Unauthorized")
+    answer = await bozor.start(bob, code)
+    assert "Something went wrong" in answer["text"]
+    async with bozor.db() as session:
+        assert await session.scalar(select(func.count()).select_from(Referral)) == 0
+        assert await session.scalar(select(User).where(User.telegram_id == bob)) is None
+    # Bob tries again and it works: he is still a new user.
+    answer = await bozor.start(bob, code)
+    assert "invitation from Alice" in answer["text"]
+
+
+async def test_bursts_from_one_user_are_throttled(bozor: Harness) -> None:
+    member = await bozor.user("Spammer")
+    await bozor.start(member)
+    for _ in range(15):
+        await bozor.driver.send_message(member, "/help")
+    await bozor.driver.wait_for_message(member, contains="Too many messages")
+    other = await bozor.user("Calm")
+    assert "Welcome" in (await bozor.start(other))["text"], "others are not slowed down"
+    helps = [m for m in await bozor.driver.bot_messages(member) if "/ref" in (m.get("text") or "")]
+    assert 1 <= len(helps) < 15

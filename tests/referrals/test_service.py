@@ -1,0 +1,54 @@
+"""Referral rules that the bot cannot reach on its own (the REST API will): cycles."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.referrals import service
+from bozor.referrals.exceptions import ReferralCycleError
+from bozor.users import service as users_service
+from bozor.users.service import TelegramProfile
+
+
+async def test_cycles_are_refused(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db() as session:
+        a, _ = await users_service.upsert_from_telegram(
+            session=session, profile=TelegramProfile(1, "A")
+        )
+        b, _ = await users_service.upsert_from_telegram(
+            session=session, profile=TelegramProfile(2, "B")
+        )
+        c, _ = await users_service.upsert_from_telegram(
+            session=session, profile=TelegramProfile(3, "C")
+        )
+        await service.register_referral(
+            session=session, referred=b, code=a.referral_code, referred_is_new=True
+        )
+        await service.register_referral(
+            session=session, referred=c, code=b.referral_code, referred_is_new=True
+        )
+        with pytest.raises(ReferralCycleError):
+            # a → b → c: a joining through c would close a loop
+            await service.register_referral(
+                session=session, referred=a, code=c.referral_code, referred_is_new=True
+            )
+        stats = await service.stats(session=session, user_id=a.id)
+        assert (stats.invited, stats.confirmed, stats.rank) == (1, 1, 1)
+        await session.rollback()
+
+
+async def test_codes_are_unique_and_deep_link_safe(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db() as session:
+        users = [
+            (
+                await users_service.upsert_from_telegram(
+                    session=session, profile=TelegramProfile(10 + i, "U")
+                )
+            )[0]
+            for i in range(200)
+        ]
+        codes = {user.referral_code for user in users}
+        assert len(codes) == 200
+        assert all(code.isalnum() and len(code) <= 64 for code in codes)
+        await session.rollback()
