@@ -75,7 +75,7 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
         yield None
         return
     name = f"bozor_test_{_worker(request)}"
-    base = PG_DSN.rsplit("/", 1)[0]
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
 
     async def recreate() -> None:
         connection = await asyncpg.connect(PG_DSN)

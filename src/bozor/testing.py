@@ -43,6 +43,12 @@ class Harness:
         return await self.driver.wait_for_message(user_id, after_message_id=sent["message_id"])
 
 
+async def reply_buttons(harness: Harness, chat_id: int) -> list[str]:
+    """Texts of the reply keyboard the bot last showed in a chat."""
+    keyboard = await harness.driver.reply_keyboard(chat_id)
+    return [button["text"] for row in (keyboard or {}).get("keyboard", []) for button in row]
+
+
 def bozor_settings(emulator: Emulator, database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": TEST_BOT_TOKEN,

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bozor.i18n import LANGUAGES, catalogue
-from bozor.testing import Harness
+from bozor.testing import Harness, reply_buttons
 from bozor.users.models import User
 
 
@@ -38,7 +38,7 @@ async def test_language_can_be_changed(bozor: Harness) -> None:
     assert picker["text"] == "🌐 Выберите язык:"
     await bozor.driver.press_button(member, picker["message_id"], callback_data="lang:uz")
     menu = await bozor.driver.wait_for_message(member, after_message_id=picker["message_id"])
-    keyboard = [b["text"] for row in menu["reply_markup"]["keyboard"] for b in row]
+    keyboard = await reply_buttons(bozor, member)
     assert "🤝 Doʻstlarni taklif qilish" in keyboard
     edited = next(
         m for m in await bozor.driver.messages(member) if m["message_id"] == picker["message_id"]
@@ -74,4 +74,4 @@ async def test_unknown_text_gets_a_way_forward(bozor: Harness) -> None:
     await bozor.start(member)
     sent = await bozor.driver.send_message(member, "what is this?")
     answer = await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
-    assert "did not understand" in answer["text"] and answer["reply_markup"]["keyboard"]
+    assert "did not understand" in answer["text"] and await reply_buttons(bozor, member)

@@ -55,8 +55,8 @@ async def test_failure_is_answered_politely_and_nothing_is_half_saved(bozor: Har
         assert await session.scalar(select(func.count()).select_from(Referral)) == 0
         assert await session.scalar(select(User).where(User.telegram_id == bob)) is None
     # Bob tries again and it works: he is still a new user.
-    answer = await bozor.start(bob, code)
-    assert "invitation from Alice" in answer["text"]
+    await bozor.driver.send_start(bob, code)
+    await bozor.driver.wait_for_message(bob, contains="invitation from Alice")
 
 
 async def test_bursts_from_one_user_are_throttled(bozor: Harness) -> None:

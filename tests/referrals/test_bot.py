@@ -11,27 +11,30 @@ from sqlalchemy import func, select
 
 from bozor.outbox.models import OutboxMessage, OutboxStatus
 from bozor.referrals.models import Referral, ReferralStatus
-from bozor.testing import Harness
+from bozor.testing import Harness, reply_buttons
 from bozor.users.models import User
 
 LINK_RE = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9]+)")
 
 
+async def show_ref(bozor: Harness, user_id: int) -> dict[str, Any]:
+    """/ref answers with one photo: the QR code, captioned with the link and figures."""
+    sent = await bozor.driver.send_message(user_id, "/ref")
+    return await bozor.driver.wait_for_message(
+        user_id, after_message_id=sent["message_id"], predicate=lambda m: bool(m.get("photo"))
+    )
+
+
 async def referral_code(bozor: Harness, user_id: int) -> str:
     """What a member sees under /ref: the link (with its code) and a QR photo."""
-    sent = await bozor.driver.send_message(user_id, "/ref")
-    answer = await bozor.driver.wait_for_message(user_id, after_message_id=sent["message_id"])
-    assert answer.get("photo"), "the link comes with a QR code image"
+    answer = await show_ref(bozor, user_id)
     match = LINK_RE.search(answer["caption"])
     assert match, answer["caption"]
     return match.group(2)
 
 
 async def ref_figures(bozor: Harness, user_id: int) -> dict[str, str]:
-    sent = await bozor.driver.send_message(user_id, "/ref")
-    caption = (await bozor.driver.wait_for_message(user_id, after_message_id=sent["message_id"]))[
-        "caption"
-    ]
+    caption = (await show_ref(bozor, user_id))["caption"]
     return dict(re.findall(r"(Invited|Confirmed|Your rank): (\S+)", caption))
 
 
@@ -64,7 +67,7 @@ async def test_start_stores_the_user_and_welcomes(bozor: Harness) -> None:
     alice = await bozor.user("Alice", last_name="Smith", username="alice", language_code="en")
     answer = await bozor.start(alice)
     assert "Welcome" in answer["text"] and "Alice" in answer["text"]
-    keyboard = [b["text"] for row in answer["reply_markup"]["keyboard"] for b in row]
+    keyboard = await reply_buttons(bozor, alice)
     assert "🤝 Invite friends" in keyboard and "🌐 Language" in keyboard
     async with bozor.db() as session:
         user = await session.scalar(select(User).where(User.telegram_id == alice))

@@ -47,6 +47,7 @@ async def set_language(
 ) -> None:
     language = (query.data or "").removeprefix("lang:")
     await users_service.set_language(session=session, user=user, language=language)
+    await session.commit()  # what follows tells the user it is saved
     t = Translator(language)
     await query.answer()
     if isinstance(query.message, Message):

@@ -11,7 +11,7 @@ import segno
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.methods import SendMessage, SendPhoto
+from aiogram.methods import SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,23 +74,23 @@ async def check_subscription(
     user: User,
     t: Translator,
     settings: Settings,
-) -> None:
+) -> TelegramMethod[Any] | None:
     channel = settings.referral_required_channel
     referrer = await service.pending_referrer(session=session, referred=user)
     if channel is None or referrer is None:
-        await query.answer(t("referral.nothing_pending"), show_alert=True)
-        return
+        return query.answer(t("referral.nothing_pending"), show_alert=True)
     if not await is_subscribed(bot, channel, query.from_user.id):
-        await query.answer(
+        return query.answer(
             t("referral.not_subscribed", channel=channel_title(settings)), show_alert=True
         )
-        return
     await service.confirm_pending(session=session, referred=user)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            t("referral.subscription_confirmed", referrer=referrer.full_name)
-        )
+    if not isinstance(query.message, Message):
+        return None
+    # returned, so it is sent after the transaction commits
+    return query.message.edit_text(
+        t("referral.subscription_confirmed", referrer=referrer.full_name)
+    )
 
 
 async def show_link(
