@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -66,6 +67,34 @@ def run() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         await serve(settings, stop=stop)
+
+    _run(main())
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    emulator_port: Annotated[int, typer.Option(help="Port of the Bot API emulator.")] = 8081,
+    http_port: Annotated[int, typer.Option(help="Port of Bozor's HTTP server.")] = 8080,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the demo database here (default: a temp folder).")
+    ] = None,
+) -> None:
+    """Try Bozor without Telegram: the bundled emulator, the bot and sample people."""
+    from bozor.demo import run_demo
+
+    _configure_logging("WARNING")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await run_demo(
+            host=host,
+            emulator_port=emulator_port,
+            http_port=http_port,
+            stop=stop,
+            data_dir=data_dir,
+        )
 
     _run(main())
 

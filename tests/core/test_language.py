@@ -37,7 +37,7 @@ async def test_language_can_be_changed(bozor: Harness) -> None:
     picker = await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
     assert picker["text"] == "🌐 Выберите язык:"
     await bozor.driver.press_button(member, picker["message_id"], callback_data="lang:uz")
-    menu = await bozor.driver.wait_for_message(member, after_message_id=picker["message_id"])
+    await bozor.driver.wait_for_message(member, after_message_id=picker["message_id"])
     keyboard = await reply_buttons(bozor, member)
     assert "🤝 Doʻstlarni taklif qilish" in keyboard
     edited = next(
