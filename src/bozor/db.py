@@ -65,16 +65,35 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys, a busy timeout and serialised writes."""
+SQLITE_POOL_SIZE = 4  # one writer at a time anyway; each aiosqlite connection is a thread
+
+
+def create_engine(database_url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    The pool is fixed-size: overflow connections would be opened and closed on every burst,
+    and each new connection re-prepares every statement. Callers beyond the pool wait.
+    """
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
-            database_url, echo=echo, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+            database_url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=60,
         )
         _configure_sqlite(engine)
         return engine
+    # No pre-ping: it costs a round-trip per transaction; stale connections are recycled and a
+    # failed update is answered politely and can be retried by the user.
     return create_async_engine(
-        database_url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
+        database_url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        pool_recycle=1800,
     )
 
 

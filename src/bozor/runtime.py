@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -42,7 +43,11 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        engine = create_engine(
+            settings.database_url,
+            echo=settings.database_echo,
+            pool_size=settings.database_pool_size,
+        )
         session_factory = create_session_factory(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
@@ -114,6 +119,10 @@ async def serve(
             await runtime.bot.delete_webhook()
             runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
             log.info("long-polling mode")
+        # Start-up built a large, long-lived object graph (aiogram's ~1,000 pydantic types);
+        # freezing it keeps every later full collection from walking it again.
+        gc.collect()
+        gc.freeze()
         if ready is not None:
             ready.set()
         await stop.wait()

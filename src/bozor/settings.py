@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     # Storage
     database_url: str = "sqlite+aiosqlite:///./bozor.sqlite3"
     database_echo: bool = False
+    database_pool_size: int = Field(default=20, ge=1, le=500)  # PostgreSQL connections
     redis_url: str | None = None
 
     # HTTP server (webhook endpoint now; the REST API later)

@@ -86,6 +86,10 @@ class ResilientRequests(BaseRequestMiddleware):
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
         self._tasks: set[asyncio.Task[None]] = set()
+        # aiogram parses each answer with Response[<type>]; pydantic keeps those generic
+        # classes only weakly and rebuilds one (~5 ms) whenever GC dropped it. Holding them
+        # here keeps them built.
+        self._response_types: dict[Any, type[Response[Any]]] = {}
 
     async def __call__(
         self,
@@ -93,6 +97,9 @@ class ResilientRequests(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._response_types:
+            self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
         attempt = 0
         while True:
             attempt += 1

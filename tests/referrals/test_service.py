@@ -29,9 +29,13 @@ async def test_cycles_are_refused(db: async_sessionmaker[AsyncSession]) -> None:
             session=session, referred=c, code=b.referral_code, referred_is_new=True
         )
         with pytest.raises(ReferralCycleError):
-            # a → b → c: a joining through c would close a loop
+            # a → b → c: a (an existing user) joining through c would close a loop
             await service.register_referral(
-                session=session, referred=a, code=c.referral_code, referred_is_new=True
+                session=session,
+                referred=a,
+                code=c.referral_code,
+                referred_is_new=False,
+                allow_existing=True,
             )
         stats = await service.stats(session=session, user_id=a.id)
         assert (stats.invited, stats.confirmed, stats.rank) == (1, 1, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -15,6 +16,13 @@ CORE_MENU = ("menu.language", "menu.help")
 
 
 def main_menu(t: Translator, features: Sequence[str]) -> ReplyKeyboardMarkup:
+    """The reply keyboard of the enabled features, in the translator's language."""
+    return _main_menu(t.language, tuple(features))
+
+
+@cache  # a few languages × one feature set: built once, sent many times
+def _main_menu(language: str, features: tuple[str, ...]) -> ReplyKeyboardMarkup:
+    t = Translator(language)
     keys = [key for feature in features for key in FEATURE_MENU.get(feature, ())]
     keys.extend(CORE_MENU)
     rows = [

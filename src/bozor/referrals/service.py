@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
@@ -40,14 +42,56 @@ class LeaderboardRow:
     confirmed: int
 
 
-async def find_referrer(*, session: AsyncSession, code: str) -> User:
+@dataclass(frozen=True, slots=True)
+class CodeOwner:
+    """Who a referral code belongs to: what a referral needs to know about its referrer."""
+
+    id: int
+    telegram_id: int | None
+    full_name: str
+
+
+class _CodeOwners:
+    """Codes never change hands, so their owners are remembered for a minute: a popular link
+    shared in a big channel brings bursts of sign-ups through the same code."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, CodeOwner]] = OrderedDict()
+
+    def get(self, code: str) -> CodeOwner | None:
+        item = self._items.get(code)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, code: str, owner: CodeOwner) -> None:
+        self._items[code] = (time.monotonic() + self.ttl, owner)
+        self._items.move_to_end(code)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+_owners = _CodeOwners()
+_BY_CODE = select(User.id, User.telegram_id, User.first_name, User.last_name).where(
+    User.referral_code == bindparam("code")
+)
+
+
+async def find_referrer(*, session: AsyncSession, code: str) -> CodeOwner:
     """The owner of a referral code."""
     if not looks_like_code(code):
         raise UnknownCodeError()
-    referrer = await session.scalar(select(User).where(User.referral_code == code))
-    if referrer is None:
-        raise UnknownCodeError()
-    return referrer
+    owner = _owners.get(code)
+    if owner is None:
+        row = (await session.execute(_BY_CODE, {"code": code})).first()
+        if row is None:
+            raise UnknownCodeError()
+        name = " ".join(part for part in (row.first_name, row.last_name) if part) or "—"
+        owner = CodeOwner(row.id, row.telegram_id, name)
+        _owners.put(code, owner)
+    return owner
 
 
 async def register_referral(
@@ -57,43 +101,47 @@ async def register_referral(
     code: str,
     referred_is_new: bool,
     needs_confirmation: bool = False,
+    allow_existing: bool = False,
     source: str = "bot",
-) -> tuple[Referral, User]:
+) -> tuple[Referral, CodeOwner]:
     """Record that `referred` came through `code`; returns the referral and the referrer.
 
-    Rules: the code must exist; no self-referral; a user is referred once, ever, and only as a
-    new user; no cycles. With `needs_confirmation` the referral waits (e.g. for a channel
-    subscription) instead of counting at once. The referrer is notified through the outbox.
+    Rules: the code must exist; no self-referral; a user is referred once, ever; only a new
+    user, unless `allow_existing` (then no cycles). With `needs_confirmation` the referral
+    waits (e.g. for a channel subscription) instead of counting at once. The referrer is
+    notified through the outbox.
     """
     referrer = await find_referrer(session=session, code=code)
     if referrer.id == referred.id:
         raise SelfReferralError()
-    if await _referral_of(session, referred.id) is not None:
-        raise AlreadyReferredError()
+    # A user created in this very transaction has no referral yet and nobody below them, so
+    # these look-ups only run for users who existed before.
     if not referred_is_new:
-        raise ExistingUserError()
-    if await _is_ancestor(session, ancestor_id=referred.id, user_id=referrer.id):
-        raise ReferralCycleError()
+        if await _referral_of(session, referred.id) is not None:
+            raise AlreadyReferredError()
+        if not allow_existing:
+            raise ExistingUserError()
+        if await _is_ancestor(session, ancestor_id=referred.id, user_id=referrer.id):
+            raise ReferralCycleError()
 
     now = utcnow()
     status = ReferralStatus.PENDING if needs_confirmation else ReferralStatus.CONFIRMED
-    inserted = await session.scalar(
+    referral = await session.scalar(
         upsert_insert(session, Referral)
-        .values(
-            referrer_id=referrer.id,
-            referred_id=referred.id,
-            status=status,
-            source=source,
-            created_at=now,
-            confirmed_at=None if needs_confirmation else now,
-        )
         .on_conflict_do_nothing(index_elements=["referred_id"])
-        .returning(Referral.id)
+        .returning(Referral),
+        {
+            "referrer_id": referrer.id,
+            "referred_id": referred.id,
+            "status": status,
+            "source": source,
+            "created_at": now,
+            "confirmed_at": None if needs_confirmation else now,
+        },
     )
-    if inserted is None:  # a concurrent update for the same user won the race
+    if referral is None:  # a concurrent update for the same user won the race
         raise AlreadyReferredError()
-    referral = await session.get_one(Referral, inserted)
-    _notify_referrer(
+    await _notify_referrer(
         session, referrer, referred, NOTIFY_PENDING if needs_confirmation else NOTIFY_JOINED
     )
     return referral, referrer
@@ -116,7 +164,7 @@ async def confirm_pending(*, session: AsyncSession, referred: User) -> tuple[Ref
         return None
     await session.refresh(referral)
     referrer = await session.get_one(User, referral.referrer_id)
-    _notify_referrer(session, referrer, referred, NOTIFY_CONFIRMED)
+    await _notify_referrer(session, referrer, referred, NOTIFY_CONFIRMED)
     return referral, referrer
 
 
@@ -233,10 +281,12 @@ async def _is_ancestor(session: AsyncSession, *, ancestor_id: int, user_id: int)
     return found is not None
 
 
-def _notify_referrer(session: AsyncSession, referrer: User, referred: User, kind: str) -> None:
+async def _notify_referrer(
+    session: AsyncSession, referrer: User | CodeOwner, referred: User, kind: str
+) -> None:
     if referrer.telegram_id is None:
         return
-    outbox_service.enqueue(
+    await outbox_service.enqueue(
         session=session,
         chat_id=referrer.telegram_id,
         kind=kind,

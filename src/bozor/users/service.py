@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
@@ -29,9 +29,13 @@ class TelegramProfile:
     language_code: str | None = None
 
 
+# Built once: constructing a statement costs more than running it on the hot path.
+_BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
+
+
 async def get_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> User | None:
     """The user with this Telegram id, if known."""
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    return await session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
 
 async def get_by_id(*, session: AsyncSession, user_id: int) -> User | None:
@@ -51,30 +55,31 @@ async def upsert_from_telegram(
     if user is not None:
         _refresh(user, profile)
         return user, False
+    insert = upsert_insert(session, User).on_conflict_do_nothing().returning(User)
     for _ in range(3):  # a referral-code collision is astronomically rare; retry anyway
         now = utcnow()
-        statement = (
-            upsert_insert(session, User)
-            .values(
-                telegram_id=profile.telegram_id,
-                first_name=profile.first_name,
-                last_name=profile.last_name,
-                username=profile.username,
-                telegram_language=profile.language_code,
-                referral_code=new_referral_code(),
-                is_blocked=False,
-                is_banned=False,
-                created_at=now,
-                updated_at=now,
-                last_seen_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(User.id)
+        created = await session.scalar(
+            insert,
+            {
+                "telegram_id": profile.telegram_id,
+                "first_name": profile.first_name,
+                "last_name": profile.last_name,
+                "username": profile.username,
+                "telegram_language": profile.language_code,
+                "referral_code": new_referral_code(),
+                "is_blocked": False,
+                "is_banned": False,
+                "created_at": now,
+                "updated_at": now,
+                "last_seen_at": now,
+            },
         )
-        new_id = await session.scalar(statement)
+        if created is not None:
+            return created, True
+        # Lost a race with a concurrent first update from the same user (or a code collision).
         user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
         if user is not None:
-            return user, new_id is not None and user.id == new_id
+            return user, False
     raise RuntimeError("could not store the user")  # pragma: no cover
 
 
