@@ -1,4 +1,4 @@
-"""A Telegram Bot API emulator for tests, benchmarks and demos (see README.md here)."""
+"""A Telegram Bot API emulator for tests, benchmarks and demos (see docs/emulator.md)."""
 
 from .driver import EmulatorDriver, EmulatorError
 from .server import Emulator, run_emulator

@@ -2,7 +2,7 @@
 
 All routes live under ``/control`` and speak JSON. Errors are answered with a 4xx status and
 ``{"error": "..."}``. ``{token}`` is a bot token (auto-registered like on the Bot API side).
-See ``README.md`` next to this module for the full reference with bodies and answers.
+See docs/emulator.md for the full reference with bodies and answers.
 
 Global::
 

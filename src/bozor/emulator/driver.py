@@ -1,7 +1,7 @@
 """``EmulatorDriver``: plays Telegram users and admins against a running emulator.
 
 One driver speaks for one bot token. Every method is a thin wrapper over the control API
-(see ``control.py`` / ``README.md``); failures raise ``EmulatorError``.
+(see ``control.py`` / ``docs/emulator.md``); failures raise ``EmulatorError``.
 """
 
 from __future__ import annotations
