@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 
 from alembic import command
@@ -19,26 +20,26 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database schema up to `revision`."""
+async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
+    """Run an Alembic command on a live connection of `engine`, in one transaction."""
 
-    def _upgrade(connection: Connection) -> None:
+    def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        action(config)
 
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(run)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the database schema up to `revision`."""
+    await _run(engine, lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    def _downgrade(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(_downgrade)
+    """Take the database schema back to `revision`."""
+    await _run(engine, lambda config: command.downgrade(config, revision))
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -55,11 +56,4 @@ def head_revision() -> str | None:
 
 async def autogenerate(engine: AsyncEngine, message: str) -> None:
     """Write a new revision from the difference between the models and the database."""
-
-    def _revision(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)
-
-    async with engine.connect() as connection:
-        await connection.run_sync(_revision)
+    await _run(engine, lambda config: command.revision(config, message=message, autogenerate=True))

@@ -93,9 +93,9 @@ def test_unreadable_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         load_settings()
 
 
-def test_run_without_token_stops_with_one_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
-    result = subprocess.run(
+def run_bozor(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`bozor run` as an operator starts it, in a folder with no .env."""
+    return subprocess.run(
         [sys.executable, "-m", "bozor", "run"],
         env=env,
         cwd=tmp_path,
@@ -104,6 +104,10 @@ def test_run_without_token_stops_with_one_line(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_run_without_token_stops_with_one_line(tmp_path: Path) -> None:
+    result = run_bozor(tmp_path, {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: BOT_TOKEN: required to run the bot (try `bozor demo` for a bot without one)"
@@ -111,15 +115,6 @@ def test_run_without_token_stops_with_one_line(tmp_path: Path) -> None:
 
 
 def test_bad_database_url_stops_run(tmp_path: Path) -> None:
-    env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": "oracle://x"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bozor", "run"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_bozor(tmp_path, {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": "oracle://x"})
     assert result.returncode == 2
     assert result.stderr.strip() == "error: DATABASE_URL: must be a sqlite:// or postgresql:// URL"
