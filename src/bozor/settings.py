@@ -23,7 +23,8 @@ from pydantic_settings import (
 )
 
 TELEGRAM_API_URL = "https://api.telegram.org"
-FEATURES = ("referrals",)  # grows as feature packages land: lotteries, shop, classifieds
+FEATURES = ("referrals",)  # the feature packages this version has
+PLANNED_FEATURES = ("lotteries", "shop", "classifieds")  # named in the product, not built yet
 LANGUAGES = ("en", "ru", "uz")
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -133,6 +134,12 @@ class Settings(BaseSettings):
     @field_validator("features")
     @classmethod
     def _known_features(cls, value: list[str]) -> list[str]:
+        planned = [name for name in value if name in PLANNED_FEATURES]
+        if planned:
+            raise ValueError(
+                f"{', '.join(planned)} not available in this version yet; "
+                f"available: {', '.join(FEATURES)}"
+            )
         unknown = [name for name in value if name not in FEATURES]
         if unknown:
             raise ValueError(f"unknown {', '.join(unknown)}; choose from {', '.join(FEATURES)}")

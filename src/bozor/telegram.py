@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
@@ -70,6 +72,19 @@ class RateLimiter:
                 await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
+_single_attempt: ContextVar[bool] = ContextVar("bozor_single_attempt", default=False)
+
+
+@contextmanager
+def single_attempt() -> Iterator[None]:
+    """Calls inside fail at once instead of being retried (for callers holding a lock)."""
+    token = _single_attempt.set(True)
+    try:
+        yield
+    finally:
+        _single_attempt.reset(token)
+
+
 class ResilientRequests(BaseRequestMiddleware):
     """Retries what Telegram says can be retried, and reports users who blocked the bot."""
 
@@ -100,6 +115,7 @@ class ResilientRequests(BaseRequestMiddleware):
         returning = method.__returning__
         if returning not in self._response_types:
             self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
+        max_attempts = 1 if _single_attempt.get() else self.max_attempts
         attempt = 0
         while True:
             attempt += 1
@@ -107,14 +123,14 @@ class ResilientRequests(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
-                if attempt >= self.max_attempts:
+                if attempt >= max_attempts:
                     raise
                 log.warning(
                     "Telegram asked to wait %ss (%s)", exc.retry_after, method.__api_method__
                 )
                 self.gate.close_for(exc.retry_after)
             except (TelegramServerError, TelegramNetworkError) as exc:
-                if attempt >= self.max_attempts:
+                if attempt >= max_attempts:
                     raise
                 delay = min(30.0, self.base_backoff * 2 ** (attempt - 1))
                 log.warning("%s failed (%s); retry in %.1fs", method.__api_method__, exc, delay)

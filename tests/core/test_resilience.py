@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bozor.referrals.models import Referral
 from bozor.testing import Harness
@@ -38,25 +38,55 @@ async def test_server_errors_are_retried(bozor: Harness) -> None:
 
 @pytest.fixture
 def bozor_overrides() -> dict[str, Any]:
-    return {"referral_required_channel": "@club", "throttle_burst": 4, "throttle_rate": 0.5}
+    return {"throttle_burst": 4, "throttle_rate": 0.5}
+
+
+async def break_outbox_writes(bozor: Harness, broken: bool) -> None:
+    """A real database failure in the middle of a transaction: outbox inserts abort."""
+    async with bozor.db() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if broken and postgres:
+            await session.execute(
+                text(
+                    "CREATE FUNCTION fail_outbox() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'disk on fire'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            await session.execute(
+                text(
+                    "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox "
+                    "FOR EACH ROW EXECUTE FUNCTION fail_outbox()"
+                )
+            )
+        elif broken:
+            await session.execute(
+                text(
+                    "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox "
+                    "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+                )
+            )
+        else:
+            await session.execute(
+                text("DROP TRIGGER fail_outbox" + (" ON outbox" if postgres else ""))
+            )
+        await session.commit()
 
 
 async def test_failure_is_answered_politely_and_nothing_is_half_saved(bozor: Harness) -> None:
-    await bozor.driver.create_channel("Club", username="club")
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
     async with bozor.db() as session:
         code = await session.scalar(select(User.referral_code).where(User.telegram_id == alice))
-    # Telegram rejects the membership check in a way the bot cannot work around.
-    await bozor.driver.inject_fault("getChatMember", error_code=401, description="Unauthorized")
-    answer = await bozor.start(bob, code)
+    await break_outbox_writes(bozor, broken=True)
+    answer = await bozor.start(bob, code)  # user row and referral written, then the failure
     assert "Something went wrong" in answer["text"]
     async with bozor.db() as session:
         assert await session.scalar(select(func.count()).select_from(Referral)) == 0
         assert await session.scalar(select(User).where(User.telegram_id == bob)) is None
-    # Bob tries again and it works: he is still a new user.
-    await bozor.driver.send_start(bob, code)
-    await bozor.driver.wait_for_message(bob, contains="invitation from Alice")
+    # Bob tries again once the database is healthy, and it works: he is still a new user.
+    await break_outbox_writes(bozor, broken=False)
+    answer = await bozor.start(bob, code)
+    assert "invitation from Alice" in answer["text"]
 
 
 async def test_bursts_from_one_user_are_throttled(bozor: Harness) -> None:

@@ -117,6 +117,7 @@ async def test_invited_friend_is_credited_once_and_referrer_told(bozor: Harness)
         ("ZZZZZZZZZZ", "not valid"),  # well-formed, nobody's code
         ("bad!code", "not valid"),  # malformed
         ("x", "not valid"),  # too short to be a code
+        ("abc_def", "not valid"),  # no feature's payload either
     ],
 )
 async def test_unknown_or_malformed_code_is_refused_but_welcomed(

@@ -77,3 +77,25 @@ async def test_already_subscribed_friend_counts_at_once(bozor: Harness, channel:
     answer = await bozor.start(bob, caption.split("?start=")[1].split()[0])
     assert "invitation from Alice" in answer["text"]
     assert await status_of_only_referral(bozor) == ReferralStatus.CONFIRMED
+
+
+async def test_failed_membership_check_leaves_the_referral_waiting(
+    bozor: Harness, channel: int
+) -> None:
+    alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
+    await bozor.driver.set_member(channel, bob, "member")
+    await bozor.start(alice)
+    sent = await bozor.driver.send_message(alice, "/ref")
+    caption = (await bozor.driver.wait_for_message(alice, after_message_id=sent["message_id"]))[
+        "caption"
+    ]
+    # Telegram cannot answer the check right now: Bob is not turned away with an error.
+    await bozor.driver.inject_fault("getChatMember", error_code=502, times=1)
+    await bozor.driver.send_start(bob, caption.split("?start=")[1].split()[0])
+    ask = await bozor.driver.wait_for_message(bob, contains="subscribe to @bozor_news")
+    assert await status_of_only_referral(bozor) == ReferralStatus.PENDING
+    await bozor.driver.press_button(bob, ask["message_id"], text="✅ I subscribed")
+    await bozor.driver.wait_for_message(
+        bob, predicate=lambda m: "now confirmed" in (m.get("text") or "")
+    )
+    assert await status_of_only_referral(bozor) == ReferralStatus.CONFIRMED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import SendMessage
 from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +25,17 @@ async def welcome_text(bot: Bot, t: Translator, user: User, *, is_new: bool) -> 
 
 
 async def start(
-    message: Message, bot: Bot, user: User, user_is_new: bool, t: Translator, settings: Settings
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    user: User,
+    user_is_new: bool,
+    t: Translator,
+    settings: Settings,
 ) -> SendMessage:
     text = await welcome_text(bot, t, user, is_new=user_is_new)
+    if command.args:  # a deep link no feature recognised
+        text = f"{text}\n\n{t('start.bad_link')}"
     return message.answer(text, reply_markup=main_menu(t, settings.features))
 
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import segno
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
@@ -24,6 +24,7 @@ from bozor.outbox.worker import Outgoing, Renderer
 from bozor.referrals import service
 from bozor.referrals.models import ReferralStatus
 from bozor.settings import Settings
+from bozor.telegram import single_attempt
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -46,8 +47,9 @@ async def start_with_code(
     welcome = await welcome_text(bot, t, user, is_new=user_is_new)
     menu = main_menu(t, settings.features)
     channel = settings.referral_required_channel
-    subscribed = channel is None or await is_subscribed(bot, channel, message.chat.id)
     try:
+        await service.find_referrer(session=session, code=command.args or "")  # before asking
+        subscribed = channel is None or await is_subscribed(bot, channel, message.chat.id)
         referral, referrer = await service.register_referral(
             session=session,
             referred=user,
@@ -60,6 +62,7 @@ async def start_with_code(
     if referral.status == ReferralStatus.CONFIRMED:
         accepted = t("referral.accepted", referrer=referrer.full_name)
         return message.answer(f"{welcome}\n\n{accepted}", reply_markup=menu)
+    await session.commit()  # two messages follow; both must describe what is saved
     await message.answer(welcome, reply_markup=menu)
     return message.answer(
         t("referral.need_channel", referrer=referrer.full_name, channel=channel_title(settings)),
@@ -84,10 +87,10 @@ async def check_subscription(
             t("referral.not_subscribed", channel=channel_title(settings)), show_alert=True
         )
     await service.confirm_pending(session=session, referred=user)
+    await session.commit()  # the answer and the edit below tell the user it is saved
     await query.answer()
     if not isinstance(query.message, Message):
         return None
-    # returned, so it is sent after the transaction commits
     return query.message.edit_text(
         t("referral.subscription_confirmed", referrer=referrer.full_name)
     )
@@ -145,10 +148,14 @@ def qr_png(data: str) -> bytes:
 
 
 async def is_subscribed(bot: Bot, channel: str, telegram_id: int) -> bool:
+    """Whether the user is in the channel. Any failure counts as "not yet": the user gets the
+    "I subscribed" button to check again, instead of an error."""
     chat: int | str = int(channel) if channel.lstrip("-").isdigit() else channel
     try:
-        member = await bot.get_chat_member(chat_id=chat, user_id=telegram_id)
-    except (TelegramBadRequest, TelegramForbiddenError) as exc:
+        # one attempt: the caller holds a transaction, which must not wait out retries
+        with single_attempt():
+            member = await bot.get_chat_member(chat_id=chat, user_id=telegram_id)
+    except TelegramAPIError as exc:
         log.warning("cannot check membership in %s: %s", channel, exc)
         return False
     if member.status == "restricted":
