@@ -68,7 +68,11 @@ def run() -> None:
         _stop_on_signals(stop)
         await serve(settings, stop=stop)
 
-    _run(main())
+    try:
+        _run(main())
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -7,6 +7,7 @@ emulator, and people are played through its control API.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ async def run_demo(
     *, host: str, emulator_port: int, http_port: int, stop: asyncio.Event, data_dir: Path | None
 ) -> None:
     """Run the demo until `stop` is set."""
+    throw_away = data_dir is None
     folder = data_dir or Path(tempfile.mkdtemp(prefix="bozor-demo-"))
     emulator = Emulator()
     await emulator.start(host, emulator_port)
@@ -49,6 +51,8 @@ async def run_demo(
         await bozor
     finally:
         await emulator.stop()
+        if throw_away:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _guide(emulator_url: str, http_url: str, people: dict[str, int], folder: Path) -> str:

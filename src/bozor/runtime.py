@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from redis.asyncio import Redis
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bozor import migrate
@@ -21,7 +28,7 @@ from bozor.bot.common import register_commands
 from bozor.db import create_engine, create_session_factory, session_scope
 from bozor.features import outbox_renderers
 from bozor.outbox.worker import OutboxWorker
-from bozor.settings import Settings
+from bozor.settings import Settings, SettingsError
 from bozor.telegram import create_bot, resilience_of
 from bozor.users import service as users_service
 
@@ -91,8 +98,7 @@ async def serve(
     """Run the bot (polling or webhook), the HTTP server and the outbox until `stop` is set."""
     runtime = Runtime.create(settings)
     try:
-        if settings.auto_migrate:
-            await migrate.upgrade(runtime.engine)
+        await _check_connections(runtime)
         try:
             await register_commands(runtime.bot, settings.features)
         except Exception:
@@ -140,6 +146,29 @@ async def serve(
                 log.error("task %s failed", task.get_name(), exc_info=task.exception())
     finally:
         await runtime.close()
+
+
+async def _check_connections(runtime: Runtime) -> None:
+    """Reach Telegram and the database (migrating it) or stop with one line saying which."""
+    settings = runtime.settings
+    try:
+        await runtime.bot.me()
+    except TelegramUnauthorizedError:
+        raise SettingsError("BOT_TOKEN: Telegram refused this token (Unauthorized)") from None
+    except (TelegramNetworkError, TelegramServerError) as exc:
+        raise SettingsError(
+            f"TELEGRAM_API_URL: cannot reach {settings.telegram_api_url} ({exc.message})"
+        ) from None
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(runtime.engine)
+        else:
+            async with runtime.engine.connect():
+                pass
+    except (OSError, DBAPIError) as exc:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise SettingsError(f"DATABASE_URL: cannot open {shown} ({reason})") from None
 
 
 async def _poll(runtime: Runtime) -> None:

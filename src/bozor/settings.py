@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     database_echo: bool = False
     database_pool_size: int = Field(default=20, ge=1, le=500)  # PostgreSQL connections
     redis_url: str | None = None
+    redis_prefix: str = Field(default="bozor", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
     # HTTP server (webhook endpoint now; the REST API later)
     http_host: str = "127.0.0.1"
@@ -151,6 +152,31 @@ class Settings(BaseSettings):
         if value is not None and not _TOKEN_RE.match(value.get_secret_value()):
             raise ValueError("does not look like a bot token (digits, a colon, then the secret)")
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("referral_required_channel")
+    @classmethod
+    def _channel_shape(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$", value):
+            raise ValueError("a public channel's @username or its -100... id")
+        return value or None
+
+    @model_validator(mode="after")
+    def _webhook_over_https(self) -> Settings:
+        # Telegram only calls https webhooks; a local Bot API server or the emulator may not.
+        if (
+            self.webhook_url
+            and self.telegram_api_url == TELEGRAM_API_URL
+            and not self.webhook_url.startswith("https://")
+        ):
+            raise ValueError("WEBHOOK_URL: Telegram calls webhooks over https only")
+        return self
 
     @field_validator("telegram_api_url", "webhook_url")
     @classmethod

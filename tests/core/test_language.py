@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from string import Formatter
+
 import pytest
 from sqlalchemy import select
 
-from bozor.i18n import LANGUAGES, catalogue
+from bozor.i18n import LANGUAGES, catalogue, plural_category
 from bozor.testing import Harness, reply_buttons
 from bozor.users.models import User
+
+
+def _placeholders(entry: str | dict[str, str]) -> set[str]:
+    texts = entry.values() if isinstance(entry, dict) else [entry]
+    return {name for text in texts for _, name, _, _ in Formatter().parse(text) if name}
 
 
 def test_every_text_exists_in_every_language() -> None:
     english = catalogue("en")
     for language in LANGUAGES:
-        assert set(catalogue(language)) == set(english), language
-        for key, entry in catalogue(language).items():
+        texts = catalogue(language)
+        assert set(texts) == set(english), language
+        for key, entry in texts.items():
             assert entry, f"{language}:{key} is empty"
+            assert _placeholders(entry) == _placeholders(english[key]), f"{language}:{key}"
+            if isinstance(english[key], dict):
+                assert isinstance(entry, dict), f"{language}:{key} must have plural forms"
+                needed = {plural_category(language, n) for n in range(200)}
+                assert needed <= set(entry), f"{language}:{key} lacks {needed - set(entry)}"
 
 
 @pytest.mark.parametrize(

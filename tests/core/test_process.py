@@ -8,8 +8,12 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bozor.emulator import Emulator, EmulatorDriver
-from bozor.testing import TEST_BOT_TOKEN, free_port
+from bozor.runtime import serve
+from bozor.settings import SettingsError
+from bozor.testing import TEST_BOT_TOKEN, bozor_settings, free_port
 
 
 async def test_run_serves_then_stops_cleanly_on_sigterm(
@@ -49,3 +53,23 @@ async def test_run_serves_then_stops_cleanly_on_sigterm(
     assert process.returncode == 0, output.decode()
     assert b"Traceback" not in output, output.decode()
     assert TEST_BOT_TOKEN.encode() not in output, "the token is never logged"
+
+
+async def test_refused_token_stops_start_up_with_one_line(database_url: str) -> None:
+    async with Emulator(auto_register_bots=False) as strict:
+        settings = bozor_settings(strict, database_url)
+        with pytest.raises(SettingsError) as caught:
+            await serve(settings, stop=asyncio.Event())
+    assert str(caught.value) == "BOT_TOKEN: Telegram refused this token (Unauthorized)"
+
+
+async def test_unopenable_database_stops_start_up_with_one_line(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no" / "such" / "folder" / "bozor.sqlite3"
+    settings = bozor_settings(emulator, f"sqlite+aiosqlite:///{missing}", auto_migrate=True)
+    with pytest.raises(SettingsError) as caught:
+        await serve(settings, stop=asyncio.Event())
+    message = str(caught.value)
+    assert message.startswith(f"DATABASE_URL: cannot open sqlite+aiosqlite:///{missing}")
+    assert "\n" not in message

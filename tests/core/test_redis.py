@@ -1,47 +1,117 @@
-"""With REDIS_URL set, state that several instances must share lives in Redis."""
+"""With REDIS_URL set, what several instances must share lives in Redis."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.emulator import Emulator
-from bozor.testing import Harness, start_bozor
+from bozor.testing import Harness, free_port, start_bozor
+
+SECRET = "shared-webhook-secret"
 
 
 @pytest.fixture
-async def bozor(
-    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession], redis_url: str
-) -> AsyncIterator[Harness]:
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    """A key prefix of this test's own (tests run in parallel on one Redis)."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield prefix
     client = Redis.from_url(redis_url)
-    await client.flushdb()
+    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
     await client.aclose()
-    async with start_bozor(
-        emulator, database_url, db, redis_url=redis_url, throttle_burst=3
-    ) as harness:
-        yield harness
 
 
-async def test_bot_works_on_redis_and_shares_seen_updates(bozor: Harness, redis_url: str) -> None:
-    member = await bozor.user("Aziz")
-    sent = await bozor.driver.send_start(member)
-    await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
-    client = Redis.from_url(redis_url)
-    try:
-        seen = [key async for key in client.scan_iter("bozor:update:*")]
-        throttle = [key async for key in client.scan_iter("bozor:throttle:*")]
-    finally:
-        await client.aclose()
-    assert seen and throttle
+@pytest.fixture
+async def two_instances(
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    redis_url: str,
+    redis_prefix: str,
+) -> AsyncIterator[tuple[Harness, Harness]]:
+    """Two Bozor instances on one database and one Redis, each with its own webhook."""
+    async with AsyncExitStack() as stack:
+        instances = []
+        for _ in range(2):
+            port = free_port()
+            overrides: dict[str, Any] = {
+                "redis_url": redis_url,
+                "redis_prefix": redis_prefix,
+                "webhook_url": f"http://127.0.0.1:{port}",
+                "http_port": port,
+                "webhook_secret": SECRET,
+                "throttle_burst": 3,
+                "throttle_rate": 0.2,
+            }
+            instances.append(
+                await stack.enter_async_context(
+                    start_bozor(emulator, database_url, db, **overrides)
+                )
+            )
+        yield instances[0], instances[1]
 
 
-async def test_throttling_counts_in_redis(bozor: Harness) -> None:
-    member = await bozor.user("Aziz", language_code="ru")
-    answer = await bozor.start(member)
-    assert "Добро пожаловать" in answer["text"]
-    for _ in range(10):
-        await bozor.driver.send_message(member, "/help")
-    await bozor.driver.wait_for_message(member, contains="Слишком много сообщений")
+async def post_update(harness: Harness, update: dict[str, Any]) -> int:
+    url = f"{harness.settings.webhook_url}{harness.settings.webhook_path}"
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        )
+    return response.status_code
+
+
+def help_update(update_id: int, message_id: int, user_id: int) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": 1_790_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "Aziz"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Aziz", "language_code": "en"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+
+
+async def test_an_update_reaching_two_instances_is_handled_once(
+    two_instances: tuple[Harness, Harness],
+) -> None:
+    first, second = two_instances
+    member = await first.user("Aziz")
+    await first.start(member)  # opens the chat, through whichever webhook Telegram uses
+
+    update = help_update(900_000, 900_000, member)
+    assert await asyncio.gather(post_update(first, update), post_update(second, update)) == [
+        200,
+        200,
+    ]
+    await first.driver.wait_for_message(member, contains="QR code")
+    await asyncio.sleep(0.5)  # room for a second answer, if there were one
+    helps = [
+        m for m in await first.driver.bot_messages(member) if "QR code" in (m.get("text") or "")
+    ]
+    assert len(helps) == 1
+
+
+async def test_throttling_is_shared_between_instances(
+    two_instances: tuple[Harness, Harness],
+) -> None:
+    first, second = two_instances
+    member = await first.user("Aziz")
+    await first.start(member)
+    # Four messages, alternating instances: a per-process limit of 3 would let all through.
+    for n in range(4):
+        target = first if n % 2 == 0 else second
+        await post_update(target, help_update(910_000 + n, 910_000 + n, member))
+    await first.driver.wait_for_message(member, contains="Too many messages")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Dispatcher
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
@@ -28,11 +28,16 @@ def create_dispatcher(
     redis: Redis | None = None,
 ) -> Dispatcher:
     """The dispatcher: middlewares, each enabled feature's router, then the core router."""
-    storage: BaseStorage = RedisStorage(redis) if redis is not None else MemoryStorage()
+    prefix = settings.redis_prefix
+    storage: BaseStorage = (
+        RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm"))
+        if redis is not None
+        else MemoryStorage()
+    )
     dispatcher = Dispatcher(storage=storage, settings=settings)
-    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis))
+    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis, prefix=prefix))
     dispatcher.update.outer_middleware(
-        ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst, redis)
+        ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst, redis, prefix=prefix)
     )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(UserMiddleware(settings.default_language))

@@ -5,7 +5,13 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import SendMessage
-from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Message
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    ChatMemberUpdated,
+    Message,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.bot.keyboards import language_picker, main_menu
@@ -70,6 +76,11 @@ async def set_language(
     )
 
 
+async def block_changed(update: ChatMemberUpdated, user: User) -> None:
+    """Telegram tells us when a user blocks or unblocks the bot in their private chat."""
+    users_service.set_blocked(user, blocked=update.new_chat_member.status == "kicked")
+
+
 async def fallback(message: Message, t: Translator, settings: Settings) -> SendMessage:
     return message.answer(t("common.unknown_command"), reply_markup=main_menu(t, settings.features))
 
@@ -99,5 +110,6 @@ def create_router() -> Router:
     router.message.register(choose_language, Command("language"), private)
     router.message.register(choose_language, F.text.in_(all_translations("menu.language")), private)
     router.callback_query.register(set_language, F.data.regexp(r"^lang:(en|ru|uz)$"))
+    router.my_chat_member.register(block_changed, private)
     router.message.register(fallback, private)
     return router

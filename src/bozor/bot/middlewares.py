@@ -29,21 +29,42 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
     process's memory of the most recent ids.
     """
 
-    def __init__(self, redis: Redis | None = None, *, remember: int = 50_000) -> None:
+    def __init__(
+        self, redis: Redis | None = None, *, prefix: str = "bozor", remember: int = 50_000
+    ) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.remember = remember
         self._seen: OrderedDict[int, None] = OrderedDict()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if await self._seen_before(event.update_id, data["bot"].id):
+        bot_id = data["bot"].id
+        if await self._seen_before(event.update_id, bot_id):
             log.info("update %s delivered again; ignored", event.update_id)
             return None
-        return await handler(event, data)
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            await self._forget(event.update_id, bot_id)  # a re-delivery may succeed
+            raise
+        if self.redis is not None:
+            await self.redis.expire(self._key(bot_id, event.update_id), 86400)
+        return result
+
+    def _key(self, bot_id: int, update_id: int) -> str:
+        return f"{self.prefix}:update:{bot_id}:{update_id}"
+
+    async def _forget(self, update_id: int, bot_id: int) -> None:
+        if self.redis is not None:
+            await self.redis.delete(self._key(bot_id, update_id))
+        else:
+            self._seen.pop(update_id, None)
 
     async def _seen_before(self, update_id: int, bot_id: int) -> bool:
         if self.redis is not None:
-            fresh = await self.redis.set(f"bozor:update:{bot_id}:{update_id}", 1, nx=True, ex=86400)
+            # held briefly while the update is handled (a crash frees it soon), a day after
+            fresh = await self.redis.set(self._key(bot_id, update_id), 1, nx=True, ex=120)
             return not fresh
         if update_id in self._seen:
             return True
@@ -56,10 +77,13 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
 class ThrottlingMiddleware(BaseMiddleware):
     """Per-user token bucket on messages and button presses; tells the user once per burst."""
 
-    def __init__(self, rate: float, burst: int, redis: Redis | None = None) -> None:
+    def __init__(
+        self, rate: float, burst: int, redis: Redis | None = None, *, prefix: str = "bozor"
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.redis = redis
+        self.prefix = prefix
         self._buckets: dict[int, tuple[float, float]] = {}
         self._warned: dict[int, float] = {}
 
@@ -90,7 +114,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         # and two Redis round-trips at most.
         assert self.redis is not None
         window = max(1, round(self.burst / self.rate))
-        key = f"bozor:throttle:{user_id}:{int(time.time()) // window}"
+        key = f"{self.prefix}:throttle:{user_id}:{int(time.time()) // window}"
         count = await self.redis.incr(key)
         if count == 1:
             await self.redis.expire(key, window + 1)
@@ -100,6 +124,8 @@ class ThrottlingMiddleware(BaseMiddleware):
         now = time.monotonic()
         if now - self._warned.get(user.id, 0.0) < 5:
             return
+        if len(self._warned) > 10_000:
+            self._warned = {uid: at for uid, at in self._warned.items() if now - at < 5}
         self._warned[user.id] = now
         t = Translator(pick_language(user.language_code))
         inner = event.event if isinstance(event, Update) else event
@@ -141,6 +167,7 @@ class UserMiddleware(BaseMiddleware):
                 username=tg_user.username,
                 language_code=tg_user.language_code,
             ),
+            wrote=not (isinstance(event, Update) and event.my_chat_member),
         )
         data["user"] = user
         data["user_is_new"] = created

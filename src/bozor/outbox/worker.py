@@ -1,7 +1,8 @@
 """Sends the outbox: claims due rows atomically, coalesces bursts to one chat, paces per chat.
 
-Delivery is at-least-once across crashes (a row is marked sent right after Telegram accepts
-it) and exactly-once across instances: a claimed row is locked for the others.
+Delivery is at-least-once: a row is marked sent right after Telegram accepts it, so a crash
+in between can send one message twice, and nothing is lost. A claimed row is locked for the
+other instances for CLAIM_FOR, longer than one delivery with all its retries can take.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from bozor.telegram import RateLimiter
 
 log = logging.getLogger(__name__)
 
-CLAIM_FOR = timedelta(seconds=60)
+CLAIM_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 
 
@@ -153,6 +154,10 @@ class OutboxWorker:
             return 0
         except (TelegramServerError, TelegramNetworkError) as exc:
             await self._retry_later(rows, str(exc))
+            return 0
+        except Exception as exc:  # a renderer bug: retried a few times, then given up
+            log.exception("outbox rows %s failed", ids)
+            await self._retry_later(rows, repr(exc))
             return 0
         await self._finish(ids, OutboxStatus.SENT)
         return 1

@@ -44,16 +44,17 @@ async def get_by_id(*, session: AsyncSession, user_id: int) -> User | None:
 
 
 async def upsert_from_telegram(
-    *, session: AsyncSession, profile: TelegramProfile
+    *, session: AsyncSession, profile: TelegramProfile, wrote: bool = True
 ) -> tuple[User, bool]:
     """Store the user on first contact, refresh name/username/language after; (user, created).
 
     Safe under concurrent first updates from the same user: the insert ignores a conflict and
-    the loser reads the winner's row.
+    the loser reads the winner's row. `wrote` is False for updates that are not the user
+    talking to the bot (such as blocking it).
     """
     user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
     if user is not None:
-        _refresh(user, profile)
+        _refresh(user, profile, wrote=wrote)
         return user, False
     insert = upsert_insert(session, User).on_conflict_do_nothing().returning(User)
     for _ in range(3):  # a referral-code collision is astronomically rare; retry anyway
@@ -83,7 +84,7 @@ async def upsert_from_telegram(
     raise RuntimeError("could not store the user")  # pragma: no cover
 
 
-def _refresh(user: User, profile: TelegramProfile) -> None:
+def _refresh(user: User, profile: TelegramProfile, *, wrote: bool) -> None:
     now = utcnow()
     changed = False
     for field, value in (
@@ -95,14 +96,20 @@ def _refresh(user: User, profile: TelegramProfile) -> None:
         if getattr(user, field) != value:
             setattr(user, field, value)
             changed = True
-    if user.is_blocked:  # writing to the bot means it is not blocked any more
-        user.is_blocked = False
-        user.blocked_at = None
+    if wrote and user.is_blocked:  # writing to the bot means it is not blocked any more
+        set_blocked(user, blocked=False)
         changed = True
     if changed:
         user.updated_at = now
     if changed or now - user.last_seen_at > SEEN_RESOLUTION:
         user.last_seen_at = now
+
+
+def set_blocked(user: User, *, blocked: bool) -> None:
+    """Record that the user blocked (or unblocked) the bot."""
+    if user.is_blocked != blocked:
+        user.is_blocked = blocked
+        user.blocked_at = utcnow() if blocked else None
 
 
 async def mark_blocked(*, session: AsyncSession, telegram_id: int) -> None:
