@@ -168,8 +168,15 @@ class UserMiddleware(BaseMiddleware):
                 language_code=tg_user.language_code,
             ),
             wrote=not (isinstance(event, Update) and event.my_chat_member),
+            probably_new=_is_deep_link_start(event),
         )
         data["user"] = user
         data["user_is_new"] = created
         data["t"] = Translator(users_service.language_of(user, self.default_language))
         return await handler(event, data)
+
+
+def _is_deep_link_start(event: TelegramObject) -> bool:
+    """`/start <payload>`: someone following a link, most often for the first time."""
+    message = event.message if isinstance(event, Update) else None
+    return bool(message and message.text and message.text.startswith("/start "))

@@ -44,18 +44,24 @@ async def get_by_id(*, session: AsyncSession, user_id: int) -> User | None:
 
 
 async def upsert_from_telegram(
-    *, session: AsyncSession, profile: TelegramProfile, wrote: bool = True
+    *,
+    session: AsyncSession,
+    profile: TelegramProfile,
+    wrote: bool = True,
+    probably_new: bool = False,
 ) -> tuple[User, bool]:
     """Store the user on first contact, refresh name/username/language after; (user, created).
 
     Safe under concurrent first updates from the same user: the insert ignores a conflict and
     the loser reads the winner's row. `wrote` is False for updates that are not the user
-    talking to the bot (such as blocking it).
+    talking to the bot (such as blocking it). `probably_new` (someone arriving through a deep
+    link) tries the insert first, saving the look-up in the common case.
     """
-    user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
-    if user is not None:
-        _refresh(user, profile, wrote=wrote)
-        return user, False
+    if not probably_new:
+        user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
+        if user is not None:
+            _refresh(user, profile, wrote=wrote)
+            return user, False
     insert = upsert_insert(session, User).on_conflict_do_nothing().returning(User)
     for _ in range(3):  # a referral-code collision is astronomically rare; retry anyway
         now = utcnow()
@@ -77,9 +83,10 @@ async def upsert_from_telegram(
         )
         if created is not None:
             return created, True
-        # Lost a race with a concurrent first update from the same user (or a code collision).
+        # Known already, or lost a race with a concurrent first update from the same user.
         user = await get_by_telegram_id(session=session, telegram_id=profile.telegram_id)
         if user is not None:
+            _refresh(user, profile, wrote=wrote)
             return user, False
     raise RuntimeError("could not store the user")  # pragma: no cover
 
