@@ -153,5 +153,23 @@ def db_current() -> None:
     _run(main())
 
 
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Argument(help="What the change is.")]) -> None:
+    """For developers: write a migration from the difference between models and database."""
+    from bozor import migrate
+    from bozor.db import create_engine
+
+    settings = _settings()
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.autogenerate(engine, message)
+        finally:
+            await engine.dispose()
+
+    _run(main())
+
+
 def main() -> None:
     app()

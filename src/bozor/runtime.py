@@ -29,7 +29,7 @@ from bozor.db import create_engine, create_session_factory, session_scope
 from bozor.features import outbox_renderers
 from bozor.outbox.worker import OutboxWorker
 from bozor.settings import Settings, SettingsError
-from bozor.telegram import create_bot, resilience_of
+from bozor.telegram import FloodGate, ResilientRequests, create_bot
 from bozor.users import service as users_service
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Runtime:
     bot: Bot
     dispatcher: Dispatcher
     outbox: OutboxWorker
+    resilience: ResilientRequests
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -62,7 +63,8 @@ class Runtime:
             async with session_scope(session_factory) as session:
                 await users_service.mark_blocked(session=session, telegram_id=telegram_id)
 
-        bot = create_bot(settings, on_blocked=record_blocked)
+        resilience = ResilientRequests(FloodGate(), on_blocked=record_blocked)
+        bot = create_bot(settings, resilience)
         dispatcher = create_dispatcher(settings, session_factory=session_factory, redis=redis)
         outbox = OutboxWorker(
             bot,
@@ -71,7 +73,7 @@ class Runtime:
             interval=settings.outbox_interval,
             per_chat_interval=settings.outbox_chat_interval,
         )
-        return cls(settings, engine, session_factory, redis, bot, dispatcher, outbox)
+        return cls(settings, engine, session_factory, redis, bot, dispatcher, outbox, resilience)
 
     @property
     def webhook_secret(self) -> str:
@@ -82,9 +84,7 @@ class Runtime:
         return hashlib.sha256(f"bozor-webhook:{token}".encode()).hexdigest()
 
     async def close(self) -> None:
-        resilience = resilience_of(self.bot)
-        if resilience is not None:
-            await resilience.drain()
+        await self.resilience.drain()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
         if self.redis is not None:

@@ -214,10 +214,6 @@ class Settings(BaseSettings):
                 "BOT_TOKEN: required to run the bot (try `bozor demo` for a bot without one)"
             )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     def is_admin(self, telegram_id: int) -> bool:
         return telegram_id in self.admin_ids
 

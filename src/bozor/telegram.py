@@ -154,7 +154,7 @@ class ResilientRequests(BaseRequestMiddleware):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def create_bot(settings: Settings, *, on_blocked: BlockedCallback | None = None) -> Bot:
+def create_bot(settings: Settings, resilience: ResilientRequests) -> Bot:
     """The aiogram Bot for these settings, with the resilient request middleware installed."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
@@ -164,14 +164,7 @@ def create_bot(settings: Settings, *, on_blocked: BlockedCallback | None = None)
         else TelegramAPIServer.from_base(settings.telegram_api_url)
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
-    session.middleware(ResilientRequests(FloodGate(), on_blocked=on_blocked))
+    session.middleware(resilience)
     return Bot(
         settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties()
     )
-
-
-def resilience_of(bot: Bot) -> ResilientRequests | None:
-    for middleware in bot.session.middleware._middlewares:
-        if isinstance(middleware, ResilientRequests):
-            return middleware
-    return None
