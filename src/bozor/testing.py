@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,21 @@ class Harness:
         """Send /start and return the bot's first answer to it."""
         sent = await self.driver.send_start(user_id, payload)
         return await self.driver.wait_for_message(user_id, after_message_id=sent["message_id"])
+
+    async def show_ref(self, user_id: int) -> dict[str, Any]:
+        """/ref answers with one photo: the QR code, captioned with the link and figures."""
+        sent = await self.driver.send_message(user_id, "/ref")
+        return await self.driver.wait_for_message(
+            user_id, after_message_id=sent["message_id"], predicate=lambda m: bool(m.get("photo"))
+        )
+
+    async def referral_code(self, user_id: int) -> str:
+        """The code in the user's invitation link, as /ref shows it."""
+        caption = str((await self.show_ref(user_id))["caption"])
+        match = re.search(r"https://t\.me/\w+\?start=([A-Za-z0-9]+)", caption)
+        if match is None:
+            raise AssertionError(f"no invitation link in {caption!r}")
+        return match.group(1)
 
 
 async def reply_buttons(harness: Harness, chat_id: int) -> list[str]:

@@ -17,24 +17,8 @@ from bozor.users.models import User
 LINK_RE = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9]+)")
 
 
-async def show_ref(bozor: Harness, user_id: int) -> dict[str, Any]:
-    """/ref answers with one photo: the QR code, captioned with the link and figures."""
-    sent = await bozor.driver.send_message(user_id, "/ref")
-    return await bozor.driver.wait_for_message(
-        user_id, after_message_id=sent["message_id"], predicate=lambda m: bool(m.get("photo"))
-    )
-
-
-async def referral_code(bozor: Harness, user_id: int) -> str:
-    """What a member sees under /ref: the link (with its code) and a QR photo."""
-    answer = await show_ref(bozor, user_id)
-    match = LINK_RE.search(answer["caption"])
-    assert match, answer["caption"]
-    return match.group(2)
-
-
 async def ref_figures(bozor: Harness, user_id: int) -> dict[str, str]:
-    caption = (await show_ref(bozor, user_id))["caption"]
+    caption = (await bozor.show_ref(user_id))["caption"]
     return dict(re.findall(r"(Invited|Confirmed|Your rank): (\S+)", caption))
 
 
@@ -99,7 +83,7 @@ async def test_user_details_are_kept_up_to_date(bozor: Harness) -> None:
 async def test_invited_friend_is_credited_once_and_referrer_told(bozor: Harness) -> None:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     assert len(code) >= 8 and str(alice) not in code
 
     answer = await bozor.start(bob, code)
@@ -133,7 +117,7 @@ async def test_unknown_or_malformed_code_is_refused_but_welcomed(
 async def test_self_referral_is_refused(bozor: Harness) -> None:
     alice = await bozor.user("Alice")
     await bozor.start(alice)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     answer = await bozor.start(alice, code)
     assert "cannot invite yourself" in answer["text"]
     assert await referrals_of(bozor, alice) == []
@@ -143,7 +127,7 @@ async def test_existing_user_cannot_be_referred(bozor: Harness) -> None:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
     await bozor.start(bob)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     answer = await bozor.start(bob, code)
     assert "already use this bot" in answer["text"] and "Welcome back" in answer["text"]
     assert await referrals_of(bozor, alice) == []
@@ -157,7 +141,7 @@ async def test_second_referrer_is_refused(bozor: Harness) -> None:
     )
     await bozor.start(alice)
     await bozor.start(carol)
-    alice_code, carol_code = await referral_code(bozor, alice), await referral_code(bozor, carol)
+    alice_code, carol_code = await bozor.referral_code(alice), await bozor.referral_code(carol)
     await bozor.start(bob, alice_code)
     answer = await bozor.start(bob, carol_code)
     assert "already invited" in answer["text"]
@@ -169,7 +153,7 @@ async def test_many_new_users_at_once_are_all_counted(bozor: Harness) -> None:
     """The reference stored 200 referred users with a count of 5; Bozor counts every one."""
     alice = await bozor.user("Alice")
     await bozor.start(alice)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     friends = [await bozor.user(f"Friend{i}") for i in range(500)]
 
     await asyncio.gather(*(bozor.driver.send_start(friend, code) for friend in friends))
@@ -189,7 +173,7 @@ async def test_many_new_users_at_once_are_all_counted(bozor: Harness) -> None:
 async def test_same_update_delivered_twice_is_credited_once(bozor: Harness) -> None:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     sent = await bozor.driver.send_start(bob, code)
     await bozor.driver.wait_for_message(bob, after_message_id=sent["message_id"])
     await bozor.driver.redeliver(
@@ -209,7 +193,7 @@ async def test_same_update_delivered_twice_is_credited_once(bozor: Harness) -> N
 async def test_two_quick_starts_from_one_new_user(bozor: Harness) -> None:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     await asyncio.gather(bozor.driver.send_start(bob, code), bozor.driver.send_start(bob, code))
     replies = await bozor.driver.wait_for_messages(bob, 2)
     texts = " | ".join(reply["text"] for reply in replies)
@@ -222,7 +206,7 @@ async def test_two_quick_starts_from_one_new_user(bozor: Harness) -> None:
 async def test_referrer_who_blocked_the_bot_is_recorded(bozor: Harness) -> None:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
-    code = await referral_code(bozor, alice)
+    code = await bozor.referral_code(alice)
     await bozor.driver.block_bot(alice)
     await bozor.start(bob, code)  # Bob is still welcomed and credited to Alice
 
@@ -276,7 +260,7 @@ async def test_leaderboard_orders_by_confirmed_then_who_got_there_first(bozor: H
     codes = {}
     for member in (alice, carol, dave):
         await bozor.start(member)
-        codes[member] = await referral_code(bozor, member)
+        codes[member] = await bozor.referral_code(member)
     # Alice reaches 2 before Carol does; Dave has 1.
     for referrer, count in ((alice, 2), (carol, 2), (dave, 1)):
         for i in range(count):

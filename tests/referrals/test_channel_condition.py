@@ -38,11 +38,7 @@ async def status_of_only_referral(bozor: Harness) -> ReferralStatus:
 async def test_referral_waits_for_subscription_then_counts(bozor: Harness, channel: int) -> None:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.start(alice)
-    sent = await bozor.driver.send_message(alice, "/ref")
-    caption = (await bozor.driver.wait_for_message(alice, after_message_id=sent["message_id"]))[
-        "caption"
-    ]
-    code = caption.split("?start=")[1].split()[0]
+    code = await bozor.referral_code(alice)
 
     await bozor.driver.send_start(bob, code)
     ask = await bozor.driver.wait_for_message(bob, contains="subscribe to @bozor_news")
@@ -70,11 +66,8 @@ async def test_already_subscribed_friend_counts_at_once(bozor: Harness, channel:
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.driver.set_member(channel, bob, "member")
     await bozor.start(alice)
-    sent = await bozor.driver.send_message(alice, "/ref")
-    caption = (await bozor.driver.wait_for_message(alice, after_message_id=sent["message_id"]))[
-        "caption"
-    ]
-    answer = await bozor.start(bob, caption.split("?start=")[1].split()[0])
+    code = await bozor.referral_code(alice)
+    answer = await bozor.start(bob, code)
     assert "invitation from Alice" in answer["text"]
     assert await status_of_only_referral(bozor) == ReferralStatus.CONFIRMED
 
@@ -85,13 +78,10 @@ async def test_failed_membership_check_leaves_the_referral_waiting(
     alice, bob = await bozor.user("Alice"), await bozor.user("Bob")
     await bozor.driver.set_member(channel, bob, "member")
     await bozor.start(alice)
-    sent = await bozor.driver.send_message(alice, "/ref")
-    caption = (await bozor.driver.wait_for_message(alice, after_message_id=sent["message_id"]))[
-        "caption"
-    ]
+    code = await bozor.referral_code(alice)
     # Telegram cannot answer the check right now: Bob is not turned away with an error.
     await bozor.driver.inject_fault("getChatMember", error_code=502, times=1)
-    await bozor.driver.send_start(bob, caption.split("?start=")[1].split()[0])
+    await bozor.driver.send_start(bob, code)
     ask = await bozor.driver.wait_for_message(bob, contains="subscribe to @bozor_news")
     assert await status_of_only_referral(bozor) == ReferralStatus.PENDING
     await bozor.driver.press_button(bob, ask["message_id"], text="✅ I subscribed")
