@@ -6,11 +6,12 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.settings import Settings, SettingsError, load_settings
 
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+apikey_app = typer.Typer(help="API keys of integrators.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 
 
 def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
@@ -169,6 +172,88 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the change is.
             await engine.dispose()
 
     _run(main())
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Run `work` in one committed transaction on the configured database (migrated first)."""
+    from bozor import migrate
+    from bozor.db import create_engine, create_session_factory, session_scope
+
+    settings = _settings()
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            if settings.auto_migrate:
+                await migrate.upgrade(engine)
+            async with session_scope(create_session_factory(engine)) as session:
+                await work(session)
+        finally:
+            await engine.dispose()
+
+    _run(main())
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who the key is for.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="referrals (integration calls) and/or admin; repeatable."),
+    ] = None,
+) -> None:
+    """Create a key; it is shown once and only its hash is stored."""
+    from bozor.apikeys import service as keys_service
+    from bozor.errors import DomainError
+
+    scopes = scope or ["referrals"]
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            created = await keys_service.create(session=session, name=name, scopes=scopes)
+        except DomainError:
+            known = ", ".join(keys_service.SCOPES)
+            typer.echo(f"error: a name and known scopes are needed ({known})", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"key {created.key.id} '{created.key.name}' scopes: {created.key.scopes}")
+        typer.echo(created.secret)
+        typer.echo("Store it now: it cannot be shown again.", err=True)
+
+    _with_session(work)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every key with its scopes and state (never the secret)."""
+    from bozor.apikeys import service as keys_service
+
+    async def work(session: AsyncSession) -> None:
+        for key in await keys_service.list_keys(session=session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            typer.echo(
+                f"{key.id:>4}  bzr_{key.prefix}_…  {key.name:<24} {key.scopes:<18} "
+                f"{state:<18} last used {used}"
+            )
+
+    _with_session(work)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The key's number.")]) -> None:
+    """Stop a key from working, at once."""
+    from bozor.apikeys import service as keys_service
+    from bozor.errors import NotFoundError
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            key = await keys_service.revoke(session=session, key_id=key_id)
+        except NotFoundError:
+            typer.echo(f"error: no key {key_id}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"key {key.id} '{key.name}' revoked")
+
+    _with_session(work)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Imports every model so that Alembic and `Base.metadata` see all tables."""
 
+from bozor.apikeys.models import ApiKey
 from bozor.outbox.models import OutboxMessage
 from bozor.referrals.models import Referral
 from bozor.users.models import User
 
-__all__ = ["OutboxMessage", "Referral", "User"]
+__all__ = ["ApiKey", "OutboxMessage", "Referral", "User"]

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
 
+    # REST API
+    api_secret: SecretStr | None = None  # signs API tokens; default derived from BOT_TOKEN
+    api_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
     # Behaviour
     throttle_rate: float = Field(default=3.0, gt=0)  # updates per second per user, sustained
     throttle_burst: int = Field(default=8, ge=1)  # updates a user may send at once
@@ -158,6 +162,13 @@ class Settings(BaseSettings):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("api_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("at least 32 characters (it signs API tokens)")
         return value
 
     @field_validator("referral_required_channel")

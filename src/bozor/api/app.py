@@ -11,6 +11,10 @@ from aiogram.types import Update
 from fastapi import FastAPI, Header, HTTPException, Request, Response
 from sqlalchemy import text
 
+from bozor.api import problems
+from bozor.api.tokens import router as token_router
+from bozor.referrals import api as referrals_api
+
 if TYPE_CHECKING:
     from bozor.runtime import Runtime
 
@@ -18,7 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="Bozor", version="0.1.0", docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="Bozor",
+        version="0.1.0",
+        summary="Referrals for your app, on the same graph as the Telegram bot.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(token_router)
+    if "referrals" in runtime.settings.features:
+        app.include_router(referrals_api.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

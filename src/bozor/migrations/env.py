@@ -3,14 +3,24 @@ handing a live connection in `config.attributes["connection"]`."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 import bozor.models  # noqa: F401  (registers every table)
-from bozor.db import Base
+from bozor.db import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Migrations name plain SQLAlchemy types, never Bozor's own, so old ones keep working."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations(connection: Connection) -> None:
@@ -19,6 +29,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying tables
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -15,6 +15,7 @@ class User(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # integrator's id
     first_name: Mapped[str] = mapped_column(String(256), default="")
     last_name: Mapped[str | None] = mapped_column(String(256))
     username: Mapped[str | None] = mapped_column(String(64))

@@ -112,6 +112,48 @@ def _refresh(user: User, profile: TelegramProfile, *, wrote: bool) -> None:
         user.last_seen_at = now
 
 
+async def get_or_create_external(*, session: AsyncSession, external_id: str) -> tuple[User, bool]:
+    """An integrator's user, known by the integrator's own id; (user, created)."""
+    user = await session.scalar(select(User).where(User.external_id == external_id))
+    if user is not None:
+        return user, False
+    now = utcnow()
+    created = await session.scalar(
+        upsert_insert(session, User).on_conflict_do_nothing().returning(User),
+        {
+            "external_id": external_id,
+            "first_name": "",
+            "referral_code": new_referral_code(),
+            "is_blocked": False,
+            "is_banned": False,
+            "created_at": now,
+            "updated_at": now,
+            "last_seen_at": now,
+        },
+    )
+    if created is not None:
+        return created, True
+    user = await session.scalar(select(User).where(User.external_id == external_id))
+    if user is None:  # pragma: no cover - only a referral-code collision gets here
+        raise RuntimeError("could not store the user")
+    return user, False
+
+
+async def find_by_api_id(*, session: AsyncSession, api_id: str) -> User | None:
+    """A user by the id the API uses: the integrator's own id, or `tg:<telegram id>`."""
+    if api_id.startswith("tg:"):
+        number = api_id.removeprefix("tg:")
+        if not number.isdigit():
+            return None
+        return await get_by_telegram_id(session=session, telegram_id=int(number))
+    return await session.scalar(select(User).where(User.external_id == api_id))
+
+
+def api_id_of(user: User) -> str:
+    """The id the API shows for a user."""
+    return user.external_id or f"tg:{user.telegram_id}"
+
+
 def set_blocked(user: User, *, blocked: bool) -> None:
     """Record that the user blocked (or unblocked) the bot."""
     if user.is_blocked != blocked:

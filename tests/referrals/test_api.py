@@ -1,0 +1,242 @@
+"""The referral REST API over HTTP, against the running app and a real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.api.auth import signing_secret
+from bozor.apikeys import service as keys_service
+from bozor.db import utcnow
+from bozor.emulator import Emulator
+from bozor.testing import Harness, free_port, start_bozor
+
+
+@pytest.fixture
+async def bozor(
+    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Harness]:
+    async with start_bozor(emulator, database_url, db, http_port=free_port()) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bozor.settings.http_port}") as client:
+        yield client
+
+
+async def new_key(bozor: Harness, *scopes: str) -> str:
+    async with bozor.db() as session:
+        created = await keys_service.create(
+            session=session, name="test", scopes=list(scopes) or ["referrals"]
+        )
+        await session.commit()
+    return created.secret
+
+
+@pytest.fixture
+async def key(bozor: Harness) -> str:
+    return await new_key(bozor)
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"X-API-Key": key}
+
+
+async def test_requests_without_a_valid_key_are_refused(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    body = {"user_id": "u1"}
+    missing = await api.post("/api/v1/generate-link", json=body)
+    forged = await api.post("/api/v1/generate-link", json=body, headers=auth(key[:-4] + "AAAA"))
+    garbage = await api.post("/api/v1/generate-link", json=body, headers=auth("hello"))
+    for response in (missing, forged, garbage):
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_scopes_separate_integration_from_administration(
+    bozor: Harness, api: httpx.AsyncClient
+) -> None:
+    admin_only = await new_key(bozor, "admin")
+    response = await api.post(
+        "/api/v1/generate-link", json={"user_id": "u1"}, headers=auth(admin_only)
+    )
+    assert response.status_code == 403
+    assert "referrals" in response.json()["detail"]
+
+
+async def test_revoked_key_stops_working_at_once(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    assert (
+        await api.post("/api/v1/generate-link", json={"user_id": "u1"}, headers=auth(key))
+    ).status_code == 200
+    async with bozor.db() as session:
+        [stored] = await keys_service.list_keys(session=session)
+        await keys_service.revoke(session=session, key_id=stored.id)
+        await session.commit()
+    assert (
+        await api.post("/api/v1/generate-link", json={"user_id": "u1"}, headers=auth(key))
+    ).status_code == 401
+
+
+async def test_key_exchanged_for_a_short_lived_token(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    response = await api.post("/api/v1/token", headers=auth(key))
+    assert response.status_code == 200
+    token = response.json()
+    assert token["token_type"] == "bearer" and token["expires_in"] == 15 * 60
+    assert token["scope"] == "referrals"
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert (await api.get("/api/v1/referral-stats/nobody", headers=bearer)).status_code == 404
+
+    secret = signing_secret(bozor.settings)
+    claims = jwt.decode(token["access_token"], secret, algorithms=["HS256"], issuer="bozor")
+    expired = jwt.encode({**claims, "exp": utcnow() - timedelta(seconds=1)}, secret, "HS256")
+    forged = jwt.encode({**claims, "scope": "admin referrals"}, "x" * 64, "HS256")
+    for bad, detail in ((expired, "expired"), (forged, "not valid")):
+        response = await api.get(
+            "/api/v1/referral-stats/nobody", headers={"Authorization": f"Bearer {bad}"}
+        )
+        assert response.status_code == 401 and detail in response.json()["detail"]
+    assert (await api.post("/api/v1/token", headers=auth("bzr_nope"))).status_code == 401
+
+
+async def test_integrator_referral_flow(api: httpx.AsyncClient, key: str) -> None:
+    link = await api.post("/api/v1/generate-link", json={"user_id": "alice"}, headers=auth(key))
+    assert link.status_code == 200
+    code = link.json()["code"]
+    assert link.json()["telegram_link"].endswith(f"?start={code}")
+    again = await api.post("/api/v1/generate-link", json={"user_id": "alice"}, headers=auth(key))
+    assert again.json()["code"] == code, "one link per user"
+
+    made = await api.post(
+        "/api/v1/verify-referral", json={"code": code, "user_id": "bob"}, headers=auth(key)
+    )
+    assert made.status_code == 201
+    assert made.json()["referrer_id"] == "alice" and made.json()["referred_id"] == "bob"
+    assert made.json()["status"] == "confirmed"
+
+    twice = await api.post(
+        "/api/v1/process-referral", json={"code": code, "user_id": "bob"}, headers=auth(key)
+    )
+    assert twice.status_code == 409 and twice.json()["code"] == "referral.already"
+
+    stats = await api.get("/api/v1/referral-stats/alice", headers=auth(key))
+    assert stats.json() == {
+        "user_id": "alice",
+        "invited": 1,
+        "confirmed": 1,
+        "pending": 0,
+        "rank": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"code": "ZZZZZZZZZZ", "user_id": "bob"}, 422, "referral.unknown"),
+        ({"code": "bad!code", "user_id": "bob"}, 422, "referral.unknown"),
+        ({"code": "", "user_id": "bob"}, 422, "request.invalid"),
+        ({"code": "abc", "user_id": "has space"}, 422, "request.invalid"),
+        ({"user_id": "bob"}, 422, "request.invalid"),
+    ],
+)
+async def test_bad_referrals_get_problem_details(
+    api: httpx.AsyncClient, key: str, body: dict[str, str], status: int, code: str
+) -> None:
+    response = await api.post("/api/v1/verify-referral", json=body, headers=auth(key))
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+
+
+async def test_self_referral_and_cycles_are_refused(api: httpx.AsyncClient, key: str) -> None:
+    codes = {}
+    for name in ("a", "b"):
+        response = await api.post(
+            "/api/v1/generate-link", json={"user_id": name}, headers=auth(key)
+        )
+        codes[name] = response.json()["code"]
+    itself = await api.post(
+        "/api/v1/verify-referral", json={"code": codes["a"], "user_id": "a"}, headers=auth(key)
+    )
+    assert itself.status_code == 403 and itself.json()["code"] == "referral.self"
+    made = await api.post(
+        "/api/v1/verify-referral", json={"code": codes["a"], "user_id": "b"}, headers=auth(key)
+    )
+    assert made.status_code == 201
+    loop = await api.post(
+        "/api/v1/verify-referral", json={"code": codes["b"], "user_id": "a"}, headers=auth(key)
+    )
+    assert loop.status_code == 403 and loop.json()["code"] == "referral.cycle"
+
+
+async def test_bot_and_api_share_one_referral_graph(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    alice = await bozor.user("Alice")
+    await bozor.start(alice)
+    code = await bozor.referral_code(alice)
+    # a friend joins in the bot, another signs up in the integrator's app
+    await bozor.start(await bozor.user("Bob"), code)
+    made = await api.post(
+        "/api/v1/verify-referral", json={"code": code, "user_id": "carol"}, headers=auth(key)
+    )
+    assert made.status_code == 201 and made.json()["referrer_id"] == f"tg:{alice}"
+
+    stats = await api.get(f"/api/v1/referral-stats/tg:{alice}", headers=auth(key))
+    assert stats.json()["invited"] == 2 and stats.json()["confirmed"] == 2
+    caption = (await bozor.show_ref(alice))["caption"]
+    assert "Invited: 2" in caption
+    link = await api.post(
+        "/api/v1/generate-link", json={"user_id": f"tg:{alice}"}, headers=auth(key)
+    )
+    assert link.json()["code"] == code
+
+
+async def test_openapi_document_describes_the_api(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    for path in (
+        "/api/v1/generate-link",
+        "/api/v1/verify-referral",
+        "/api/v1/referral-stats/{user_id}",
+        "/api/v1/token",
+    ):
+        assert path in spec["paths"]
+    assert (await api.get("/docs")).status_code == 200
+
+
+def test_apikey_command_shows_the_key_once(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/keys.sqlite3"}
+
+    def bozor_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bozor", "apikey", *args],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    created = bozor_cli("create", "Shop app", "--scope", "referrals", "--scope", "admin")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.splitlines()[1]
+    assert secret.startswith("bzr_") and "cannot be shown again" in created.stderr
+    listed = bozor_cli("list")
+    assert "Shop app" in listed.stdout and "admin referrals" in listed.stdout
+    assert secret.split("_")[2] not in listed.stdout, "the secret is never shown again"
+    assert bozor_cli("revoke", "1").returncode == 0
+    assert "revoked" in bozor_cli("list").stdout
+    assert bozor_cli("create", "x", "--scope", "root").returncode == 2
