@@ -2,7 +2,7 @@
 
 from bozor.apikeys.models import ApiKey
 from bozor.outbox.models import OutboxMessage
-from bozor.referrals.models import Referral
+from bozor.referrals.models import Click, Referral
 from bozor.users.models import User
 
-__all__ = ["ApiKey", "OutboxMessage", "Referral", "User"]
+__all__ = ["ApiKey", "Click", "OutboxMessage", "Referral", "User"]

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # REST API
     api_secret: SecretStr | None = None  # signs API tokens; default derived from BOT_TOKEN
     api_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    public_url: str | None = None  # where /r/{code} links point; default http://HTTP_HOST:PORT
+    referral_landing_url: str | None = None  # /r/{code} redirects here ({code} filled in)
+    attribution_days: int = Field(default=30, ge=1, le=365)  # click → sign-up window
 
     # Behaviour
     throttle_rate: float = Field(default=3.0, gt=0)  # updates per second per user, sustained
@@ -189,7 +192,7 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_URL: Telegram calls webhooks over https only")
         return self
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "public_url", "referral_landing_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):

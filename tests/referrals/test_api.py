@@ -12,12 +12,14 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.api.auth import signing_secret
 from bozor.apikeys import service as keys_service
 from bozor.db import utcnow
 from bozor.emulator import Emulator
+from bozor.referrals.models import Click, Referral
 from bozor.testing import Harness, free_port, start_bozor
 
 
@@ -136,14 +138,9 @@ async def test_integrator_referral_flow(api: httpx.AsyncClient, key: str) -> Non
     )
     assert twice.status_code == 409 and twice.json()["code"] == "referral.already"
 
-    stats = await api.get("/api/v1/referral-stats/alice", headers=auth(key))
-    assert stats.json() == {
-        "user_id": "alice",
-        "invited": 1,
-        "confirmed": 1,
-        "pending": 0,
-        "rank": 1,
-    }
+    stats = (await api.get("/api/v1/referral-stats/alice", headers=auth(key))).json()
+    assert (stats["invited"], stats["confirmed"], stats["pending"], stats["rank"]) == (1, 1, 0, 1)
+    assert (stats["clicks"], stats["signup_rate"], stats["confirmation_rate"]) == (0, None, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -240,3 +237,110 @@ def test_apikey_command_shows_the_key_once(tmp_path: Path) -> None:
     assert bozor_cli("revoke", "1").returncode == 0
     assert "revoked" in bozor_cli("list").stdout
     assert bozor_cli("create", "x", "--scope", "root").returncode == 2
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
+PREVIEW = "TelegramBot (like TwitterBot)"
+
+
+async def link_of(api: httpx.AsyncClient, key: str, user_id: str) -> dict[str, str]:
+    response = await api.post("/api/v1/generate-link", json={"user_id": user_id}, headers=auth(key))
+    return dict(response.json())
+
+
+async def stats_of(api: httpx.AsyncClient, key: str, user_id: str) -> dict[str, object]:
+    return dict((await api.get(f"/api/v1/referral-stats/{user_id}", headers=auth(key))).json())
+
+
+async def test_web_link_records_the_click_and_redirects_to_the_bot(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    link = await link_of(api, key, "alice")
+    assert link["web_link"] == f"http://127.0.0.1:{bozor.settings.http_port}/r/{link['code']}"
+    response = await api.get(
+        f"/r/{link['code']}?utm_source=instagram&utm_campaign=spring&other=x",
+        headers={"User-Agent": BROWSER, "Referer": "https://instagram.com/p/1"},
+    )
+    assert response.status_code == 302
+    assert response.headers["location"] == link["telegram_link"]
+    assert response.headers["cache-control"] == "no-store"
+    async with bozor.db() as session:
+        [click] = (await session.scalars(select(Click))).all()
+    assert click.utm == {"utm_source": "instagram", "utm_campaign": "spring"}
+    assert click.referer == "https://instagram.com/p/1" and not click.is_bot
+    stored = " ".join(str(v) for v in (click.visitor, click.user_agent, click.referer, click.utm))
+    assert "127.0.0.1" not in stored, "no raw IP is kept"
+    assert (await api.get("/r/ZZZZZZZZZZ")).status_code == 404
+
+
+async def test_previews_and_bots_are_recorded_but_not_counted(
+    api: httpx.AsyncClient, key: str
+) -> None:
+    code = (await link_of(api, key, "alice"))["code"]
+    for agent in (PREVIEW, "facebookexternalhit/1.1", "Googlebot/2.1", ""):
+        await api.get(f"/r/{code}", headers={"User-Agent": agent})
+    stats = await stats_of(api, key, "alice")
+    assert (stats["clicks"], stats["unique_clicks"], stats["bot_clicks"]) == (0, 0, 4)
+
+
+async def test_unique_visitors_are_counted_once_a_day(api: httpx.AsyncClient, key: str) -> None:
+    code = (await link_of(api, key, "alice"))["code"]
+    for ip, agent in (("10.0.0.1", BROWSER), ("10.0.0.1", BROWSER), ("10.0.0.2", BROWSER)):
+        body = {"code": code, "ip": ip, "user_agent": agent}
+        response = await api.post("/api/v1/track-click", json=body, headers=auth(key))
+        assert response.status_code == 201 and response.json()["counted"] is True
+    preview = {"code": code, "ip": "10.0.0.9", "user_agent": PREVIEW}
+    response = await api.post("/api/v1/track-click", json=preview, headers=auth(key))
+    assert response.json()["counted"] is False
+    body = {"code": code, "user_id": "bob"}
+    await api.post("/api/v1/verify-referral", json=body, headers=auth(key))
+    stats = await stats_of(api, key, "alice")
+    assert (stats["clicks"], stats["unique_clicks"], stats["bot_clicks"]) == (3, 2, 1)
+    assert (stats["invited"], stats["signup_rate"], stats["confirmation_rate"]) == (1, 0.5, 1.0)
+
+
+async def test_sign_up_is_attributed_to_its_click_within_the_window(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    codes = {name: (await link_of(api, key, name))["code"] for name in ("alice", "carol")}
+    clicks = {}
+    for name, code in codes.items():
+        body = {"code": code, "ip": "10.0.0.1", "user_agent": BROWSER}
+        response = await api.post("/api/v1/track-click", json=body, headers=auth(key))
+        clicks[name] = response.json()["click_id"]
+
+    wrong = {"code": codes["alice"], "user_id": "bob", "click_id": clicks["carol"]}
+    response = await api.post("/api/v1/verify-referral", json=wrong, headers=auth(key))
+    assert response.status_code == 422 and response.json()["code"] == "referral.click_mismatch"
+
+    async with bozor.db() as session:  # Alice's click happened 31 days ago
+        click = await session.get_one(Click, clicks["alice"])
+        click.created_at = utcnow() - timedelta(days=31)
+        await session.commit()
+    late = {"code": codes["alice"], "user_id": "bob", "click_id": clicks["alice"]}
+    response = await api.post("/api/v1/verify-referral", json=late, headers=auth(key))
+    assert response.status_code == 422
+    assert response.json()["code"] == "referral.attribution_expired"
+
+    body = {"code": codes["carol"], "user_id": "bob", "click_id": clicks["carol"]}
+    assert (
+        await api.post("/api/v1/verify-referral", json=body, headers=auth(key))
+    ).status_code == 201
+    async with bozor.db() as session:
+        [referral] = (await session.scalars(select(Referral))).all()
+    assert referral.click_id == clicks["carol"]
+
+
+async def test_landing_page_can_replace_the_bot(
+    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
+) -> None:
+    port = free_port()
+    landing = "https://shop.example.com/join?ref={code}"
+    async with start_bozor(
+        emulator, database_url, db, http_port=port, referral_landing_url=landing
+    ) as harness:
+        key = await new_key(harness)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+            code = (await link_of(api, key, "alice"))["code"]
+            response = await api.get(f"/r/{code}", headers={"User-Agent": BROWSER})
+    assert response.headers["location"] == f"https://shop.example.com/join?ref={code}"

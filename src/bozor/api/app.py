@@ -34,6 +34,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(token_router)
     if "referrals" in runtime.settings.features:
         app.include_router(referrals_api.router)
+        app.include_router(referrals_api.public)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse
 
-from bozor.api.auth import IntegratorDep, SessionDep
+from bozor.api.auth import IntegratorDep, SessionDep, signing_secret
 from bozor.errors import NotFoundError
-from bozor.referrals import service
+from bozor.referrals import clicks, service
+from bozor.referrals.clicks import Visit
+from bozor.referrals.exceptions import UnknownCodeError
 from bozor.referrals.models import Referral
-from bozor.referrals.schemas import LinkCreate, LinkRead, ReferralCreate, ReferralRead, StatsRead
+from bozor.referrals.schemas import (
+    ClickCreate,
+    ClickRead,
+    LinkCreate,
+    LinkRead,
+    ReferralCreate,
+    ReferralRead,
+    StatsRead,
+)
+from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
+public = APIRouter(tags=["links"])
+
+
+def _secret(request: Request) -> str:
+    return signing_secret(request.app.state.runtime.settings)
+
+
+def _base_url(settings: Settings) -> str:
+    return settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
 
 
 async def _user(session: SessionDep, api_id: str) -> User:
@@ -38,11 +59,55 @@ async def generate_link(
     return LinkRead(
         user_id=body.user_id,
         code=user.referral_code,
+        web_link=f"{_base_url(request.app.state.runtime.settings)}/r/{user.referral_code}",
         telegram_link=f"https://t.me/{me.username}?start={user.referral_code}",
     )
 
 
-async def _register(body: ReferralCreate, session: SessionDep) -> ReferralRead:
+@router.post("/track-click", status_code=status.HTTP_201_CREATED)
+async def track_click(
+    body: ClickCreate, request: Request, session: SessionDep, _: IntegratorDep
+) -> ClickRead:
+    """Record a click your own site received on a referral link."""
+    visit = Visit(body.ip, body.user_agent, body.referer, body.utm)
+    click, _owner = await clicks.record_click(
+        session=session, code=body.code, visit=visit, secret=_secret(request), source="api"
+    )
+    await session.commit()
+    return ClickRead(click_id=click.id, counted=not click.is_bot)
+
+
+@public.get(
+    "/r/{code}",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses={302: {"description": "To the landing page or the bot"}},
+)
+async def follow_link(code: str, request: Request, session: SessionDep) -> RedirectResponse:
+    """A referral link: records the click, then redirects (no sign-in needed)."""
+    visit = Visit(
+        ip=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", ""),
+        referer=request.headers.get("referer"),
+        utm={k: v for k, v in request.query_params.items() if k in clicks.UTM_KEYS},
+    )
+    try:
+        await clicks.record_click(session=session, code=code, visit=visit, secret=_secret(request))
+    except UnknownCodeError:
+        raise NotFoundError("error.not_found") from None  # for a link, it is simply not there
+    await session.commit()
+    settings: Settings = request.app.state.runtime.settings
+    if settings.referral_landing_url:
+        target = settings.referral_landing_url.replace("{code}", code)
+    else:
+        me = await request.app.state.runtime.bot.me()
+        target = f"https://t.me/{me.username}?start={code}"
+    return RedirectResponse(
+        target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "origin"}
+    )
+
+
+async def _register(body: ReferralCreate, request: Request, session: SessionDep) -> ReferralRead:
     if body.user_id.startswith("tg:"):
         referred, created = await _user(session, body.user_id), False
     else:
@@ -56,6 +121,8 @@ async def _register(body: ReferralCreate, session: SessionDep) -> ReferralRead:
         referred_is_new=created,
         allow_existing=True,  # the integrator decides who is signing up
         source="api",
+        click_id=body.click_id,
+        attribution_days=request.app.state.runtime.settings.attribution_days,
     )
     referrer = await session.get_one(User, referral.referrer_id)
     await session.commit()
@@ -75,18 +142,18 @@ def _read(referral: Referral, referrer: User, referred: User) -> ReferralRead:
 
 @router.post("/verify-referral", status_code=status.HTTP_201_CREATED)
 async def verify_referral(
-    body: ReferralCreate, session: SessionDep, _: IntegratorDep
+    body: ReferralCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> ReferralRead:
     """A user signed up through a code: check the rules and record the referral once."""
-    return await _register(body, session)
+    return await _register(body, request, session)
 
 
 @router.post("/process-referral", status_code=status.HTTP_201_CREATED)
 async def process_referral(
-    body: ReferralCreate, session: SessionDep, _: IntegratorDep
+    body: ReferralCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> ReferralRead:
     """The same as /verify-referral (the reference names both)."""
-    return await _register(body, session)
+    return await _register(body, request, session)
 
 
 @router.get("/referral-stats/{user_id}")
@@ -94,10 +161,20 @@ async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) ->
     """Live figures of one referrer."""
     user = await _user(session, user_id)
     figures = await service.stats(session=session, user_id=user.id)
+    visits = await clicks.click_stats(session=session, user_id=user.id)
     return StatsRead(
         user_id=user_id,
+        clicks=visits.clicks,
+        unique_clicks=visits.unique_clicks,
+        bot_clicks=visits.bot_clicks,
         invited=figures.invited,
         confirmed=figures.confirmed,
         pending=figures.pending,
+        signup_rate=_rate(figures.invited, visits.unique_clicks),
+        confirmation_rate=_rate(figures.confirmed, figures.invited),
         rank=figures.rank,
     )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

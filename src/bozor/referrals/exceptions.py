@@ -21,3 +21,11 @@ class ExistingUserError(ConflictError):
 
 class ReferralCycleError(ForbiddenError):
     code = "referral.cycle"
+
+
+class ClickMismatchError(InvalidInputError):
+    code = "referral.click_mismatch"
+
+
+class AttributionExpiredError(InvalidInputError):
+    code = "referral.attribution_expired"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bozor.db import Base, BigIntPK, TimestampMixin
@@ -33,3 +33,21 @@ class Referral(TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(16), default="bot")
     reason: Mapped[str | None] = mapped_column(String(200))
     confirmed_at: Mapped[datetime | None]
+    click_id: Mapped[int | None] = mapped_column(ForeignKey("clicks.id", ondelete="SET NULL"))
+
+
+class Click(TimestampMixin, Base):
+    """A visit to a referral link. No raw IP is kept: `visitor` is a keyed hash of IP and user
+    agent whose key changes every day, so the same visitor is recognisable within a day only."""
+
+    __tablename__ = "clicks"
+    __table_args__ = (Index("ix_clicks_referrer_created", "referrer_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(String(64))
+    is_bot: Mapped[bool] = mapped_column(default=False)  # link previews, crawlers: not counted
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    referer: Mapped[str | None] = mapped_column(String(1024))
+    utm: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(16), default="redirect")  # or "api"

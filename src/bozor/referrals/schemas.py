@@ -24,12 +24,34 @@ class LinkCreate(BaseModel):
 class LinkRead(BaseModel):
     user_id: str
     code: str = Field(examples=["aB3dE5fG7h"])
+    web_link: str = Field(
+        description="Records the click, then redirects to the landing page or the bot.",
+        examples=["https://bozor.example.com/r/aB3dE5fG7h"],
+    )
     telegram_link: str = Field(examples=["https://t.me/bozor_bot?start=aB3dE5fG7h"])
+
+
+class ClickCreate(BaseModel):
+    """A click on a referral link that the integrator's own site received."""
+
+    code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
+    ip: str = Field(min_length=1, max_length=64, description="Hashed, never stored.")
+    user_agent: str = Field(default="", max_length=1024)
+    referer: str | None = Field(default=None, max_length=2048)
+    utm: dict[str, str] = Field(default_factory=dict, examples=[{"utm_source": "instagram"}])
+
+
+class ClickRead(BaseModel):
+    click_id: int
+    counted: bool = Field(description="False for link previews and bots.")
 
 
 class ReferralCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
     user_id: str = UserId
+    click_id: int | None = Field(
+        default=None, description="The click that led here (from /track-click), if known."
+    )
 
 
 class ReferralRead(BaseModel):
@@ -43,9 +65,14 @@ class ReferralRead(BaseModel):
 
 class StatsRead(BaseModel):
     user_id: str
-    invited: int
+    clicks: int = Field(description="Clicks by people (bots and link previews excluded).")
+    unique_clicks: int = Field(description="Distinct visitors, counted per day.")
+    bot_clicks: int
+    invited: int = Field(description="Sign-ups through the link, in any state.")
     confirmed: int
     pending: int
+    signup_rate: float | None = Field(description="invited / unique_clicks")
+    confirmation_rate: float | None = Field(description="confirmed / invited")
     rank: int | None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +15,14 @@ from bozor.outbox import service as outbox_service
 from bozor.referrals.codes import looks_like_code
 from bozor.referrals.exceptions import (
     AlreadyReferredError,
+    AttributionExpiredError,
+    ClickMismatchError,
     ExistingUserError,
     ReferralCycleError,
     SelfReferralError,
     UnknownCodeError,
 )
-from bozor.referrals.models import Referral, ReferralStatus
+from bozor.referrals.models import Click, Referral, ReferralStatus
 from bozor.users.models import User
 
 NOTIFY_JOINED = "referral.joined"
@@ -103,13 +105,16 @@ async def register_referral(
     needs_confirmation: bool = False,
     allow_existing: bool = False,
     source: str = "bot",
+    click_id: int | None = None,
+    attribution_days: int = 30,
 ) -> tuple[Referral, CodeOwner]:
     """Record that `referred` came through `code`; returns the referral and the referrer.
 
     Rules: the code must exist; no self-referral; a user is referred once, ever; only a new
     user, unless `allow_existing` (then no cycles). With `needs_confirmation` the referral
     waits (e.g. for a channel subscription) instead of counting at once. The referrer is
-    notified through the outbox.
+    notified through the outbox. A `click_id` must be a click on this referrer's link no older
+    than `attribution_days`.
     """
     referrer = await find_referrer(session=session, code=code)
     if referrer.id == referred.id:
@@ -123,6 +128,12 @@ async def register_referral(
             raise ExistingUserError()
         if await _is_ancestor(session, ancestor_id=referred.id, user_id=referrer.id):
             raise ReferralCycleError()
+    if click_id is not None:
+        click = await session.get(Click, click_id)
+        if click is None or click.referrer_id != referrer.id:
+            raise ClickMismatchError()
+        if utcnow() - click.created_at > timedelta(days=attribution_days):
+            raise AttributionExpiredError()
 
     now = utcnow()
     status = ReferralStatus.PENDING if needs_confirmation else ReferralStatus.CONFIRMED
@@ -137,6 +148,7 @@ async def register_referral(
             "source": source,
             "created_at": now,
             "confirmed_at": None if needs_confirmation else now,
+            "click_id": click_id,
         },
     )
     if referral is None:  # a concurrent update for the same user won the race

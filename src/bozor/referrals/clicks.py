@@ -1,0 +1,89 @@
+"""Clicks on referral links: recorded without raw IPs, bots recorded but not counted."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.db import utcnow
+from bozor.referrals.models import Click
+from bozor.referrals.service import CodeOwner, find_referrer
+
+# Link-preview fetchers (Telegram, WhatsApp, Slack...) and crawlers open links nobody clicked.
+_BOT_AGENT = re.compile(
+    r"bot\b|bot/|crawl|spider|preview|facebookexternalhit|whatsapp|slack|discord|skype|"
+    r"vkshare|embedly|pinterest|curl/|wget/|python-requests|headless",
+    re.IGNORECASE,
+)
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What the edge knows about a click."""
+
+    ip: str
+    user_agent: str = ""
+    referer: str | None = None
+    utm: dict[str, str] = field(default_factory=dict)
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent.strip() or bool(_BOT_AGENT.search(user_agent))
+
+
+def visitor_hash(secret: str, visit: Visit, day: date) -> str:
+    """A keyed hash of IP and user agent; the key changes daily, so visitors cannot be
+    followed from one day to the next and the IP cannot be recovered."""
+    day_key = hmac.new(secret.encode(), f"visitors:{day.isoformat()}".encode(), hashlib.sha256)
+    return hmac.new(
+        day_key.digest(), f"{visit.ip}|{visit.user_agent}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+async def record_click(
+    *, session: AsyncSession, code: str, visit: Visit, secret: str, source: str = "redirect"
+) -> tuple[Click, CodeOwner]:
+    """Record a visit to a referral link; unknown codes are refused."""
+    owner = await find_referrer(session=session, code=code)
+    now = utcnow()
+    click = Click(
+        referrer_id=owner.id,
+        visitor=visitor_hash(secret, visit, now.date()),
+        is_bot=is_bot(visit.user_agent),
+        user_agent=visit.user_agent[:512] or None,
+        referer=(visit.referer or "")[:1024] or None,
+        utm={k: v[:200] for k, v in visit.utm.items() if k in UTM_KEYS},
+        source=source,
+        created_at=now,
+    )
+    session.add(click)
+    await session.flush()
+    return click, owner
+
+
+@dataclass(frozen=True, slots=True)
+class ClickStats:
+    clicks: int  # people, not bots
+    unique_clicks: int  # distinct visitors per day
+    bot_clicks: int
+
+
+async def click_stats(*, session: AsyncSession, user_id: int) -> ClickStats:
+    """Click figures of one referrer."""
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(Click.is_bot.is_(False)),
+                func.count(distinct(Click.visitor)).filter(Click.is_bot.is_(False)),
+                func.count().filter(Click.is_bot.is_(True)),
+            ).where(Click.referrer_id == user_id)
+        )
+    ).one()
+    return ClickStats(int(row[0]), int(row[1]), int(row[2]))
