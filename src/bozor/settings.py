@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     public_url: str | None = None  # where /r/{code} links point; default http://HTTP_HOST:PORT
     referral_landing_url: str | None = None  # /r/{code} redirects here ({code} filled in)
     attribution_days: int = Field(default=30, ge=1, le=365)  # click → sign-up window
+    reward_per_referral: int = Field(default=10, ge=0)  # bonus points per confirmed referral
+    reward_welcome: int = Field(default=10, ge=0)  # for the new user (double-sided); 0 = off
+    reward_tiers: str = "Bronze:5:50,Silver:10:150,Gold:20:500"  # name:referrals:points
 
     # Behaviour
     throttle_rate: float = Field(default=3.0, gt=0)  # updates per second per user, sustained
@@ -165,6 +168,16 @@ class Settings(BaseSettings):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("reward_tiers")
+    @classmethod
+    def _tiers_shape(cls, value: str) -> str:
+        part = r"\s*[A-Za-z][\w ]{0,30}:\d{1,6}:\d{1,9}\s*"
+        if value.strip() and not re.fullmatch(rf"{part}(,{part})*", value):
+            raise ValueError(
+                "name:referrals:points, comma-separated (e.g. Bronze:5:50,Gold:20:500)"
+            )
         return value
 
     @field_validator("api_secret")

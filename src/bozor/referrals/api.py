@@ -7,17 +7,22 @@ from fastapi.responses import RedirectResponse
 
 from bozor.api.auth import IntegratorDep, SessionDep, signing_secret
 from bozor.errors import NotFoundError
-from bozor.referrals import clicks, service
+from bozor.ledger import service as ledger
+from bozor.referrals import clicks, rewards, service
 from bozor.referrals.clicks import Visit
 from bozor.referrals.exceptions import UnknownCodeError
 from bozor.referrals.models import Referral
 from bozor.referrals.schemas import (
+    ClaimCreate,
+    ClaimRead,
     ClickCreate,
     ClickRead,
     LinkCreate,
     LinkRead,
     ReferralCreate,
     ReferralRead,
+    RewardRead,
+    RewardsRead,
     StatsRead,
 )
 from bozor.settings import Settings
@@ -123,6 +128,7 @@ async def _register(body: ReferralCreate, request: Request, session: SessionDep)
         source="api",
         click_id=body.click_id,
         attribution_days=request.app.state.runtime.settings.attribution_days,
+        policy=rewards.policy_from(request.app.state.runtime.settings),
     )
     referrer = await session.get_one(User, referral.referrer_id)
     await session.commit()
@@ -162,6 +168,7 @@ async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) ->
     user = await _user(session, user_id)
     figures = await service.stats(session=session, user_id=user.id)
     visits = await clicks.click_stats(session=session, user_id=user.id)
+    points = await rewards.totals(session=session, user_id=user.id)
     return StatsRead(
         user_id=user_id,
         clicks=visits.clicks,
@@ -173,6 +180,32 @@ async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) ->
         signup_rate=_rate(figures.invited, visits.unique_clicks),
         confirmation_rate=_rate(figures.confirmed, figures.invited),
         rank=figures.rank,
+        rewards_earned=points.earned,
+        rewards_claimed=points.claimed,
+    )
+
+
+@router.get("/rewards/{user_id}")
+async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> RewardsRead:
+    """What a user has earned, and their bonus balance."""
+    user = await _user(session, user_id)
+    earned = await rewards.list_rewards(session=session, user_id=user.id)
+    return RewardsRead(
+        user_id=user_id,
+        balance=await ledger.balance(session=session, user_id=user.id),
+        rewards=[RewardRead.model_validate(reward, from_attributes=True) for reward in earned],
+    )
+
+
+@router.post("/claim-reward")
+async def claim_reward(body: ClaimCreate, session: SessionDep, _: IntegratorDep) -> ClaimRead:
+    """Claim a reward for its owner, once; its points join the user's balance."""
+    user = await _user(session, body.user_id)
+    reward = await rewards.claim(session=session, user_id=user.id, reward_id=body.reward_id)
+    balance = await ledger.balance(session=session, user_id=user.id)
+    await session.commit()
+    return ClaimRead(
+        reward=RewardRead.model_validate(reward, from_attributes=True), balance=balance
     )
 
 

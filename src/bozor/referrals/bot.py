@@ -21,7 +21,7 @@ from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
 from bozor.outbox.worker import Outgoing, Renderer
-from bozor.referrals import service
+from bozor.referrals import rewards, service
 from bozor.referrals.models import ReferralStatus
 from bozor.settings import Settings
 from bozor.telegram import single_attempt
@@ -56,6 +56,7 @@ async def start_with_code(
             code=command.args or "",
             referred_is_new=user_is_new,
             needs_confirmation=not subscribed,
+            policy=rewards.policy_from(settings),
         )
     except DomainError as refusal:
         return message.answer(f"{welcome}\n\n{t(refusal.code)}", reply_markup=menu)
@@ -86,7 +87,9 @@ async def check_subscription(
         return query.answer(
             t("referral.not_subscribed", channel=channel_title(settings)), show_alert=True
         )
-    await service.confirm_pending(session=session, referred=user)
+    await service.confirm_pending(
+        session=session, referred=user, policy=rewards.policy_from(settings)
+    )
     await session.commit()  # the answer and the edit below tell the user it is saved
     await query.answer()
     if not isinstance(query.message, Message):

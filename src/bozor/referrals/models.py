@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bozor.db import Base, BigIntPK, TimestampMixin
@@ -51,3 +51,26 @@ class Click(TimestampMixin, Base):
     referer: Mapped[str | None] = mapped_column(String(1024))
     utm: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default="redirect")  # or "api"
+
+
+class RewardStatus(StrEnum):
+    GRANTED = "granted"  # earned, waiting to be claimed
+    CLAIMED = "claimed"  # credited to the user's bonus balance
+
+
+class Reward(TimestampMixin, Base):
+    """Something a user earned through referrals. `key` names the cause (a referral, a tier)
+    and is unique per user, so no cause can reward twice."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))  # "referral:12", "welcome:12", "tier:Gold"
+    kind: Mapped[str] = mapped_column(String(16))  # referral | welcome | tier
+    title: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int]  # bonus points
+    status: Mapped[RewardStatus] = mapped_column(String(16), default=RewardStatus.GRANTED)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None]

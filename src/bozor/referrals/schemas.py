@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from bozor.referrals.models import ReferralStatus
+from bozor.referrals.models import ReferralStatus, RewardStatus
 
 UserId = Field(
     min_length=1,
@@ -74,6 +74,34 @@ class StatsRead(BaseModel):
     signup_rate: float | None = Field(description="invited / unique_clicks")
     confirmation_rate: float | None = Field(description="confirmed / invited")
     rank: int | None
+    rewards_earned: int = Field(description="Bonus points earned, claimed or not.")
+    rewards_claimed: int
+
+
+class RewardRead(BaseModel):
+    id: int
+    kind: str = Field(examples=["referral", "welcome", "tier"])
+    title: str = Field(examples=["Bronze"])
+    amount: int = Field(description="Bonus points.")
+    status: RewardStatus
+    created_at: datetime
+    claimed_at: datetime | None
+
+
+class RewardsRead(BaseModel):
+    user_id: str
+    balance: int = Field(description="Bonus points: the sum of the user's ledger entries.")
+    rewards: list[RewardRead]
+
+
+class ClaimCreate(BaseModel):
+    user_id: str = UserId
+    reward_id: int
+
+
+class ClaimRead(BaseModel):
+    reward: RewardRead
+    balance: int
 
 
 class TokenRead(BaseModel):

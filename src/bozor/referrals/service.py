@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
 from bozor.outbox import service as outbox_service
+from bozor.referrals import rewards
 from bozor.referrals.codes import looks_like_code
 from bozor.referrals.exceptions import (
     AlreadyReferredError,
@@ -23,6 +24,7 @@ from bozor.referrals.exceptions import (
     UnknownCodeError,
 )
 from bozor.referrals.models import Click, Referral, ReferralStatus
+from bozor.referrals.rewards import RewardPolicy
 from bozor.users.models import User
 
 NOTIFY_JOINED = "referral.joined"
@@ -107,6 +109,7 @@ async def register_referral(
     source: str = "bot",
     click_id: int | None = None,
     attribution_days: int = 30,
+    policy: RewardPolicy | None = None,
 ) -> tuple[Referral, CodeOwner]:
     """Record that `referred` came through `code`; returns the referral and the referrer.
 
@@ -153,13 +156,17 @@ async def register_referral(
     )
     if referral is None:  # a concurrent update for the same user won the race
         raise AlreadyReferredError()
+    if referral.status == ReferralStatus.CONFIRMED and policy is not None:
+        await rewards.grant_for_confirmed(session=session, referral=referral, policy=policy)
     await _notify_referrer(
         session, referrer, referred, NOTIFY_PENDING if needs_confirmation else NOTIFY_JOINED
     )
     return referral, referrer
 
 
-async def confirm_pending(*, session: AsyncSession, referred: User) -> tuple[Referral, User] | None:
+async def confirm_pending(
+    *, session: AsyncSession, referred: User, policy: RewardPolicy | None = None
+) -> tuple[Referral, User] | None:
     """Confirm the user's pending referral (its condition is met); None if nothing pending.
 
     The state change is a conditional UPDATE, so two presses confirm (and notify) once.
@@ -175,6 +182,8 @@ async def confirm_pending(*, session: AsyncSession, referred: User) -> tuple[Ref
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     await session.refresh(referral)
+    if policy is not None:
+        await rewards.grant_for_confirmed(session=session, referral=referral, policy=policy)
     referrer = await session.get_one(User, referral.referrer_id)
     await _notify_referrer(session, referrer, referred, NOTIFY_CONFIRMED)
     return referral, referrer

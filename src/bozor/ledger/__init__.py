@@ -1,0 +1,1 @@
+"""The ledger: an append-only record of bonus credits and debits; a balance is the sum."""
