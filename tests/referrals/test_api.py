@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -24,11 +25,8 @@ from bozor.testing import Harness, free_port, start_bozor
 
 
 @pytest.fixture
-async def bozor(
-    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Harness]:
-    async with start_bozor(emulator, database_url, db, http_port=free_port()) as harness:
-        yield harness
+def bozor_overrides() -> dict[str, Any]:
+    return {"http_port": free_port()}  # the API is called over a real socket
 
 
 @pytest.fixture

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.apikeys import service as keys_service
-from bozor.emulator import Emulator
 from bozor.ledger.models import LedgerEntry
-from bozor.testing import Harness, free_port, start_bozor
+from bozor.testing import Harness, free_port
 
 
 @pytest.fixture
-async def bozor(
-    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Harness]:
-    async with start_bozor(emulator, database_url, db, http_port=free_port()) as harness:
-        yield harness
+def bozor_overrides() -> dict[str, Any]:
+    return {"http_port": free_port()}  # the API is called over a real socket
 
 
 @pytest.fixture

@@ -62,24 +62,14 @@ async def upsert_from_telegram(
         if user is not None:
             _refresh(user, profile, wrote=wrote)
             return user, False
-    insert = upsert_insert(session, User).on_conflict_do_nothing().returning(User)
     for _ in range(3):  # a referral-code collision is astronomically rare; retry anyway
-        now = utcnow()
-        created = await session.scalar(
-            insert,
-            {
-                "telegram_id": profile.telegram_id,
-                "first_name": profile.first_name,
-                "last_name": profile.last_name,
-                "username": profile.username,
-                "telegram_language": profile.language_code,
-                "referral_code": new_referral_code(),
-                "is_blocked": False,
-                "is_banned": False,
-                "created_at": now,
-                "updated_at": now,
-                "last_seen_at": now,
-            },
+        created = await _insert_new(
+            session,
+            telegram_id=profile.telegram_id,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            username=profile.username,
+            telegram_language=profile.language_code,
         )
         if created is not None:
             return created, True
@@ -89,6 +79,25 @@ async def upsert_from_telegram(
             _refresh(user, profile, wrote=wrote)
             return user, False
     raise RuntimeError("could not store the user")  # pragma: no cover
+
+
+async def _insert_new(session: AsyncSession, **fields: object) -> User | None:
+    """Insert a user with a fresh referral code; None if a unique value was taken already
+    (the person exists, or, astronomically rarely, the code)."""
+    now = utcnow()
+    created: User | None = await session.scalar(
+        upsert_insert(session, User).on_conflict_do_nothing().returning(User),
+        {
+            "referral_code": new_referral_code(),
+            "is_blocked": False,
+            "is_banned": False,
+            "created_at": now,
+            "updated_at": now,
+            "last_seen_at": now,
+            **fields,
+        },
+    )
+    return created
 
 
 def _refresh(user: User, profile: TelegramProfile, *, wrote: bool) -> None:
@@ -117,20 +126,7 @@ async def get_or_create_external(*, session: AsyncSession, external_id: str) -> 
     user = await session.scalar(select(User).where(User.external_id == external_id))
     if user is not None:
         return user, False
-    now = utcnow()
-    created = await session.scalar(
-        upsert_insert(session, User).on_conflict_do_nothing().returning(User),
-        {
-            "external_id": external_id,
-            "first_name": "",
-            "referral_code": new_referral_code(),
-            "is_blocked": False,
-            "is_banned": False,
-            "created_at": now,
-            "updated_at": now,
-            "last_seen_at": now,
-        },
-    )
+    created = await _insert_new(session, external_id=external_id, first_name="")
     if created is not None:
         return created, True
     user = await session.scalar(select(User).where(User.external_id == external_id))
