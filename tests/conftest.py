@@ -25,6 +25,9 @@ PG_DSN = os.environ.get("BOZOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:
 REDIS_URL = os.environ.get("BOZOR_TEST_REDIS", "redis://127.0.0.1:6379/15")
 ADMIN_ID = 900_000_001
 BACKENDS = os.environ.get("BOZOR_TEST_BACKENDS", "sqlite,postgres").split(",")
+# Test databases are named <prefix>_<xdist worker>; a second checkout running its tests at the
+# same time on the same server sets its own prefix.
+PG_DB_PREFIX = os.environ.get("BOZOR_TEST_DB_PREFIX", "bozor_test")
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -74,7 +77,7 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if not _reachable(PG_DSN, 5432):
         yield None
         return
-    name = f"bozor_test_{_worker(request)}"
+    name = f"{PG_DB_PREFIX}_{_worker(request)}"
     base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
 
     async def recreate() -> None:
