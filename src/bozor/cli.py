@@ -58,9 +58,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-@app.command()
-def run() -> None:
-    """Run everything in one process: the bot, the HTTP server and background jobs."""
+def _serve(roles: frozenset[str]) -> None:
     from bozor.runtime import serve
 
     settings = _settings(for_bot=True)
@@ -69,13 +67,37 @@ def run() -> None:
     async def main() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        await serve(settings, stop=stop)
+        await serve(settings, stop=stop, roles=roles)
 
     try:
         _run(main())
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+@app.command()
+def run() -> None:
+    """Run everything in one process: the bot, the HTTP server and background jobs."""
+    _serve(frozenset({"bot", "api", "worker"}))
+
+
+@app.command()
+def bot() -> None:
+    """Only receive and answer updates (long polling, or webhooks on HTTP_PORT)."""
+    _serve(frozenset({"bot"}))
+
+
+@app.command()
+def api() -> None:
+    """Only serve the REST API on HTTP_PORT."""
+    _serve(frozenset({"api"}))
+
+
+@app.command()
+def worker() -> None:
+    """Only run background work: the outbox, webhook deliveries and scheduled jobs."""
+    _serve(frozenset({"worker"}))
 
 
 @app.command()

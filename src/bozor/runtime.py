@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0  # seconds in-flight updates get to finish
 
+# What a process runs: `bozor run` all three; `bozor bot`, `bozor api`, `bozor worker` one each.
+# "bot" receives updates (polling, or webhooks on the HTTP server), "api" serves the REST API,
+# "worker" runs background work (the outbox, webhook deliveries, scheduled jobs).
+ALL_ROLES = frozenset({"bot", "api", "worker"})
+
 
 @dataclass
 class Runtime:
@@ -93,35 +98,45 @@ class Runtime:
 
 
 async def serve(
-    settings: Settings, *, stop: asyncio.Event, ready: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    roles: frozenset[str] = ALL_ROLES,
 ) -> None:
-    """Run the bot (polling or webhook), the HTTP server and the outbox until `stop` is set."""
+    """Run the given roles until `stop` is set: the bot (polling or webhook), the HTTP server
+    (API and webhook endpoint) and the background workers."""
     runtime = Runtime.create(settings)
+    bot_role = "bot" in roles
     try:
         await _check_connections(runtime)
-        try:
-            await register_commands(runtime.bot, settings.features)
-        except Exception:
-            log.exception("could not register the command menu; continuing")
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(runtime),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_level="warning",
-                lifespan="off",
+        if bot_role:
+            try:
+                await register_commands(runtime.bot, settings.features)
+            except Exception:
+                log.exception("could not register the command menu; continuing")
+        server: uvicorn.Server | None = None
+        if "api" in roles or (bot_role and settings.webhook_url):
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(runtime, api="api" in roles, webhook=bot_role),
+                    host=settings.http_host,
+                    port=settings.http_port,
+                    log_level="warning",
+                    lifespan="off",
+                )
             )
-        )
-        runtime.tasks.append(asyncio.create_task(server.serve(), name="http"))
-        runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
-        if settings.webhook_url:
+            runtime.tasks.append(asyncio.create_task(server.serve(), name="http"))
+        if "worker" in roles:
+            runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
+        if bot_role and settings.webhook_url:
             await runtime.bot.set_webhook(
                 url=settings.webhook_url + settings.webhook_path,
                 secret_token=runtime.webhook_secret,
                 allowed_updates=runtime.dispatcher.resolve_used_update_types(),
             )
             log.info("webhook mode: %s%s", settings.webhook_url, settings.webhook_path)
-        else:
+        elif bot_role:
             await runtime.bot.delete_webhook()
             runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
             log.info("long-polling mode")
@@ -133,8 +148,9 @@ async def serve(
             ready.set()
         await stop.wait()
         log.info("stopping")
-        server.should_exit = True
-        if not settings.webhook_url:
+        if server is not None:
+            server.should_exit = True
+        if bot_role and not settings.webhook_url:
             with contextlib.suppress(RuntimeError):  # polling had not started yet
                 await runtime.dispatcher.stop_polling()
         await _finish_in_flight(runtime.dispatcher)

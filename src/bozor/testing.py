@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.emulator import Emulator, EmulatorDriver
-from bozor.runtime import serve
+from bozor.runtime import ALL_ROLES, serve
 from bozor.settings import Settings
 
 TEST_BOT_TOKEN = "7000000001:AAbozor-test-token-0123456789abcdefXYZ"
@@ -82,12 +82,17 @@ def bozor_settings(emulator: Emulator, database_url: str, **overrides: Any) -> S
 
 @asynccontextmanager
 async def start_bozor(
-    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession], **overrides: Any
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    *,
+    roles: frozenset[str] = ALL_ROLES,
+    **overrides: Any,
 ) -> AsyncIterator[Harness]:
     settings = bozor_settings(emulator, database_url, **overrides)
     assert settings.bot_token is not None
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop=stop, ready=ready))
+    task = asyncio.create_task(serve(settings, stop=stop, ready=ready, roles=roles))
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if task.done():

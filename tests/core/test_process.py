@@ -7,13 +7,15 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.runtime import serve
 from bozor.settings import SettingsError
-from bozor.testing import TEST_BOT_TOKEN, bozor_settings, free_port
+from bozor.testing import TEST_BOT_TOKEN, bozor_settings, free_port, start_bozor
 
 
 async def test_run_serves_then_stops_cleanly_on_sigterm(
@@ -73,3 +75,26 @@ async def test_unopenable_database_stops_start_up_with_one_line(
     message = str(caught.value)
     assert message.startswith(f"DATABASE_URL: cannot open sqlite+aiosqlite:///{missing}")
     assert "\n" not in message
+
+
+async def test_roles_run_apart(emulator: Emulator, database_url: str, db: Any) -> None:
+    """`bozor api` serves HTTP and leaves updates alone; `bozor bot` answers them."""
+    port = free_port()
+    async with start_bozor(
+        emulator, database_url, db, roles=frozenset({"api"}), http_port=port
+    ) as harness:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/openapi.json")).status_code == 200
+        user = await harness.user("Ann")
+        await harness.driver.send_start(user)
+        await asyncio.sleep(0.5)
+        assert await harness.driver.bot_messages(user) == []
+    async with start_bozor(
+        emulator, database_url, db, roles=frozenset({"bot"}), http_port=port
+    ) as harness:
+        answer = await harness.driver.wait_for_message(user)  # the waiting /start, now
+        assert answer["text"]
+        with pytest.raises(httpx.ConnectError):  # no HTTP server without webhooks or the API
+            async with httpx.AsyncClient() as client:
+                await client.get(f"http://127.0.0.1:{port}/healthz")

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> FastAPI:
+    """The HTTP app: the REST API (`api`) and Telegram's webhook endpoint (`webhook`, when
+    WEBHOOK_URL is set); health checks always."""
     app = FastAPI(
         title="Bozor",
         version="0.1.0",
@@ -31,10 +33,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
-    app.include_router(token_router)
-    if "referrals" in runtime.settings.features:
-        app.include_router(referrals_api.router)
-        app.include_router(referrals_api.public)
+    if api:
+        _include_api(app, runtime)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -50,7 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             await runtime.redis.ping()
         return {"status": "ready"}
 
-    if runtime.settings.webhook_url:
+    if webhook and runtime.settings.webhook_url:
         secret = runtime.webhook_secret
 
         @app.post(runtime.settings.webhook_path, include_in_schema=False)
@@ -71,3 +71,10 @@ def create_app(runtime: Runtime) -> FastAPI:
             return Response(status_code=200)
 
     return app
+
+
+def _include_api(app: FastAPI, runtime: Runtime) -> None:
+    app.include_router(token_router)
+    if "referrals" in runtime.settings.features:
+        app.include_router(referrals_api.router)
+        app.include_router(referrals_api.public)
