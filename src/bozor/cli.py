@@ -216,6 +216,14 @@ def _with_session(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
     _run(main())
 
 
+@app.command("secret-key")
+def secret_key() -> None:
+    """Print a new key for ENCRYPTION_KEYS (put it first to rotate; keep the old ones after)."""
+    from bozor.crypto import new_key
+
+    typer.echo(new_key())
+
+
 @apikey_app.command("create")
 def apikey_create(
     name: Annotated[str, typer.Argument(help="Who the key is for.")],

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    event,
+    text,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -133,3 +143,19 @@ def upsert_insert(session: AsyncSession, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+async def serialize(session: AsyncSession, name: str, *, sqlite_table: str) -> None:
+    """Hold a lock named `name` until the transaction ends, so that check-then-write rules
+    spanning many rows (e.g. "no cycles in the graph") run one at a time.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: the database write lock, taken by
+    an UPDATE that changes nothing (SQLite has one writer at a time anyway).
+    """
+    if dialect_name(session) == "postgresql":
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        await session.execute(text(f"UPDATE {sqlite_table} SET id = id WHERE 1 = 0"))

@@ -1,9 +1,28 @@
 """Imports every model so that Alembic and `Base.metadata` see all tables."""
 
+from bozor.api.models import IdempotentResponse
 from bozor.apikeys.models import ApiKey
+from bozor.events.models import DomainEvent
 from bozor.ledger.models import LedgerEntry
 from bozor.outbox.models import OutboxMessage
-from bozor.referrals.models import Click, Referral, Reward
+from bozor.referrals.models import Campaign, Click, Referral, ReferralLink, Reward, RewardProgram
 from bozor.users.models import User
+from bozor.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
-__all__ = ["ApiKey", "Click", "LedgerEntry", "OutboxMessage", "Referral", "Reward", "User"]
+__all__ = [
+    "ApiKey",
+    "Campaign",
+    "Click",
+    "DomainEvent",
+    "IdempotentResponse",
+    "LedgerEntry",
+    "OutboxMessage",
+    "Referral",
+    "ReferralLink",
+    "Reward",
+    "RewardProgram",
+    "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

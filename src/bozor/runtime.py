@@ -28,9 +28,11 @@ from bozor.bot.common import register_commands
 from bozor.db import create_engine, create_session_factory, session_scope
 from bozor.features import outbox_renderers
 from bozor.outbox.worker import OutboxWorker
+from bozor.referrals.hooks import load_object
 from bozor.settings import Settings, SettingsError
 from bozor.telegram import FloodGate, ResilientRequests, create_bot
 from bozor.users import service as users_service
+from bozor.webhooks.worker import WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class Runtime:
     bot: Bot
     dispatcher: Dispatcher
     outbox: OutboxWorker
+    webhooks: WebhookWorker
     resilience: ResilientRequests
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -78,7 +81,10 @@ class Runtime:
             interval=settings.outbox_interval,
             per_chat_interval=settings.outbox_chat_interval,
         )
-        return cls(settings, engine, session_factory, redis, bot, dispatcher, outbox, resilience)
+        webhooks = WebhookWorker(settings, session_factory, interval=settings.outbox_interval)
+        return cls(
+            settings, engine, session_factory, redis, bot, dispatcher, outbox, webhooks, resilience
+        )
 
     @property
     def webhook_secret(self) -> str:
@@ -124,11 +130,14 @@ async def serve(
                     port=settings.http_port,
                     log_level="warning",
                     lifespan="off",
+                    proxy_headers=bool(settings.trusted_proxies),
+                    forwarded_allow_ips=settings.trusted_proxies or None,
                 )
             )
             runtime.tasks.append(asyncio.create_task(server.serve(), name="http"))
         if "worker" in roles:
             runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
+            runtime.tasks.append(asyncio.create_task(runtime.webhooks.run(stop), name="webhooks"))
         if bot_role and settings.webhook_url:
             await runtime.bot.set_webhook(
                 url=settings.webhook_url + settings.webhook_path,
@@ -167,6 +176,7 @@ async def serve(
 async def _check_connections(runtime: Runtime) -> None:
     """Reach Telegram and the database (migrating it) or stop with one line saying which."""
     settings = runtime.settings
+    _check_hooks(settings)
     try:
         await runtime.bot.me()
     except TelegramUnauthorizedError:
@@ -185,6 +195,17 @@ async def _check_connections(runtime: Runtime) -> None:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise SettingsError(f"DATABASE_URL: cannot open {shown} ({reason})") from None
+
+
+def _check_hooks(settings: Settings) -> None:
+    """A hook named in the settings must load, or Bozor does not start."""
+    for name in ("referral_validator", "reward_calculator", "referral_notifier"):
+        path = getattr(settings, name)
+        if path:
+            try:
+                load_object(path)
+            except ValueError as exc:
+                raise SettingsError(f"{name.upper()}: {exc}") from None
 
 
 async def _poll(runtime: Runtime) -> None:

@@ -6,6 +6,7 @@ defaults. Names are the upper-case field names (`BOT_TOKEN`, `DATABASE_URL`, ...
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -107,6 +108,27 @@ class Settings(BaseSettings):
     reward_per_referral: int = Field(default=10, ge=0)  # bonus points per confirmed referral
     reward_welcome: int = Field(default=10, ge=0)  # for the new user (double-sided); 0 = off
     reward_tiers: str = "Bronze:5:50,Silver:10:150,Gold:20:500"  # name:referrals:points
+    # Held for review: more sign-ups than this from one visitor (click fingerprint) in a day,
+    # or through one referrer within VELOCITY_WINDOW_MINUTES; 0 switches a check off.
+    velocity_per_visitor: int = Field(default=3, ge=0)
+    velocity_burst: int = Field(default=50, ge=0)
+    velocity_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Customisation hooks: "package.module:name" of an object implementing the interface in
+    # bozor.referrals.hooks; empty = the default.
+    referral_validator: str | None = None
+    reward_calculator: str | None = None
+    referral_notifier: str | None = None
+    api_rate_per_key: int = Field(default=1200, ge=0)  # requests per minute per API key; 0 = off
+    api_rate_per_ip: int = Field(default=600, ge=0)  # requests per minute per client IP; 0 = off
+    # Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs): rate limits and click
+    # hashes then use the real client address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60)  # seconds per delivery attempt
+    webhook_max_attempts: int = Field(default=12, ge=1, le=30)  # then the delivery is failed
+    webhook_retry_seconds: float = Field(default=10.0, gt=0)  # first back-off; doubles, ≤ 6 h
+    # Fernet keys for secrets stored in the database, comma-separated: the first encrypts, all
+    # decrypt (add a new key in front to rotate). Default: derived from API_SECRET / BOT_TOKEN.
+    encryption_keys: SecretStr | None = None
 
     # Behaviour
     throttle_rate: float = Field(default=3.0, gt=0)  # updates per second per user, sustained
@@ -129,9 +151,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "trusted_proxies", mode="before")
     @classmethod
-    def _parse_admin_ids(cls, value: Any) -> Any:
+    def _parse_lists(cls, value: Any) -> Any:
         return _split_csv(value)
 
     @field_validator("features", mode="before")
@@ -179,6 +201,29 @@ class Settings(BaseSettings):
                 "name:referrals:points, comma-separated (e.g. Bronze:5:50,Gold:20:500)"
             )
         return value
+
+    @field_validator("referral_validator", "reward_calculator", "referral_notifier")
+    @classmethod
+    def _dotted_path(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*", value.strip()):
+            raise ValueError("a dotted path like mypackage.rules:my_validator")
+        return value.strip() if value else None
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
+        try:
+            for key in keys:
+                if len(base64.urlsafe_b64decode(key.encode())) != 32:
+                    raise ValueError
+        except ValueError:
+            raise ValueError(
+                "comma-separated Fernet keys (make one with `bozor secret-key`)"
+            ) from None
+        return value if keys else None
 
     @field_validator("api_secret")
     @classmethod

@@ -8,7 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor.referrals import service
 from bozor.referrals.exceptions import ReferralCycleError
 from bozor.users import service as users_service
+from bozor.settings import Settings
 from bozor.users.service import TelegramProfile
+
+SETTINGS = Settings(velocity_burst=0)
 
 
 async def test_cycles_are_refused(db: async_sessionmaker[AsyncSession]) -> None:
@@ -23,10 +26,18 @@ async def test_cycles_are_refused(db: async_sessionmaker[AsyncSession]) -> None:
             session=session, profile=TelegramProfile(3, "C")
         )
         await service.register_referral(
-            session=session, referred=b, code=a.referral_code, referred_is_new=True
+            session=session,
+            referred=b,
+            code=a.referral_code,
+            referred_is_new=True,
+            settings=SETTINGS,
         )
         await service.register_referral(
-            session=session, referred=c, code=b.referral_code, referred_is_new=True
+            session=session,
+            referred=c,
+            code=b.referral_code,
+            referred_is_new=True,
+            settings=SETTINGS,
         )
         with pytest.raises(ReferralCycleError):
             # a → b → c: a (an existing user) joining through c would close a loop
@@ -36,6 +47,7 @@ async def test_cycles_are_refused(db: async_sessionmaker[AsyncSession]) -> None:
                 code=c.referral_code,
                 referred_is_new=False,
                 allow_existing=True,
+                settings=SETTINGS,
             )
         stats = await service.stats(session=session, user_id=a.id)
         assert (stats.invited, stats.confirmed, stats.rank) == (1, 1, 1)

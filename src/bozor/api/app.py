@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
-from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from sqlalchemy import text
 
 from bozor.api import problems
+from bozor.api.limits import limit_ip, limits_from
 from bozor.api.tokens import router as token_router
+from bozor.referrals import admin_api as referrals_admin_api
 from bozor.referrals import api as referrals_api
+from bozor.webhooks import api as webhooks_api
 
 if TYPE_CHECKING:
     from bozor.runtime import Runtime
@@ -32,6 +35,7 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.limits = limits_from(runtime.settings, runtime.redis)
     problems.install(app)
     if api:
         _include_api(app, runtime)
@@ -74,7 +78,10 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
 
 
 def _include_api(app: FastAPI, runtime: Runtime) -> None:
-    app.include_router(token_router)
+    limited = [Depends(limit_ip)]
+    app.include_router(token_router, dependencies=limited)
+    app.include_router(webhooks_api.router, dependencies=limited)
     if "referrals" in runtime.settings.features:
-        app.include_router(referrals_api.router)
-        app.include_router(referrals_api.public)
+        app.include_router(referrals_api.router, dependencies=limited)
+        app.include_router(referrals_api.public, dependencies=limited)
+        app.include_router(referrals_admin_api.router, dependencies=limited)

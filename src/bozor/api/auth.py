@@ -16,6 +16,7 @@ import jwt
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.api.limits import limit_key
 from bozor.apikeys import service as keys_service
 from bozor.apikeys.models import ApiKey
 from bozor.db import utcnow
@@ -92,10 +93,11 @@ async def identify(
     raise _unauthorized("Send an API key in X-API-Key or a token in Authorization: Bearer.")
 
 
-def require(scope: str) -> Callable[[Caller], Awaitable[Caller]]:
+def require(scope: str) -> Callable[[Request, Caller], Awaitable[Caller]]:
     """A dependency admitting callers whose key has `scope` (403 otherwise)."""
 
-    async def check(caller: Annotated[Caller, Depends(identify)]) -> Caller:
+    async def check(request: Request, caller: Annotated[Caller, Depends(identify)]) -> Caller:
+        await limit_key(request, caller.key_id)
         if scope not in caller.scopes:
             raise HTTPException(403, f"This key lacks the {scope!r} scope.")
         return caller
@@ -111,3 +113,4 @@ async def open_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(open_session)]
 IntegratorDep = Annotated[Caller, Depends(require("referrals"))]
+AdminDep = Annotated[Caller, Depends(require("admin"))]

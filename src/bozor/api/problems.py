@@ -59,7 +59,7 @@ def status_of(exc: DomainError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(status_of(exc), _english(exc.code), code=exc.code)
+        return problem(status_of(exc), _english(exc.code, **exc.params), code=exc.code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

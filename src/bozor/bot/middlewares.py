@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.i18n import Translator, pick_language
+from bozor.ratelimit import KeyedLimiter
 from bozor.users import service as users_service
 
 log = logging.getLogger(__name__)
@@ -80,45 +81,16 @@ class ThrottlingMiddleware(BaseMiddleware):
     def __init__(
         self, rate: float, burst: int, redis: Redis | None = None, *, prefix: str = "bozor"
     ) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.redis = redis
-        self.prefix = prefix
-        self._buckets: dict[int, tuple[float, float]] = {}
+        self.limiter = KeyedLimiter(rate, burst, redis, prefix=f"{prefix}:throttle")
         self._warned: dict[int, float] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: TelegramUser | None = data.get("event_from_user")
         throttled_kind = isinstance(event, Update) and (event.message or event.callback_query)
-        if user is None or not throttled_kind or await self._allow(user.id):
+        if user is None or not throttled_kind or not await self.limiter.hit(str(user.id)):
             return await handler(event, data)
         await self._warn(event, user)
         return None
-
-    async def _allow(self, user_id: int) -> bool:
-        if self.redis is not None:
-            return await self._allow_shared(user_id)
-        now = time.monotonic()
-        tokens, updated = self._buckets.get(user_id, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - updated) * self.rate)
-        allowed = tokens >= 1
-        self._buckets[user_id] = (tokens - 1 if allowed else tokens, now)
-        if len(self._buckets) > 100_000:  # forget idle users
-            self._buckets = {
-                uid: b for uid, b in self._buckets.items() if now - b[1] < self.burst / self.rate
-            }
-        return allowed
-
-    async def _allow_shared(self, user_id: int) -> bool:
-        # A fixed window of burst/rate seconds admitting `burst` updates: close to the bucket,
-        # and two Redis round-trips at most.
-        assert self.redis is not None
-        window = max(1, round(self.burst / self.rate))
-        key = f"{self.prefix}:throttle:{user_id}:{int(time.time()) // window}"
-        count = await self.redis.incr(key)
-        if count == 1:
-            await self.redis.expire(key, window + 1)
-        return int(count) <= self.burst
 
     async def _warn(self, event: TelegramObject, user: TelegramUser) -> None:
         now = time.monotonic()

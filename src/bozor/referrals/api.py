@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
-from fastapi.responses import RedirectResponse
+from typing import Any
 
-from bozor.api.auth import IntegratorDep, SessionDep, signing_secret
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.api.auth import Caller, IntegratorDep, SessionDep, signing_secret
+from bozor.api.idempotency import IdempotencyKey, run_once
 from bozor.errors import NotFoundError
 from bozor.ledger import service as ledger
-from bozor.referrals import clicks, rewards, service
+from bozor.referrals import campaigns, clicks, rewards, service
 from bozor.referrals.clicks import Visit
 from bozor.referrals.exceptions import UnknownCodeError
-from bozor.referrals.models import Referral
+from bozor.referrals.models import Campaign, Referral
 from bozor.referrals.schemas import (
     ClaimCreate,
     ClaimRead,
@@ -52,20 +56,25 @@ async def _user(session: SessionDep, api_id: str) -> User:
 async def generate_link(
     body: LinkCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> LinkRead:
-    """The referral link of a user (created on first use)."""
+    """The referral link of a user (created on first use), optionally for a campaign."""
     if body.user_id.startswith("tg:"):
         user = await _user(session, body.user_id)
     else:
         user, _created = await users_service.get_or_create_external(
             session=session, external_id=body.user_id
         )
+    code = user.referral_code
+    if body.campaign is not None:
+        campaign = await campaigns.by_slug(session=session, slug=body.campaign)
+        code = await campaigns.link_code(session=session, user=user, campaign=campaign)
     await session.commit()
     me = await request.app.state.runtime.bot.me()
     return LinkRead(
         user_id=body.user_id,
-        code=user.referral_code,
-        web_link=f"{_base_url(request.app.state.runtime.settings)}/r/{user.referral_code}",
-        telegram_link=f"https://t.me/{me.username}?start={user.referral_code}",
+        code=code,
+        web_link=f"{_base_url(request.app.state.runtime.settings)}/r/{code}",
+        telegram_link=f"https://t.me/{me.username}?start={code}",
+        campaign=body.campaign,
     )
 
 
@@ -112,14 +121,16 @@ async def follow_link(code: str, request: Request, session: SessionDep) -> Redir
     )
 
 
-async def _register(body: ReferralCreate, request: Request, session: SessionDep) -> ReferralRead:
+async def _register(
+    body: ReferralCreate, session: AsyncSession, settings: Settings
+) -> ReferralRead:
     if body.user_id.startswith("tg:"):
         referred, created = await _user(session, body.user_id), False
     else:
         referred, created = await users_service.get_or_create_external(
             session=session, external_id=body.user_id
         )
-    referral, _owner = await service.register_referral(
+    referral, referrer = await service.register_referral(
         session=session,
         referred=referred,
         code=body.code,
@@ -127,39 +138,92 @@ async def _register(body: ReferralCreate, request: Request, session: SessionDep)
         allow_existing=True,  # the integrator decides who is signing up
         source="api",
         click_id=body.click_id,
-        attribution_days=request.app.state.runtime.settings.attribution_days,
-        policy=rewards.policy_from(request.app.state.runtime.settings),
+        settings=settings,
     )
-    referrer = await session.get_one(User, referral.referrer_id)
-    await session.commit()
-    return _read(referral, referrer, referred)
+    campaign = await session.get(Campaign, referral.campaign_id) if referral.campaign_id else None
+    return referral_read(referral, referrer.api_id, users_service.api_id_of(referred), campaign)
 
 
-def _read(referral: Referral, referrer: User, referred: User) -> ReferralRead:
+def referral_read(
+    referral: Referral, referrer_id: str, referred_id: str, campaign: Campaign | None
+) -> ReferralRead:
     return ReferralRead(
         id=referral.id,
-        referrer_id=users_service.api_id_of(referrer),
-        referred_id=users_service.api_id_of(referred),
+        referrer_id=referrer_id,
+        referred_id=referred_id,
         status=referral.status,
+        reason=referral.reason,
+        source=referral.source,
+        campaign=campaign.slug if campaign else None,
         created_at=referral.created_at,
         confirmed_at=referral.confirmed_at,
     )
 
 
-@router.post("/verify-referral", status_code=status.HTTP_201_CREATED)
+_REFERRAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"model": ReferralRead, "description": "Recorded (or replayed for a repeated key)."}
+}
+
+
+@router.post(
+    "/verify-referral",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReferralRead,
+    responses=_REFERRAL_RESPONSES,
+)
 async def verify_referral(
-    body: ReferralCreate, request: Request, session: SessionDep, _: IntegratorDep
-) -> ReferralRead:
-    """A user signed up through a code: check the rules and record the referral once."""
-    return await _register(body, request, session)
+    body: ReferralCreate,
+    request: Request,
+    session: SessionDep,
+    caller: IntegratorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A user signed up through a code: check the rules and record the referral once.
+
+    Depending on the rules it is `confirmed` (rewards granted), `pending` or held for
+    `review`; a refusal is a problem response saying why.
+    """
+    return await _verify(body, request, session, caller, idempotency_key)
 
 
-@router.post("/process-referral", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/process-referral",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReferralRead,
+    responses=_REFERRAL_RESPONSES,
+)
 async def process_referral(
-    body: ReferralCreate, request: Request, session: SessionDep, _: IntegratorDep
-) -> ReferralRead:
+    body: ReferralCreate,
+    request: Request,
+    session: SessionDep,
+    caller: IntegratorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """The same as /verify-referral (the reference names both)."""
-    return await _register(body, request, session)
+    return await _verify(body, request, session, caller, idempotency_key)
+
+
+async def _verify(
+    body: ReferralCreate,
+    request: Request,
+    session: AsyncSession,
+    caller: Caller,
+    key: str | None,
+) -> JSONResponse:
+    settings: Settings = request.app.state.runtime.settings
+
+    async def work(session: AsyncSession) -> ReferralRead:
+        return await _register(body, session, settings)
+
+    return await run_once(
+        session=session,
+        request=request,
+        caller=caller,
+        key=key,
+        body=body,
+        status_code=201,
+        work=work,
+    )
 
 
 @router.get("/referral-stats/{user_id}")
@@ -197,15 +261,35 @@ async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> R
     )
 
 
-@router.post("/claim-reward")
-async def claim_reward(body: ClaimCreate, session: SessionDep, _: IntegratorDep) -> ClaimRead:
+@router.post("/claim-reward", response_model=ClaimRead)
+async def claim_reward(
+    body: ClaimCreate,
+    request: Request,
+    session: SessionDep,
+    caller: IntegratorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Claim a reward for its owner, once; its points join the user's balance."""
-    user = await _user(session, body.user_id)
-    reward = await rewards.claim(session=session, user_id=user.id, reward_id=body.reward_id)
-    balance = await ledger.balance(session=session, user_id=user.id)
-    await session.commit()
-    return ClaimRead(
-        reward=RewardRead.model_validate(reward, from_attributes=True), balance=balance
+    settings: Settings = request.app.state.runtime.settings
+
+    async def work(session: AsyncSession) -> ClaimRead:
+        user = await _user(session, body.user_id)
+        reward = await rewards.claim(
+            session=session, user=user, reward_id=body.reward_id, settings=settings
+        )
+        balance = await ledger.balance(session=session, user_id=user.id)
+        return ClaimRead(
+            reward=RewardRead.model_validate(reward, from_attributes=True), balance=balance
+        )
+
+    return await run_once(
+        session=session,
+        request=request,
+        caller=caller,
+        key=idempotency_key,
+        body=body,
+        status_code=200,
+        work=work,
     )
 
 

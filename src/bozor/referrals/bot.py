@@ -21,7 +21,7 @@ from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
 from bozor.outbox.worker import Outgoing, Renderer
-from bozor.referrals import rewards, service
+from bozor.referrals import hooks, service
 from bozor.referrals.models import ReferralStatus
 from bozor.settings import Settings
 from bozor.telegram import single_attempt
@@ -56,13 +56,18 @@ async def start_with_code(
             code=command.args or "",
             referred_is_new=user_is_new,
             needs_confirmation=not subscribed,
-            policy=rewards.policy_from(settings),
+            settings=settings,
         )
     except DomainError as refusal:
-        return message.answer(f"{welcome}\n\n{t(refusal.code)}", reply_markup=menu)
+        return message.answer(
+            f"{welcome}\n\n{t(refusal.code, **refusal.params)}", reply_markup=menu
+        )
     if referral.status == ReferralStatus.CONFIRMED:
         accepted = t("referral.accepted", referrer=referrer.full_name)
         return message.answer(f"{welcome}\n\n{accepted}", reply_markup=menu)
+    if referral.status == ReferralStatus.REVIEW:
+        noted = t("referral.under_review", referrer=referrer.full_name)
+        return message.answer(f"{welcome}\n\n{noted}", reply_markup=menu)
     await session.commit()  # two messages follow; both must describe what is saved
     await message.answer(welcome, reply_markup=menu)
     return message.answer(
@@ -87,9 +92,7 @@ async def check_subscription(
         return query.answer(
             t("referral.not_subscribed", channel=channel_title(settings)), show_alert=True
         )
-    await service.confirm_pending(
-        session=session, referred=user, policy=rewards.policy_from(settings)
-    )
+    await service.confirm_pending(session=session, referred=user, settings=settings)
     await session.commit()  # the answer and the edit below tell the user it is saved
     await query.answer()
     if not isinstance(query.message, Message):
@@ -205,9 +208,9 @@ def _renderer(single_key: str, many_key: str) -> Renderer:
 
 
 RENDERERS: dict[str, Renderer] = {
-    service.NOTIFY_JOINED: _renderer("notify.referral_joined", "notify.referrals_joined"),
-    service.NOTIFY_PENDING: _renderer("notify.referral_pending", "notify.referrals_pending"),
-    service.NOTIFY_CONFIRMED: _renderer("notify.referral_confirmed", "notify.referrals_confirmed"),
+    hooks.NOTIFY_JOINED: _renderer("notify.referral_joined", "notify.referrals_joined"),
+    hooks.NOTIFY_PENDING: _renderer("notify.referral_pending", "notify.referrals_pending"),
+    hooks.NOTIFY_CONFIRMED: _renderer("notify.referral_confirmed", "notify.referrals_confirmed"),
 }
 
 

@@ -61,6 +61,7 @@ async def record_click(
         referer=(visit.referer or "")[:1024] or None,
         utm={k: v[:200] for k, v in visit.utm.items() if k in UTM_KEYS},
         source=source,
+        campaign_id=owner.campaign_id,
         created_at=now,
     )
     session.add(click)

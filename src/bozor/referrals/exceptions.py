@@ -29,3 +29,9 @@ class ClickMismatchError(InvalidInputError):
 
 class AttributionExpiredError(InvalidInputError):
     code = "referral.attribution_expired"
+
+
+class ReferralRefusedError(InvalidInputError):
+    """The referral validator hook refused it; `reason` says why."""
+
+    code = "referral.refused"

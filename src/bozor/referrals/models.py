@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,9 +11,34 @@ from bozor.db import Base, BigIntPK, TimestampMixin
 
 
 class ReferralStatus(StrEnum):
-    PENDING = "pending"  # waiting for a condition (channel subscription, review)
+    PENDING = "pending"  # waiting for a condition the user meets (a channel subscription)
+    REVIEW = "review"  # held for an admin: velocity limits or a validator found it suspicious
     CONFIRMED = "confirmed"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # by an admin, with a reason; the user stays referred (once, ever)
+
+
+class Campaign(TimestampMixin, Base):
+    """A named promotion: links made for it carry it to their clicks and referrals."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)  # inactive: no new links
+    ends_at: Mapped[datetime | None]  # after this, its links refer without the campaign
+
+
+class ReferralLink(TimestampMixin, Base):
+    """A user's link for one campaign (their plain link is `users.referral_code`)."""
+
+    __tablename__ = "referral_links"
+    __table_args__ = (UniqueConstraint("user_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
 
 
 class Referral(TimestampMixin, Base):
@@ -22,6 +48,8 @@ class Referral(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("referrer_id <> referred_id", name="not_self"),
         Index("ix_referrals_referrer_status", "referrer_id", "status"),
+        Index("ix_referrals_referrer_created", "referrer_id", "created_at"),
+        Index("ix_referrals_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -34,6 +62,10 @@ class Referral(TimestampMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     confirmed_at: Mapped[datetime | None]
     click_id: Mapped[int | None] = mapped_column(ForeignKey("clicks.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    reviewed_at: Mapped[datetime | None]
 
 
 class Click(TimestampMixin, Base):
@@ -51,6 +83,9 @@ class Click(TimestampMixin, Base):
     referer: Mapped[str | None] = mapped_column(String(1024))
     utm: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default="redirect")  # or "api"
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
 
 
 class RewardStatus(StrEnum):
@@ -74,3 +109,16 @@ class Reward(TimestampMixin, Base):
     status: Mapped[RewardStatus] = mapped_column(String(16), default=RewardStatus.GRANTED)
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"))
     claimed_at: Mapped[datetime | None]
+
+
+class RewardProgram(Base):
+    """Reward amounts and tiers set by an admin through the API; one row (id 1). Without it,
+    the settings (REWARD_PER_REFERRAL, REWARD_WELCOME, REWARD_TIERS) apply."""
+
+    __tablename__ = "reward_program"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    per_referral: Mapped[int]
+    welcome: Mapped[int]
+    tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{name, threshold, amount}]
+    updated_at: Mapped[datetime]

@@ -1,39 +1,30 @@
-"""Rewards for referrals: per confirmed referral, a welcome bonus for the new user
-(double-sided), and tiers at 5, 10 and 20 confirmed referrals; claimed into the ledger."""
+"""Rewards for referrals: what each confirmed referral earns (by the reward calculator hook;
+by default per referral, a welcome bonus for the new user and tiers at 5, 10 and 20
+confirmed referrals), and claiming them once into the ledger."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
 from bozor.errors import ConflictError, ForbiddenError, NotFoundError
+from bozor.events import service as events
 from bozor.ledger import service as ledger
-from bozor.referrals.models import Referral, ReferralStatus, Reward, RewardStatus
+from bozor.referrals.hooks import Notice, Person, RewardPolicy, Tier, hooks_from
+from bozor.referrals.models import Referral, Reward, RewardProgram, RewardStatus
 from bozor.settings import Settings
+from bozor.users import service as users_service
+from bozor.users.models import User
 
+__all__ = ["RewardPolicy", "Tier"]
 
-@dataclass(frozen=True, slots=True)
-class Tier:
-    name: str
-    threshold: int  # confirmed referrals
-    amount: int  # bonus points
-
-
-@dataclass(frozen=True, slots=True)
-class RewardPolicy:
-    """How much each cause earns; 0 switches it off."""
-
-    per_referral: int = 10
-    welcome: int = 10  # for the new user: the "double-sided" reward
-    tiers: tuple[Tier, ...] = (
-        Tier("Bronze", 5, 50),
-        Tier("Silver", 10, 150),
-        Tier("Gold", 20, 500),
-    )
+PROGRAM_TTL = 5.0  # seconds an instance keeps the admin-set program before reading it again
 
 
 @cache
@@ -47,12 +38,63 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
 
 
 def policy_from(settings: Settings) -> RewardPolicy:
-    """The reward policy the operator configured."""
+    """The reward policy in the settings."""
     return RewardPolicy(
         per_referral=settings.reward_per_referral,
         welcome=settings.reward_welcome,
         tiers=parse_tiers(settings.reward_tiers),
     )
+
+
+_program_cache: dict[str, tuple[float, RewardPolicy | None]] = {}
+
+
+async def current_policy(session: AsyncSession, settings: Settings) -> RewardPolicy:
+    """The program an admin set through the API, else the settings' one. Read at most every
+    PROGRAM_TTL seconds per database, so other instances follow a change within seconds."""
+    cache_key = settings.database_url
+    cached = _program_cache.get(cache_key)
+    if cached is None or cached[0] < time.monotonic():
+        row = await session.get(RewardProgram, 1)
+        policy = None if row is None else _policy_of(row)
+        cached = (time.monotonic() + PROGRAM_TTL, policy)
+        _program_cache[cache_key] = cached
+    return cached[1] or policy_from(settings)
+
+
+def _policy_of(row: RewardProgram) -> RewardPolicy:
+    return RewardPolicy(
+        per_referral=row.per_referral,
+        welcome=row.welcome,
+        tiers=tuple(
+            sorted(
+                (Tier(t["name"], int(t["threshold"]), int(t["amount"])) for t in row.tiers),
+                key=lambda tier: tier.threshold,
+            )
+        ),
+    )
+
+
+async def set_program(
+    *, session: AsyncSession, settings: Settings, policy: RewardPolicy | None
+) -> RewardPolicy:
+    """Set the reward program (None: back to the settings). Applies to referrals confirmed
+    from now on; rewards already granted stay."""
+    row = await session.get(RewardProgram, 1)
+    if policy is None:
+        if row is not None:
+            await session.delete(row)
+    else:
+        tiers: list[dict[str, Any]] = [
+            {"name": t.name, "threshold": t.threshold, "amount": t.amount} for t in policy.tiers
+        ]
+        if row is None:
+            row = RewardProgram(id=1)
+            session.add(row)
+        row.per_referral, row.welcome, row.tiers = policy.per_referral, policy.welcome, tiers
+        row.updated_at = utcnow()
+    _program_cache.pop(settings.database_url, None)
+    return policy or policy_from(settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,66 +103,59 @@ class RewardTotals:
     claimed: int
 
 
+def reward_data(reward: Reward, owner_api_id: str) -> dict[str, Any]:
+    """A reward as events and webhooks describe it."""
+    return {
+        "id": reward.id,
+        "user_id": owner_api_id,
+        "kind": reward.kind,
+        "title": reward.title,
+        "amount": reward.amount,
+        "status": str(reward.status),
+        "referral_id": reward.referral_id,
+        "created_at": reward.created_at.isoformat(),
+        "claimed_at": reward.claimed_at.isoformat() if reward.claimed_at else None,
+    }
+
+
 async def grant_for_confirmed(
-    *, session: AsyncSession, referral: Referral, policy: RewardPolicy
+    *, session: AsyncSession, referral: Referral, settings: Settings
 ) -> list[Reward]:
     """Grant what a newly confirmed referral earns. Safe to repeat and under concurrency:
-    each cause is unique per user, and tiers are granted when the count reaches them."""
-    grants: list[tuple[int, str, str, str, int]] = []
-    if policy.per_referral:
-        grants.append(
-            (
-                referral.referrer_id,
-                f"referral:{referral.id}",
-                "referral",
-                "Referral",
-                policy.per_referral,
-            )
-        )
-    if policy.welcome:
-        grants.append(
-            (
-                referral.referred_id,
-                f"welcome:{referral.id}",
-                "welcome",
-                "Welcome bonus",
-                policy.welcome,
-            )
-        )
-    if policy.tiers:
-        confirmed = await session.scalar(
-            select(func.count())
-            .select_from(Referral)
-            .where(
-                Referral.referrer_id == referral.referrer_id,
-                Referral.status == ReferralStatus.CONFIRMED,
-            )
-        )
-        grants += [
-            (referral.referrer_id, f"tier:{tier.name}", "tier", tier.name, tier.amount)
-            for tier in policy.tiers
-            if int(confirmed or 0) >= tier.threshold
-        ]
+    each cause (`key`) is unique per user."""
+    policy = await current_policy(session, settings)
+    grants = await hooks_from(settings).calculator(session, referral, policy)
     granted = []
-    for user_id, key, kind, title, amount in grants:
+    for grant in grants:
         reward = await session.scalar(
             upsert_insert(session, Reward)
             .on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(Reward),
             {
-                "user_id": user_id,
-                "key": key,
-                "kind": kind,
-                "title": title,
-                "amount": amount,
+                "user_id": grant.user_id,
+                "key": grant.key,
+                "kind": grant.kind,
+                "title": grant.title,
+                "amount": grant.amount,
                 "status": RewardStatus.GRANTED,
-                "referral_id": referral.id if kind != "tier" else None,
+                "referral_id": grant.referral_id,
                 "created_at": utcnow(),
             },
         )
         if reward is not None:
             granted.append(reward)
+    for reward in granted:
+        await events.publish(
+            session=session,
+            type=events.REWARD_GRANTED,
+            data={"reward": reward_data(reward, await _api_id(session, reward.user_id))},
+        )
     return granted
+
+
+async def _api_id(session: AsyncSession, user_id: int) -> str:
+    user = await session.get_one(User, user_id)  # usually in the session already
+    return users_service.api_id_of(user)
 
 
 async def list_rewards(*, session: AsyncSession, user_id: int) -> list[Reward]:
@@ -147,12 +182,12 @@ async def totals(*, session: AsyncSession, user_id: int) -> RewardTotals:
     return RewardTotals(int(row[0]), int(row[1]))
 
 
-async def claim(*, session: AsyncSession, user_id: int, reward_id: int) -> Reward:
+async def claim(*, session: AsyncSession, user: User, reward_id: int, settings: Settings) -> Reward:
     """Claim a reward: only its owner, only once; its points go to the ledger."""
     reward = await session.get(Reward, reward_id)
     if reward is None:
         raise NotFoundError("reward.not_found")
-    if reward.user_id != user_id:
+    if reward.user_id != user.id:
         raise ForbiddenError("reward.not_yours")
     # Conditional: of two simultaneous claims, one changes the row and the other finds nothing.
     result = await session.execute(
@@ -164,10 +199,16 @@ async def claim(*, session: AsyncSession, user_id: int, reward_id: int) -> Rewar
         raise ConflictError("reward.already_claimed")
     await ledger.book(
         session=session,
-        user_id=user_id,
+        user_id=user.id,
         amount=reward.amount,
         reason="reward",
         reference=str(reward.id),
     )
     await session.refresh(reward)
+    api_id = users_service.api_id_of(user)
+    await events.publish(
+        session=session, type=events.REWARD_CLAIMED, data={"reward": reward_data(reward, api_id)}
+    )
+    person = Person(user.id, user.telegram_id, user.full_name, api_id)
+    await hooks_from(settings).notifier(session, Notice("reward.claimed", person, reward=reward))
     return reward

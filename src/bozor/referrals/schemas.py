@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bozor.referrals.models import ReferralStatus, RewardStatus
+
+MAX_ID = 2**63 - 1  # ids are 64-bit
 
 UserId = Field(
     min_length=1,
@@ -17,8 +19,24 @@ UserId = Field(
 )
 
 
+CampaignSlug = Field(
+    min_length=1,
+    max_length=64,
+    pattern=r"^[a-z0-9][a-z0-9_-]*$",
+    description="A campaign's slug (lower-case letters, digits, - and _).",
+    examples=["spring-2027"],
+)
+
+
 class LinkCreate(BaseModel):
     user_id: str = UserId
+    campaign: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A campaign's slug: the link carries the campaign to clicks and sign-ups.",
+        examples=["spring-2027"],
+    )
 
 
 class LinkRead(BaseModel):
@@ -29,6 +47,7 @@ class LinkRead(BaseModel):
         examples=["https://bozor.example.com/r/aB3dE5fG7h"],
     )
     telegram_link: str = Field(examples=["https://t.me/bozor_bot?start=aB3dE5fG7h"])
+    campaign: str | None = None
 
 
 class ClickCreate(BaseModel):
@@ -50,7 +69,10 @@ class ReferralCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
     user_id: str = UserId
     click_id: int | None = Field(
-        default=None, description="The click that led here (from /track-click), if known."
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="The click that led here (from /track-click), if known.",
     )
 
 
@@ -58,9 +80,84 @@ class ReferralRead(BaseModel):
     id: int
     referrer_id: str
     referred_id: str
-    status: ReferralStatus
+    status: ReferralStatus = Field(
+        description="confirmed; pending (waiting for a condition such as a channel "
+        "subscription); review (held for an admin); rejected."
+    )
+    reason: str | None = Field(description="Why it is held for review, or was rejected.")
+    source: str = Field(examples=["api", "bot"])
+    campaign: str | None = None
     created_at: datetime
     confirmed_at: datetime | None
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralRead]
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class RejectCreate(BaseModel):
+    reason: str = Field(min_length=1, max_length=200, examples=["Same device as the referrer"])
+
+
+class TierSchema(BaseModel):
+    name: str = Field(min_length=1, max_length=30, examples=["Bronze"])
+    threshold: int = Field(ge=1, le=1_000_000, description="Confirmed referrals to reach it.")
+    amount: int = Field(ge=0, le=1_000_000_000, description="Bonus points.")
+
+
+class ProgramSchema(BaseModel):
+    """The reward program: applies to referrals confirmed from the change on."""
+
+    per_referral: int = Field(ge=0, le=1_000_000_000, examples=[10])
+    welcome: int = Field(ge=0, le=1_000_000_000, description="For the new user.", examples=[10])
+    tiers: list[TierSchema] = Field(
+        description="Tier names must differ: each tier is granted once per user.",
+        max_length=50,
+        examples=[
+            [
+                {"name": "Bronze", "threshold": 5, "amount": 50},
+                {"name": "Silver", "threshold": 10, "amount": 150},
+                {"name": "Gold", "threshold": 20, "amount": 500},
+            ]
+        ],
+    )
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> ProgramSchema:
+        names = [tier.name for tier in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must differ")
+        return self
+
+
+class CampaignCreate(BaseModel):
+    slug: str = CampaignSlug
+    name: str = Field(min_length=1, max_length=100, examples=["Spring 2027"])
+    ends_at: datetime | None = Field(
+        default=None, description="After this, its links still refer, without the campaign."
+    )
+
+
+class CampaignUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    active: bool | None = Field(default=None, description="Inactive: no new links for it.")
+    ends_at: datetime | None = None
+
+
+class CampaignRead(BaseModel):
+    id: int
+    slug: str
+    name: str
+    active: bool
+    ends_at: datetime | None
+    created_at: datetime
+    clicks: int
+    unique_clicks: int
+    signups: int
+    confirmed: int
 
 
 class StatsRead(BaseModel):
@@ -96,7 +193,7 @@ class RewardsRead(BaseModel):
 
 class ClaimCreate(BaseModel):
     user_id: str = UserId
-    reward_id: int
+    reward_id: int = Field(ge=1, le=MAX_ID)
 
 
 class ClaimRead(BaseModel):

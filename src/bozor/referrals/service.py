@@ -6,12 +6,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from bozor.db import upsert_insert, utcnow
-from bozor.outbox import service as outbox_service
+from bozor.db import serialize, upsert_insert, utcnow
+from bozor.errors import ConflictError, NotFoundError
+from bozor.events import service as events
 from bozor.referrals import rewards
 from bozor.referrals.codes import looks_like_code
 from bozor.referrals.exceptions import (
@@ -20,23 +23,22 @@ from bozor.referrals.exceptions import (
     ClickMismatchError,
     ExistingUserError,
     ReferralCycleError,
+    ReferralRefusedError,
     SelfReferralError,
     UnknownCodeError,
 )
-from bozor.referrals.models import Click, Referral, ReferralStatus
-from bozor.referrals.rewards import RewardPolicy
+from bozor.referrals.hooks import Attempt, Notice, Person, Verdict, hooks_from
+from bozor.referrals.models import Campaign, Click, Referral, ReferralLink, ReferralStatus
+from bozor.settings import Settings
+from bozor.users import service as users_service
 from bozor.users.models import User
-
-NOTIFY_JOINED = "referral.joined"
-NOTIFY_PENDING = "referral.pending"
-NOTIFY_CONFIRMED = "referral.confirmed"
 
 
 @dataclass(frozen=True, slots=True)
 class ReferralStats:
     invited: int  # every referral, whatever its state
     confirmed: int
-    pending: int
+    pending: int  # waiting for a condition or for review
     rank: int | None  # place among referrers by confirmed referrals; None without any
 
 
@@ -47,12 +49,10 @@ class LeaderboardRow:
 
 
 @dataclass(frozen=True, slots=True)
-class CodeOwner:
-    """Who a referral code belongs to: what a referral needs to know about its referrer."""
+class CodeOwner(Person):
+    """Whom a referral code belongs to, and the campaign its link was made for."""
 
-    id: int
-    telegram_id: int | None
-    full_name: str
+    campaign_id: int | None = None
 
 
 class _CodeOwners:
@@ -78,24 +78,75 @@ class _CodeOwners:
 
 
 _owners = _CodeOwners()
-_BY_CODE = select(User.id, User.telegram_id, User.first_name, User.last_name).where(
-    User.referral_code == bindparam("code")
+_OWNER_COLUMNS = (User.id, User.telegram_id, User.first_name, User.last_name, User.external_id)
+_BY_CODE = select(*_OWNER_COLUMNS).where(User.referral_code == bindparam("code"))
+_BY_CAMPAIGN_CODE = (
+    select(*_OWNER_COLUMNS, Campaign.id.label("campaign_id"), Campaign.ends_at)
+    .join(ReferralLink, ReferralLink.user_id == User.id)
+    .join(Campaign, Campaign.id == ReferralLink.campaign_id)
+    .where(ReferralLink.code == bindparam("code"))
 )
 
 
 async def find_referrer(*, session: AsyncSession, code: str) -> CodeOwner:
-    """The owner of a referral code."""
+    """The owner of a referral code (a user's own code, or one of their campaign links)."""
     if not looks_like_code(code):
         raise UnknownCodeError()
     owner = _owners.get(code)
     if owner is None:
-        row = (await session.execute(_BY_CODE, {"code": code})).first()
+        row: Any = (await session.execute(_BY_CODE, {"code": code})).first()
+        campaign_id = None
         if row is None:
-            raise UnknownCodeError()
+            row = (await session.execute(_BY_CAMPAIGN_CODE, {"code": code})).first()
+            if row is None:
+                raise UnknownCodeError()
+            ended = row.ends_at is not None and row.ends_at <= utcnow()
+            campaign_id = None if ended else row.campaign_id
         name = " ".join(part for part in (row.first_name, row.last_name) if part) or "—"
-        owner = CodeOwner(row.id, row.telegram_id, name)
+        api_id = row.external_id or f"tg:{row.telegram_id}"
+        owner = CodeOwner(row.id, row.telegram_id, name, api_id, campaign_id)
         _owners.put(code, owner)
     return owner
+
+
+def person_of(user: User) -> Person:
+    return Person(user.id, user.telegram_id, user.full_name, users_service.api_id_of(user))
+
+
+def referral_data(referral: Referral, referrer: Person, referred: Person) -> dict[str, Any]:
+    """A referral as events and webhooks describe it."""
+    return {
+        "id": referral.id,
+        "referrer_id": referrer.api_id,
+        "referred_id": referred.api_id,
+        "status": str(referral.status),
+        "reason": referral.reason,
+        "source": referral.source,
+        "campaign_id": referral.campaign_id,
+        "click_id": referral.click_id,
+        "created_at": referral.created_at.isoformat(),
+        "confirmed_at": referral.confirmed_at.isoformat() if referral.confirmed_at else None,
+    }
+
+
+async def _announce(
+    session: AsyncSession,
+    settings: Settings,
+    event: str,
+    referral: Referral,
+    referrer: Person,
+    referred: Person,
+    *,
+    notify: bool = True,
+) -> None:
+    """Publish the event (webhooks) and tell the referrer (the notifier hook)."""
+    await events.publish(
+        session=session, type=event, data={"referral": referral_data(referral, referrer, referred)}
+    )
+    if notify:
+        await hooks_from(settings).notifier(
+            session, Notice(event, referrer, referral=referral, referred=referred)
+        )
 
 
 async def register_referral(
@@ -104,20 +155,19 @@ async def register_referral(
     referred: User,
     code: str,
     referred_is_new: bool,
+    settings: Settings,
     needs_confirmation: bool = False,
     allow_existing: bool = False,
     source: str = "bot",
     click_id: int | None = None,
-    attribution_days: int = 30,
-    policy: RewardPolicy | None = None,
 ) -> tuple[Referral, CodeOwner]:
     """Record that `referred` came through `code`; returns the referral and the referrer.
 
-    Rules: the code must exist; no self-referral; a user is referred once, ever; only a new
-    user, unless `allow_existing` (then no cycles). With `needs_confirmation` the referral
-    waits (e.g. for a channel subscription) instead of counting at once. The referrer is
-    notified through the outbox. A `click_id` must be a click on this referrer's link no older
-    than `attribution_days`.
+    Fixed rules: the code must exist; no self-referral; a user is referred once, ever; only a
+    new user, unless `allow_existing` (then no cycles); a `click_id` must be a click on this
+    referrer's link no older than ATTRIBUTION_DAYS. Then the validator hook decides: accept,
+    hold for review, or reject. With `needs_confirmation` an accepted referral waits (e.g. for
+    a channel subscription) instead of counting at once. Confirmed referrals earn rewards.
     """
     referrer = await find_referrer(session=session, code=code)
     if referrer.id == referred.id:
@@ -125,21 +175,34 @@ async def register_referral(
     # A user created in this very transaction has no referral yet and nobody below them, so
     # these look-ups only run for users who existed before.
     if not referred_is_new:
+        if allow_existing:  # two existing users joining each other at once must not both pass
+            await serialize(session, "referral-graph", sqlite_table="referrals")
         if await _referral_of(session, referred.id) is not None:
             raise AlreadyReferredError()
         if not allow_existing:
             raise ExistingUserError()
         if await _is_ancestor(session, ancestor_id=referred.id, user_id=referrer.id):
             raise ReferralCycleError()
+    click = None
     if click_id is not None:
         click = await session.get(Click, click_id)
         if click is None or click.referrer_id != referrer.id:
             raise ClickMismatchError()
-        if utcnow() - click.created_at > timedelta(days=attribution_days):
+        if utcnow() - click.created_at > timedelta(days=settings.attribution_days):
             raise AttributionExpiredError()
+    campaign_id = referrer.campaign_id or (click.campaign_id if click else None)
+    attempt = Attempt(referrer, referred, referred_is_new, source, click, campaign_id)
+    decision = await hooks_from(settings).validator(session, attempt, settings)
+    if decision.verdict == Verdict.REJECT:
+        raise ReferralRefusedError(reason=decision.reason or "")
 
     now = utcnow()
-    status = ReferralStatus.PENDING if needs_confirmation else ReferralStatus.CONFIRMED
+    if decision.verdict == Verdict.REVIEW:
+        status = ReferralStatus.REVIEW
+    elif needs_confirmation:
+        status = ReferralStatus.PENDING
+    else:
+        status = ReferralStatus.CONFIRMED
     referral = await session.scalar(
         upsert_insert(session, Referral)
         .on_conflict_do_nothing(index_elements=["referred_id"])
@@ -149,44 +212,99 @@ async def register_referral(
             "referred_id": referred.id,
             "status": status,
             "source": source,
+            "reason": decision.reason,
             "created_at": now,
-            "confirmed_at": None if needs_confirmation else now,
+            "confirmed_at": now if status == ReferralStatus.CONFIRMED else None,
             "click_id": click_id,
+            "campaign_id": campaign_id,
         },
     )
     if referral is None:  # a concurrent update for the same user won the race
         raise AlreadyReferredError()
-    if referral.status == ReferralStatus.CONFIRMED and policy is not None:
-        await rewards.grant_for_confirmed(session=session, referral=referral, policy=policy)
-    await _notify_referrer(
-        session, referrer, referred, NOTIFY_PENDING if needs_confirmation else NOTIFY_JOINED
-    )
+    person = person_of(referred)
+    await _announce(session, settings, events.REFERRAL_CREATED, referral, referrer, person)
+    if status == ReferralStatus.CONFIRMED:
+        # Confirmed at once: subscribers of referral.confirmed hear of it too (no second
+        # message to the referrer, though).
+        await _announce(
+            session, settings, events.REFERRAL_CONFIRMED, referral, referrer, person, notify=False
+        )
+        await rewards.grant_for_confirmed(session=session, referral=referral, settings=settings)
     return referral, referrer
 
 
 async def confirm_pending(
-    *, session: AsyncSession, referred: User, policy: RewardPolicy | None = None
-) -> tuple[Referral, User] | None:
+    *, session: AsyncSession, referred: User, settings: Settings
+) -> Referral | None:
     """Confirm the user's pending referral (its condition is met); None if nothing pending.
-
-    The state change is a conditional UPDATE, so two presses confirm (and notify) once.
-    """
+    A referral held for review stays held: only an admin decides it."""
     referral = await _referral_of(session, referred.id)
     if referral is None or referral.status != ReferralStatus.PENDING:
         return None
+    return await _decide(
+        session, referral, settings, approve=True, expected=(ReferralStatus.PENDING,)
+    )
+
+
+async def review(
+    *,
+    session: AsyncSession,
+    referral_id: int,
+    approve: bool,
+    settings: Settings,
+    reason: str | None = None,
+) -> Referral:
+    """An admin's decision on a referral waiting for a condition or held for review."""
+    referral = await session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFoundError("referral.not_found")
+    decided = await _decide(
+        session,
+        referral,
+        settings,
+        approve=approve,
+        reason=reason,
+        expected=(ReferralStatus.PENDING, ReferralStatus.REVIEW),
+    )
+    if decided is None:
+        raise ConflictError("referral.already_decided")
+    return decided
+
+
+async def _decide(
+    session: AsyncSession,
+    referral: Referral,
+    settings: Settings,
+    *,
+    approve: bool,
+    expected: tuple[ReferralStatus, ...],
+    reason: str | None = None,
+) -> Referral | None:
+    """Move a waiting referral to confirmed or rejected. A conditional UPDATE, so of two
+    simultaneous decisions one wins and the other changes (and announces) nothing."""
+    now = utcnow()
+    values: dict[str, Any] = (
+        {"status": ReferralStatus.CONFIRMED, "confirmed_at": now}
+        if approve
+        else {"status": ReferralStatus.REJECTED, "reason": reason}
+    )
+    if ReferralStatus.REVIEW in expected:  # an admin's decision
+        values["reviewed_at"] = now
     result = await session.execute(
         update(Referral)
-        .where(Referral.id == referral.id, Referral.status == ReferralStatus.PENDING)
-        .values(status=ReferralStatus.CONFIRMED, confirmed_at=utcnow())
+        .where(Referral.id == referral.id, Referral.status.in_(expected))
+        .values(**values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     await session.refresh(referral)
-    if policy is not None:
-        await rewards.grant_for_confirmed(session=session, referral=referral, policy=policy)
-    referrer = await session.get_one(User, referral.referrer_id)
-    await _notify_referrer(session, referrer, referred, NOTIFY_CONFIRMED)
-    return referral, referrer
+    referrer = person_of(await session.get_one(User, referral.referrer_id))
+    referred = person_of(await session.get_one(User, referral.referred_id))
+    if approve:
+        await rewards.grant_for_confirmed(session=session, referral=referral, settings=settings)
+    event = events.REFERRAL_CONFIRMED if approve else events.REFERRAL_REJECTED
+    await _announce(session, settings, event, referral, referrer, referred)
+    return referral
 
 
 async def pending_referrer(*, session: AsyncSession, referred: User) -> User | None:
@@ -211,7 +329,7 @@ async def stats(*, session: AsyncSession, user_id: int) -> ReferralStats:
     return ReferralStats(
         invited=sum(by_status.values()),
         confirmed=confirmed,
-        pending=by_status.get(ReferralStatus.PENDING, 0),
+        pending=by_status.get(ReferralStatus.PENDING, 0) + by_status.get(ReferralStatus.REVIEW, 0),
         rank=await _rank(session, user_id) if confirmed else None,
     )
 
@@ -302,15 +420,66 @@ async def _is_ancestor(session: AsyncSession, *, ancestor_id: int, user_id: int)
     return found is not None
 
 
-async def _notify_referrer(
-    session: AsyncSession, referrer: User | CodeOwner, referred: User, kind: str
-) -> None:
-    if referrer.telegram_id is None:
-        return
-    await outbox_service.enqueue(
-        session=session,
-        chat_id=referrer.telegram_id,
-        kind=kind,
-        params={"user_id": referrer.id, "name": referred.full_name},
-        coalesce_key=f"{kind}:{referrer.id}",
+@dataclass(frozen=True, slots=True)
+class ReferralRow:
+    referral: Referral
+    referrer_id: str  # API ids
+    referred_id: str
+    campaign: str | None  # slug
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralFilter:
+    status: ReferralStatus | None = None
+    referrer: User | None = None
+    campaign_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_referrals(
+    *,
+    session: AsyncSession,
+    where: ReferralFilter,
+    before_id: int | None = None,
+    limit: int | None = 100,
+) -> list[ReferralRow]:
+    """Referrals matching the filter, newest first; `before_id` pages through them."""
+    referrer, referred = aliased(User), aliased(User)
+    query = (
+        select(
+            Referral,
+            referrer.external_id,
+            referrer.telegram_id,
+            referred.external_id,
+            referred.telegram_id,
+            Campaign.slug,
+        )
+        .join(referrer, referrer.id == Referral.referrer_id)
+        .join(referred, referred.id == Referral.referred_id)
+        .outerjoin(Campaign, Campaign.id == Referral.campaign_id)
+        .order_by(Referral.id.desc())
     )
+    if where.status is not None:
+        query = query.where(Referral.status == where.status)
+    if where.referrer is not None:
+        query = query.where(Referral.referrer_id == where.referrer.id)
+    if where.campaign_id is not None:
+        query = query.where(Referral.campaign_id == where.campaign_id)
+    if where.since is not None:
+        query = query.where(Referral.created_at >= where.since)
+    if where.until is not None:
+        query = query.where(Referral.created_at < where.until)
+    if before_id is not None:
+        query = query.where(Referral.id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        ReferralRow(
+            row[0],
+            row[1] or f"tg:{row[2]}",
+            row[3] or f"tg:{row[4]}",
+            row[5],
+        )
+        for row in (await session.execute(query)).all()
+    ]

@@ -1,0 +1,276 @@
+"""The three places an operator can change how referrals work (the reference's
+`referralValidation`, `rewardCalculation` and `notificationSystem`), with their defaults.
+
+An operator writes an object with the same call signature and names it in settings, e.g.
+`REFERRAL_VALIDATOR=myclub.rules:validator`. Each hook runs inside the referral's database
+transaction: what it writes is saved with the referral, and an exception undoes both. The
+rules no hook can switch off are checked before: the code exists, no self-referral, one
+referrer per user ever, no cycles, the attribution window.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.db import utcnow
+from bozor.outbox import service as outbox_service
+from bozor.referrals.models import Click, Referral, ReferralStatus, Reward
+from bozor.settings import Settings
+from bozor.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A party to a referral, as hooks see it."""
+
+    id: int
+    telegram_id: int | None
+    full_name: str
+    api_id: str  # the integrator's id for this user, or "tg:<telegram id>"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A sign-up through a code, after the fixed rules passed."""
+
+    referrer: Person
+    referred: User
+    referred_is_new: bool
+    source: str  # "bot" or "api"
+    click: Click | None
+    campaign_id: int | None
+
+
+class Verdict(StrEnum):
+    ACCEPT = "accept"
+    REVIEW = "review"  # record it, but hold it for an admin (no rewards until approved)
+    REJECT = "reject"  # refuse it; nothing is recorded
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    reason: str | None = None  # shown to admins (review) or to the caller (reject)
+
+
+ACCEPT = Decision(Verdict.ACCEPT)
+
+
+class ReferralValidator(Protocol):
+    async def __call__(
+        self, session: AsyncSession, attempt: Attempt, settings: Settings
+    ) -> Decision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    threshold: int  # confirmed referrals
+    amount: int  # bonus points
+
+
+@dataclass(frozen=True, slots=True)
+class RewardPolicy:
+    """How much each cause earns; 0 switches it off."""
+
+    per_referral: int = 10
+    welcome: int = 10  # for the new user: the "double-sided" reward
+    tiers: tuple[Tier, ...] = (
+        Tier("Bronze", 5, 50),
+        Tier("Silver", 10, 150),
+        Tier("Gold", 20, 500),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A reward to give. `key` names its cause and is unique per user: granting the same key
+    twice gives it once, so a calculator may safely return what was already granted."""
+
+    user_id: int
+    key: str
+    kind: str  # referral | welcome | tier | anything the operator likes
+    title: str
+    amount: int
+    referral_id: int | None = None
+
+
+class RewardCalculator(Protocol):
+    async def __call__(
+        self, session: AsyncSession, referral: Referral, policy: RewardPolicy
+    ) -> list[Grant]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a person may want to hear about."""
+
+    event: str  # referral.created, referral.confirmed, referral.rejected, reward.claimed
+    user: Person  # who is told
+    referral: Referral | None = None
+    referred: Person | None = None
+    reward: Reward | None = None
+
+
+class ReferralNotifier(Protocol):
+    async def __call__(self, session: AsyncSession, notice: Notice) -> None: ...
+
+
+# --- defaults -----------------------------------------------------------------------------
+
+
+async def velocity_validator(
+    session: AsyncSession, attempt: Attempt, settings: Settings
+) -> Decision:
+    """Hold for review what looks like one person signing up many times: more than
+    VELOCITY_PER_VISITOR sign-ups today from the same click fingerprint, or more than
+    VELOCITY_BURST sign-ups through one referrer within VELOCITY_WINDOW_MINUTES."""
+    if settings.velocity_per_visitor and attempt.click is not None:
+        same_visitor = await session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .join(Click, Click.id == Referral.click_id)
+            .where(
+                Click.referrer_id == attempt.referrer.id,
+                Click.visitor == attempt.click.visitor,
+            )
+        )
+        if int(same_visitor or 0) >= settings.velocity_per_visitor:
+            return Decision(Verdict.REVIEW, "velocity: many sign-ups from one visitor")
+    if settings.velocity_burst:
+        since = utcnow() - timedelta(minutes=settings.velocity_window_minutes)
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(Referral)
+            .where(Referral.referrer_id == attempt.referrer.id, Referral.created_at >= since)
+        )
+        if int(recent or 0) >= settings.velocity_burst:
+            return Decision(Verdict.REVIEW, "velocity: burst of sign-ups")
+    return ACCEPT
+
+
+async def standard_rewards(
+    session: AsyncSession, referral: Referral, policy: RewardPolicy
+) -> list[Grant]:
+    """Per referral to the referrer, a welcome bonus to the new user, and each tier the
+    referrer's confirmed count has reached."""
+    grants: list[Grant] = []
+    if policy.per_referral:
+        grants.append(
+            Grant(
+                referral.referrer_id,
+                f"referral:{referral.id}",
+                "referral",
+                "Referral",
+                policy.per_referral,
+                referral.id,
+            )
+        )
+    if policy.welcome:
+        grants.append(
+            Grant(
+                referral.referred_id,
+                f"welcome:{referral.id}",
+                "welcome",
+                "Welcome bonus",
+                policy.welcome,
+                referral.id,
+            )
+        )
+    if policy.tiers:
+        confirmed = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Referral)
+                .where(
+                    Referral.referrer_id == referral.referrer_id,
+                    Referral.status == ReferralStatus.CONFIRMED,
+                )
+            )
+            or 0
+        )
+        grants += [
+            Grant(referral.referrer_id, f"tier:{tier.name}", "tier", tier.name, tier.amount)
+            for tier in policy.tiers
+            if confirmed >= tier.threshold
+        ]
+    return grants
+
+
+NOTIFY_JOINED = "referral.joined"
+NOTIFY_PENDING = "referral.pending"
+NOTIFY_CONFIRMED = "referral.confirmed"
+
+
+async def telegram_notifier(session: AsyncSession, notice: Notice) -> None:
+    """Tell a referrer who uses the bot that someone joined (or confirmed) through their link.
+    Bursts to one chat are coalesced into one message by the outbox."""
+    if notice.user.telegram_id is None or notice.referral is None or notice.referred is None:
+        return
+    status = notice.referral.status
+    if notice.event == "referral.created" and status == ReferralStatus.CONFIRMED:
+        kind = NOTIFY_JOINED
+    elif notice.event == "referral.created" and status == ReferralStatus.PENDING:
+        kind = NOTIFY_PENDING
+    elif notice.event == "referral.confirmed":
+        kind = NOTIFY_CONFIRMED
+    else:
+        return
+    await outbox_service.enqueue(
+        session=session,
+        chat_id=notice.user.telegram_id,
+        kind=kind,
+        params={"user_id": notice.user.id, "name": notice.referred.full_name},
+        coalesce_key=f"{kind}:{notice.user.id}",
+    )
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    validator: ReferralValidator
+    calculator: RewardCalculator
+    notifier: ReferralNotifier
+
+
+DEFAULT_HOOKS = Hooks(velocity_validator, standard_rewards, telegram_notifier)
+
+
+def load_object(path: str) -> Any:
+    """`package.module:name` (or `package.module.name`) → the object."""
+    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot load {path!r}: {exc}") from None
+    if not callable(target):
+        raise ValueError(f"{path!r} is not callable")
+    return target
+
+
+@cache
+def _load_hooks(validator: str | None, calculator: str | None, notifier: str | None) -> Hooks:
+    return Hooks(
+        load_object(validator) if validator else DEFAULT_HOOKS.validator,
+        load_object(calculator) if calculator else DEFAULT_HOOKS.calculator,
+        load_object(notifier) if notifier else DEFAULT_HOOKS.notifier,
+    )
+
+
+def hooks_from(settings: Settings) -> Hooks:
+    """The hooks the settings name (loaded once per process)."""
+    return _load_hooks(
+        settings.referral_validator, settings.reward_calculator, settings.referral_notifier
+    )
