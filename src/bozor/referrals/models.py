@@ -1,18 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bozor.db import Base, BigIntPK, TimestampMixin
-
-
-class ReferralStatus(StrEnum):
-    PENDING = "pending"  # waiting for a condition (channel subscription, review)
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"
+from bozor.referrals.statuses import ReferralStatus as ReferralStatus
+from bozor.referrals.statuses import RewardStatus as RewardStatus
 
 
 class Referral(TimestampMixin, Base):
@@ -51,11 +46,6 @@ class Click(TimestampMixin, Base):
     referer: Mapped[str | None] = mapped_column(String(1024))
     utm: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default="redirect")  # or "api"
-
-
-class RewardStatus(StrEnum):
-    GRANTED = "granted"  # earned, waiting to be claimed
-    CLAIMED = "claimed"  # credited to the user's bonus balance
 
 
 class Reward(TimestampMixin, Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from bozor.referrals.models import ReferralStatus, RewardStatus
+from bozor.referrals.statuses import ReferralStatus, RewardStatus
 
 UserId = Field(
     min_length=1,
