@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.referrals import service
 from bozor.referrals.exceptions import ReferralCycleError
-from bozor.users import service as users_service
 from bozor.settings import Settings
+from bozor.users import service as users_service
 from bozor.users.service import TelegramProfile
 
 SETTINGS = Settings(velocity_burst=0)

@@ -1,20 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bozor.db import Base, BigIntPK, TimestampMixin
-
-
-class ReferralStatus(StrEnum):
-    PENDING = "pending"  # waiting for a condition the user meets (a channel subscription)
-    REVIEW = "review"  # held for an admin: velocity limits or a validator found it suspicious
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"  # by an admin, with a reason; the user stays referred (once, ever)
+from bozor.referrals.statuses import ReferralStatus as ReferralStatus
+from bozor.referrals.statuses import RewardStatus as RewardStatus
 
 
 class Campaign(TimestampMixin, Base):
@@ -86,11 +80,6 @@ class Click(TimestampMixin, Base):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
-
-
-class RewardStatus(StrEnum):
-    GRANTED = "granted"  # earned, waiting to be claimed
-    CLAIMED = "claimed"  # credited to the user's bonus balance
 
 
 class Reward(TimestampMixin, Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, model_validator
 
-from bozor.referrals.models import ReferralStatus, RewardStatus
+from bozor.referrals.statuses import ReferralStatus, RewardStatus
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
 

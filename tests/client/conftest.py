@@ -1,0 +1,99 @@
+"""Both clients against Bozor running in this process, over a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+import httpx
+import pytest
+
+from bozor.apikeys import service as keys_service
+from bozor.client import AsyncBozorClient, BozorClient
+from bozor.testing import Harness, free_port
+
+Hook = Callable[[httpx.Request], None]
+
+
+@pytest.fixture
+def bozor_overrides() -> dict[str, Any]:
+    return {"http_port": free_port()}
+
+
+@pytest.fixture
+def make_key(bozor: Harness) -> Callable[..., Awaitable[str]]:
+    """Makes an API key with these scopes (default: referrals)."""
+
+    async def make(*scopes: str) -> str:
+        async with bozor.db() as session:
+            created = await keys_service.create(
+                session=session, name="client tests", scopes=list(scopes) or ["referrals"]
+            )
+            await session.commit()
+        return created.secret
+
+    return make
+
+
+@pytest.fixture
+async def key(make_key: Callable[..., Awaitable[str]]) -> str:
+    return await make_key()
+
+
+@pytest.fixture
+def base_url(bozor: Harness) -> str:
+    return f"http://127.0.0.1:{bozor.settings.http_port}"
+
+
+class Threaded:
+    """A BozorClient driven from an async test: each call runs in a worker thread, so the
+    server, which shares the test's event loop, keeps serving meanwhile."""
+
+    def __init__(self, client: BozorClient) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.client, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(method, *args, **kwargs)
+
+        return call
+
+
+class Connect(Protocol):
+    def __call__(
+        self, api_key: str, *, hook: Hook | None = None, use_token: bool = False
+    ) -> Any: ...
+
+
+@pytest.fixture(params=["sync", "async"])
+async def connect(request: pytest.FixtureRequest, base_url: str) -> AsyncIterator[Connect]:
+    """Makes clients of one kind (each test runs with both), all awaited alike. With `hook`,
+    the client sends through an httpx client of the test's that shows it every request."""
+    is_async = request.param == "async"
+    opened: list[Any] = []
+
+    def make(api_key: str, *, hook: Hook | None = None, use_token: bool = False) -> Any:
+        http: Any = None
+        if hook is not None:
+            if is_async:
+
+                async def observe(request: httpx.Request) -> None:
+                    hook(request)
+
+                http = httpx.AsyncClient(event_hooks={"request": [observe]})
+            else:
+                http = httpx.Client(event_hooks={"request": [hook]})
+            opened.append(http)
+        kind = AsyncBozorClient if is_async else BozorClient
+        client = kind(base_url, api_key, http_client=http, use_token=use_token)
+        opened.append(client)
+        return client if is_async else Threaded(client)
+
+    yield make
+    for closable in reversed(opened):
+        closed = closable.aclose() if isinstance(closable, httpx.AsyncClient) else closable.close()
+        if closed is not None:
+            await closed
