@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +57,33 @@ class Harness:
         if match is None:
             raise AssertionError(f"no invitation link in {caption!r}")
         return match.group(1)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout: float = 20, every: float = 0.05
+) -> None:
+    """Wait until `check()` is true (for effects of background work); TimeoutError if never."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(every)
+
+
+async def new_api_key(harness: Harness, *scopes: str) -> str:
+    """A new API key (default scope: referrals); returns its secret."""
+    from bozor.apikeys import service as keys_service
+
+    async with harness.db() as session:
+        created = await keys_service.create(
+            session=session, name="test", scopes=list(scopes) or ["referrals"]
+        )
+        await session.commit()
+    return created.secret
+
+
+def api_url(harness: Harness) -> str:
+    return f"http://127.0.0.1:{harness.settings.http_port}"
 
 
 async def reply_buttons(harness: Harness, chat_id: int) -> list[str]:
