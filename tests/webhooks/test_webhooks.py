@@ -265,3 +265,19 @@ async def test_several_workers_deliver_each_event_once(
     async with db() as session:
         attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
     assert attempts == 60
+
+
+async def test_after_a_rotation_both_secrets_sign_for_a_day(
+    bozor: Harness, receiver: Receiver
+) -> None:
+    subscription_id, old = await subscribe(bozor, receiver.url, ["referral.created"])
+    admin = await new_api_key(bozor, "admin")
+    async with httpx.AsyncClient(base_url=api_url(bozor), headers={"X-API-Key": admin}) as api:
+        rotated = await api.post(f"/api/v1/admin/webhooks/{subscription_id}/rotate-secret")
+    new = rotated.json()["secret"]
+    assert rotated.status_code == 200 and new != old
+    await referral(bozor, "alice", "bob")
+    await receiver.wait_for(1)
+    headers, body = receiver.received[0]
+    for secret in (old, new):  # the receiver may still hold either
+        verify_webhook(secret, body, headers["X-Bozor-Timestamp"], headers["X-Bozor-Signature"])

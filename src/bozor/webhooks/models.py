@@ -18,6 +18,10 @@ class WebhookSubscription(TimestampMixin, Base):
     events: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(String(200))
     secret_encrypted: Mapped[str] = mapped_column(Text)  # Fernet; see bozor.crypto
+    # After a rotation, deliveries are signed with both secrets for a day, so the receiver can
+    # switch to the new one without refusing anything meanwhile.
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
 
 

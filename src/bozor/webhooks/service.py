@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ from bozor.webhooks.models import (
 )
 
 ALL_EVENTS = "*"
+ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def new_secret() -> str:
@@ -64,11 +66,24 @@ async def list_all(*, session: AsyncSession) -> list[WebhookSubscription]:
 async def rotate_secret(
     *, session: AsyncSession, settings: Settings, subscription_id: int
 ) -> tuple[WebhookSubscription, str]:
-    """A new signing secret; deliveries from now on are signed with it."""
+    """A new signing secret. For ROTATION_OVERLAP deliveries carry two signatures, the new
+    secret's and the old one's, so the receiver can switch over without refusing any."""
     subscription = await get(session=session, subscription_id=subscription_id)
     secret = new_secret()
+    subscription.previous_secret_encrypted = subscription.secret_encrypted
+    subscription.previous_secret_until = utcnow() + ROTATION_OVERLAP
     subscription.secret_encrypted = crypto.encrypt(settings, secret)
     return subscription, secret
+
+
+def signing_secrets(settings: Settings, subscription: WebhookSubscription) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the previous one
+    during the overlap after a rotation."""
+    secrets_now = [crypto.decrypt(settings, subscription.secret_encrypted)]
+    until = subscription.previous_secret_until
+    if subscription.previous_secret_encrypted and until is not None and until > utcnow():
+        secrets_now.append(crypto.decrypt(settings, subscription.previous_secret_encrypted))
+    return secrets_now
 
 
 async def delete(*, session: AsyncSession, subscription_id: int) -> None:

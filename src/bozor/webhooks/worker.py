@@ -142,8 +142,9 @@ class WebhookWorker:
         started = time.perf_counter()
         async with self.concurrency:
             try:
-                secret = crypto.decrypt(self.settings, subscription.secret_encrypted)
+                keys = service.signing_secrets(self.settings, subscription)
                 timestamp = str(int(time.time()))
+                signature = ",".join(sign_webhook(key, body, timestamp) for key in keys)
                 response = await client.post(
                     subscription.url,
                     content=body,
@@ -153,7 +154,7 @@ class WebhookWorker:
                         "X-Bozor-Event-Id": str(delivery.payload.get("id", "")),
                         "X-Bozor-Delivery": str(delivery.id),
                         "X-Bozor-Timestamp": timestamp,
-                        "X-Bozor-Signature": sign_webhook(secret, body, timestamp),
+                        "X-Bozor-Signature": signature,
                     },
                 )
                 status_code = response.status_code

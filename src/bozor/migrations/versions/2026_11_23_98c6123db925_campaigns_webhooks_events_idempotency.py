@@ -75,6 +75,8 @@ def upgrade() -> None:
         sa.Column("events", sa.JSON(), nullable=False),
         sa.Column("description", sa.String(length=200), nullable=True),
         sa.Column("secret_encrypted", sa.Text(), nullable=False),
+        sa.Column("previous_secret_encrypted", sa.Text(), nullable=True),
+        sa.Column("previous_secret_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscriptions")),
