@@ -164,3 +164,26 @@ async def test_idempotency_keys_are_sent(connect: Connect, key: str) -> None:
     generated = [carol.headers["Idempotency-Key"], claim.headers["Idempotency-Key"]]
     assert [uuid.UUID(value).version for value in generated] == [4, 4]
     assert generated[0] != generated[1], "one key per logical call"
+
+
+async def test_campaign_links_and_replayed_verifications(
+    bozor: Harness, connect: Connect, make_key: Callable[..., Awaitable[str]]
+) -> None:
+    admin = await make_key("admin")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bozor.settings.http_port}") as api:
+        made = await api.post(
+            "/api/v1/admin/campaigns",
+            json={"slug": "spring", "name": "Spring"},
+            headers={"X-API-Key": admin},
+        )
+        assert made.status_code == 201
+    client = connect(await make_key())
+    plain = await client.generate_link(user_id="alice")
+    spring = await client.generate_link(user_id="alice", campaign="spring")
+    assert spring.campaign == "spring" and spring.code != plain.code
+    first = await client.verify_referral(code=spring.code, user_id="bob", idempotency_key="s-1")
+    again = await client.verify_referral(code=spring.code, user_id="bob", idempotency_key="s-1")
+    assert first == again and first.campaign == "spring"
+    with pytest.raises(BozorClientError) as refused:
+        await client.generate_link(user_id="carol", campaign="autumn")
+    assert refused.value.status == 404 and refused.value.code == "campaign.not_found"

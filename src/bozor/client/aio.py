@@ -48,9 +48,10 @@ class AsyncBozorClient:
         self._http = http_client or httpx.AsyncClient(timeout=timeout or DEFAULT_TIMEOUT)
         self._token_lock = asyncio.Lock()
 
-    async def generate_link(self, *, user_id: str) -> LinkRead:
-        """The user's referral link (created on first use; the same link every time)."""
-        return await self._send(calls.generate_link(user_id=user_id))
+    async def generate_link(self, *, user_id: str, campaign: str | None = None) -> LinkRead:
+        """The user's referral link (created on first use; the same link every time), or
+        their link for a campaign (by its slug)."""
+        return await self._send(calls.generate_link(user_id=user_id, campaign=campaign))
 
     async def track_click(
         self,

@@ -47,8 +47,8 @@ def token() -> Call[TokenRead]:
     return Call("POST", "/api/v1/token", TokenRead, retry_safe=True, key_only=True)
 
 
-def generate_link(*, user_id: str) -> Call[LinkRead]:
-    body = LinkCreate(user_id=user_id)
+def generate_link(*, user_id: str, campaign: str | None = None) -> Call[LinkRead]:
+    body = LinkCreate(user_id=user_id, campaign=campaign)
     return Call("POST", "/api/v1/generate-link", LinkRead, body, retry_safe=True)
 
 

@@ -49,9 +49,10 @@ class BozorClient:
         self._http = http_client or httpx.Client(timeout=timeout or DEFAULT_TIMEOUT)
         self._token_lock = threading.Lock()
 
-    def generate_link(self, *, user_id: str) -> LinkRead:
-        """The user's referral link (created on first use; the same link every time)."""
-        return self._send(calls.generate_link(user_id=user_id))
+    def generate_link(self, *, user_id: str, campaign: str | None = None) -> LinkRead:
+        """The user's referral link (created on first use; the same link every time), or
+        their link for a campaign (by its slug)."""
+        return self._send(calls.generate_link(user_id=user_id, campaign=campaign))
 
     def track_click(
         self,
