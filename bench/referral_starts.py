@@ -165,6 +165,7 @@ async def run_bozor(
         "DATABASE_URL": database_url,
         "HTTP_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
+        "VELOCITY_BURST": "0",  # thousands through one link would otherwise wait for review
     }
     bot = await BotProcess.start(command, env)
     try:

@@ -18,6 +18,7 @@ from bozor.referrals import campaigns, rewards, service
 from bozor.referrals.hooks import RewardPolicy, Tier
 from bozor.referrals.models import Campaign, ReferralStatus
 from bozor.referrals.schemas import (
+    NO_NUL,
     CampaignCreate,
     CampaignRead,
     CampaignUpdate,
@@ -26,6 +27,7 @@ from bozor.referrals.schemas import (
     ReferralRead,
     RejectCreate,
     TierSchema,
+    UTCDatetime,
 )
 from bozor.settings import Settings
 from bozor.users import service as users_service
@@ -129,10 +131,14 @@ def _read(row: service.ReferralRow) -> ReferralRead:
 
 
 Status = Annotated[ReferralStatus | None, Query(description="Only referrals in this state.")]
-ReferrerId = Annotated[str | None, Query(max_length=128, description="Only this referrer's.")]
-CampaignQuery = Annotated[str | None, Query(max_length=64, description="A campaign's slug.")]
-Since = Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")]
-Until = Annotated[datetime | None, Query(description="Created before (ISO 8601).")]
+ReferrerId = Annotated[
+    str | None, Query(max_length=128, pattern=NO_NUL, description="Only this referrer's.")
+]
+CampaignQuery = Annotated[
+    str | None, Query(max_length=64, pattern=NO_NUL, description="A campaign's slug.")
+]
+Since = Annotated[UTCDatetime | None, Query(description="Created at or after (ISO 8601).")]
+Until = Annotated[UTCDatetime | None, Query(description="Created before (ISO 8601).")]
 
 
 @router.get("/referrals")
@@ -279,7 +285,7 @@ async def _campaign_read(session: AsyncSession, campaign: Campaign) -> CampaignR
     )
 
 
-CampaignSlug = Annotated[str, Path(max_length=64)]
+CampaignSlug = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 
 
 @router.post("/campaigns", status_code=201)

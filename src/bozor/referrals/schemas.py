@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00
+        raise ValueError("the time is out of range") from None
+
+
+# With a time zone (naive times are refused, not guessed), and representable in UTC.
+UTCDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 UserId = Field(
     min_length=1,
@@ -99,11 +112,13 @@ class ReferralPage(BaseModel):
 
 
 class RejectCreate(BaseModel):
-    reason: str = Field(min_length=1, max_length=200, examples=["Same device as the referrer"])
+    reason: str = Field(
+        min_length=1, max_length=200, pattern=NO_NUL, examples=["Same device as the referrer"]
+    )
 
 
 class TierSchema(BaseModel):
-    name: str = Field(min_length=1, max_length=30, examples=["Bronze"])
+    name: str = Field(min_length=1, max_length=30, pattern=NO_NUL, examples=["Bronze"])
     threshold: int = Field(ge=1, le=1_000_000, description="Confirmed referrals to reach it.")
     amount: int = Field(ge=0, le=1_000_000_000, description="Bonus points.")
 
@@ -135,16 +150,16 @@ class ProgramSchema(BaseModel):
 
 class CampaignCreate(BaseModel):
     slug: str = CampaignSlug
-    name: str = Field(min_length=1, max_length=100, examples=["Spring 2027"])
-    ends_at: datetime | None = Field(
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL, examples=["Spring 2027"])
+    ends_at: UTCDatetime | None = Field(
         default=None, description="After this, its links still refer, without the campaign."
     )
 
 
 class CampaignUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NO_NUL)
     active: bool | None = Field(default=None, description="Inactive: no new links for it.")
-    ends_at: datetime | None = None
+    ends_at: UTCDatetime | None = None
 
 
 class CampaignRead(BaseModel):
