@@ -93,26 +93,28 @@ class WebhookWorker:
 
     async def _claim(self) -> list[tuple[WebhookDelivery, WebhookSubscription]]:
         now = utcnow()
+        claimable = (
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.due_at <= now,
+            or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until < now),
+        )
         async with session_scope(self.session_factory) as session:
             due = (
                 select(WebhookDelivery.id)
-                .where(
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                    WebhookDelivery.due_at <= now,
-                    or_(
-                        WebhookDelivery.locked_until.is_(None),
-                        WebhookDelivery.locked_until < now,
-                    ),
-                )
+                .where(*claimable)
                 .order_by(WebhookDelivery.id)
                 .limit(self.batch_size)
             )
             if dialect_name(session) == "postgresql":
                 due = due.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(due))
+            if not ids:  # the common case: a read, no write lock
+                return []
+            # Still claimable? Another worker may have taken some since the read (SQLite).
             deliveries = list(
                 await session.scalars(
                     update(WebhookDelivery)
-                    .where(WebhookDelivery.id.in_(due.scalar_subquery()))
+                    .where(WebhookDelivery.id.in_(ids), *claimable)
                     .values(locked_until=now + self.claim_for)
                     .returning(WebhookDelivery),
                     execution_options={"synchronize_session": False},
