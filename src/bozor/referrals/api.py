@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse
 
 from bozor.api.auth import IntegratorDep, SessionDep, signing_secret
+from bozor.api.problems import responses
 from bozor.errors import NotFoundError
 from bozor.ledger import service as ledger
 from bozor.referrals import clicks, rewards, service
@@ -29,7 +30,7 @@ from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
 
-router = APIRouter(prefix="/api/v1", tags=["referrals"])
+router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=responses(401, 403))
 public = APIRouter(tags=["links"])
 
 
@@ -48,7 +49,7 @@ async def _user(session: SessionDep, api_id: str) -> User:
     return user
 
 
-@router.post("/generate-link")
+@router.post("/generate-link", responses=responses(404))
 async def generate_link(
     body: LinkCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> LinkRead:
@@ -86,7 +87,7 @@ async def track_click(
     "/r/{code}",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses={302: {"description": "To the landing page or the bot"}},
+    responses={302: {"description": "To the landing page or the bot"}, **responses(404)},
 )
 async def follow_link(code: str, request: Request, session: SessionDep) -> RedirectResponse:
     """A referral link: records the click, then redirects (no sign-in needed)."""
@@ -146,7 +147,7 @@ def _read(referral: Referral, referrer: User, referred: User) -> ReferralRead:
     )
 
 
-@router.post("/verify-referral", status_code=status.HTTP_201_CREATED)
+@router.post("/verify-referral", status_code=status.HTTP_201_CREATED, responses=responses(404, 409))
 async def verify_referral(
     body: ReferralCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> ReferralRead:
@@ -154,7 +155,9 @@ async def verify_referral(
     return await _register(body, request, session)
 
 
-@router.post("/process-referral", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/process-referral", status_code=status.HTTP_201_CREATED, responses=responses(404, 409)
+)
 async def process_referral(
     body: ReferralCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> ReferralRead:
@@ -162,7 +165,7 @@ async def process_referral(
     return await _register(body, request, session)
 
 
-@router.get("/referral-stats/{user_id}")
+@router.get("/referral-stats/{user_id}", responses=responses(404))
 async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) -> StatsRead:
     """Live figures of one referrer."""
     user = await _user(session, user_id)
@@ -185,7 +188,7 @@ async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) ->
     )
 
 
-@router.get("/rewards/{user_id}")
+@router.get("/rewards/{user_id}", responses=responses(404))
 async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> RewardsRead:
     """What a user has earned, and their bonus balance."""
     user = await _user(session, user_id)
@@ -197,7 +200,7 @@ async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> R
     )
 
 
-@router.post("/claim-reward")
+@router.post("/claim-reward", responses=responses(404, 409))
 async def claim_reward(body: ClaimCreate, session: SessionDep, _: IntegratorDep) -> ClaimRead:
     """Claim a reward for its owner, once; its points join the user's balance."""
     user = await _user(session, body.user_id)

@@ -11,10 +11,11 @@ from bozor.referrals.models import ReferralStatus, RewardStatus
 UserId = Field(
     min_length=1,
     max_length=128,
-    pattern=r"^[^\s]+$",
+    pattern=r"^[^\s\x00]+$",
     description="Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.",
     examples=["user-42"],
 )
+ROW_ID_MAX = 2**63 - 1  # ids are 64-bit integers in the database
 
 
 class LinkCreate(BaseModel):
@@ -50,7 +51,10 @@ class ReferralCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
     user_id: str = UserId
     click_id: int | None = Field(
-        default=None, description="The click that led here (from /track-click), if known."
+        default=None,
+        ge=1,
+        le=ROW_ID_MAX,
+        description="The click that led here (from /track-click), if known.",
     )
 
 
@@ -96,7 +100,7 @@ class RewardsRead(BaseModel):
 
 class ClaimCreate(BaseModel):
     user_id: str = UserId
-    reward_id: int
+    reward_id: int = Field(ge=1, le=ROW_ID_MAX)
 
 
 class ClaimRead(BaseModel):
