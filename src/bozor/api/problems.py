@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from bozor.errors import (
@@ -28,6 +29,35 @@ _STATUS_OF: list[tuple[type[DomainError], int]] = [
     (InvalidInputError, 422),
 ]
 _english = Translator("en")
+
+
+class FieldError(BaseModel):
+    location: str = Field(examples=["body.user_id"])
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error the API answers with: RFC 9457 problem details, as application/problem+json."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(description="For people; may change.")
+    code: str | None = Field(
+        default=None,
+        description="Stable, for programs: what went wrong.",
+        examples=["referral.unknown"],
+    )
+    errors: list[FieldError] | None = Field(
+        default=None, description="With request.invalid: each invalid part of the request."
+    )
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error statuses a route answers with, for its `responses=`; shown as problems."""
+    return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
 
 
 def problem(
@@ -72,3 +102,33 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document(spec: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document, telling what the handlers above do: every error response (4xx and
+    5xx, FastAPI's own 422 included) is a Problem in application/problem+json."""
+    schemas: dict[str, Any] = spec.setdefault("components", {}).setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem_schema.pop("$defs", {}))
+    schemas["Problem"] = problem_schema
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            if "requestBody" in operation:  # FastAPI's answer to a body it cannot decode
+                operation["responses"].setdefault("400", {"description": "Bad Request"})
+            for status, response in operation.get("responses", {}).items():
+                if status[0] in "45":
+                    response["content"] = dict(content)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{unused}" not in str(spec):
+            schemas.pop(unused, None)
+    return spec

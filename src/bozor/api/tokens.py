@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 
 from bozor.api.auth import SessionDep, caller_from_key, issue_token
+from bozor.api.problems import responses
 from bozor.referrals.schemas import TokenRead
 
-router = APIRouter(prefix="/api/v1", tags=["authentication"])
+router = APIRouter(prefix="/api/v1", tags=["authentication"], responses=responses(401, 429))
 
 
 @router.post("/token")

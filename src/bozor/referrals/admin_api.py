@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.problems import responses
 from bozor.errors import NotFoundError
 from bozor.referrals import campaigns, rewards, service
 from bozor.referrals.hooks import RewardPolicy, Tier
@@ -32,7 +33,9 @@ from bozor.referrals.schemas import (
 from bozor.settings import Settings
 from bozor.users import service as users_service
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin: referrals"])
+router = APIRouter(
+    prefix="/api/v1/admin", tags=["admin: referrals"], responses=responses(401, 403, 429)
+)
 ReferralId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 CSV_COLUMNS = (
     "id",
@@ -141,7 +144,7 @@ Since = Annotated[UTCDatetime | None, Query(description="Created at or after (IS
 Until = Annotated[UTCDatetime | None, Query(description="Created before (ISO 8601).")]
 
 
-@router.get("/referrals")
+@router.get("/referrals", responses=responses(404))
 async def list_referrals(
     session: SessionDep,
     _: AdminDep,
@@ -170,7 +173,10 @@ async def list_referrals(
 @router.get(
     "/referrals.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "One referral per line."}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "One referral per line."},
+        **responses(404),
+    },
 )
 async def export_referrals(
     request: Request,
@@ -233,7 +239,7 @@ async def _decided(session: AsyncSession, referral_id: int) -> ReferralRead:
     return _read(rows[0])
 
 
-@router.post("/referrals/{referral_id}/approve")
+@router.post("/referrals/{referral_id}/approve", responses=responses(404, 409))
 async def approve_referral(
     referral_id: ReferralId,
     request: Request,
@@ -248,7 +254,7 @@ async def approve_referral(
     return await _decided(session, referral_id)
 
 
-@router.post("/referrals/{referral_id}/reject")
+@router.post("/referrals/{referral_id}/reject", responses=responses(404, 409))
 async def reject_referral(
     referral_id: ReferralId,
     body: RejectCreate,
@@ -288,7 +294,7 @@ async def _campaign_read(session: AsyncSession, campaign: Campaign) -> CampaignR
 CampaignSlug = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 
 
-@router.post("/campaigns", status_code=201)
+@router.post("/campaigns", status_code=201, responses=responses(409))
 async def create_campaign(body: CampaignCreate, session: SessionDep, _: AdminDep) -> CampaignRead:
     """A campaign: links made for it (generate-link with `campaign`) carry it along."""
     campaign = await campaigns.create(
@@ -306,13 +312,13 @@ async def list_campaigns(session: SessionDep, _: AdminDep) -> list[CampaignRead]
     ]
 
 
-@router.get("/campaigns/{slug}")
+@router.get("/campaigns/{slug}", responses=responses(404))
 async def get_campaign(slug: CampaignSlug, session: SessionDep, _: AdminDep) -> CampaignRead:
     """A campaign with its clicks, sign-ups and confirmations."""
     return await _campaign_read(session, await campaigns.by_slug(session=session, slug=slug))
 
 
-@router.patch("/campaigns/{slug}")
+@router.patch("/campaigns/{slug}", responses=responses(404))
 async def update_campaign(
     slug: CampaignSlug, body: CampaignUpdate, session: SessionDep, _: AdminDep
 ) -> CampaignRead:

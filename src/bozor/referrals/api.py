@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import Caller, IntegratorDep, SessionDep, signing_secret
 from bozor.api.idempotency import IdempotencyKey, run_once
+from bozor.api.problems import responses
 from bozor.errors import NotFoundError
 from bozor.ledger import service as ledger
 from bozor.referrals import campaigns, clicks, rewards, service
@@ -33,8 +34,8 @@ from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
 
-router = APIRouter(prefix="/api/v1", tags=["referrals"])
-public = APIRouter(tags=["links"])
+router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=responses(401, 403, 429))
+public = APIRouter(tags=["links"], responses=responses(429))
 
 
 def _secret(request: Request) -> str:
@@ -52,7 +53,7 @@ async def _user(session: SessionDep, api_id: str) -> User:
     return user
 
 
-@router.post("/generate-link")
+@router.post("/generate-link", responses=responses(404, 409))
 async def generate_link(
     body: LinkCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> LinkRead:
@@ -95,7 +96,7 @@ async def track_click(
     "/r/{code}",
     status_code=status.HTTP_302_FOUND,
     response_class=RedirectResponse,
-    responses={302: {"description": "To the landing page or the bot"}},
+    responses={302: {"description": "To the landing page or the bot"}, **responses(404)},
 )
 async def follow_link(code: str, request: Request, session: SessionDep) -> RedirectResponse:
     """A referral link: records the click, then redirects (no sign-in needed)."""
@@ -161,7 +162,8 @@ def referral_read(
 
 
 _REFERRAL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    201: {"model": ReferralRead, "description": "Recorded (or replayed for a repeated key)."}
+    201: {"model": ReferralRead, "description": "Recorded (or replayed for a repeated key)."},
+    **responses(403, 404, 409),
 }
 
 
@@ -226,7 +228,7 @@ async def _verify(
     )
 
 
-@router.get("/referral-stats/{user_id}")
+@router.get("/referral-stats/{user_id}", responses=responses(404))
 async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) -> StatsRead:
     """Live figures of one referrer."""
     user = await _user(session, user_id)
@@ -249,7 +251,7 @@ async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) ->
     )
 
 
-@router.get("/rewards/{user_id}")
+@router.get("/rewards/{user_id}", responses=responses(404))
 async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> RewardsRead:
     """What a user has earned, and their bonus balance."""
     user = await _user(session, user_id)
@@ -261,7 +263,7 @@ async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> R
     )
 
 
-@router.post("/claim-reward", response_model=ClaimRead)
+@router.post("/claim-reward", response_model=ClaimRead, responses=responses(403, 404, 409))
 async def claim_reward(
     body: ClaimCreate,
     request: Request,

@@ -47,6 +47,11 @@ def visitor_hash(secret: str, visit: Visit, day: date) -> str:
     ).hexdigest()
 
 
+def _text(value: str) -> str:
+    """What a visitor sent, storable: PostgreSQL text cannot hold NUL."""
+    return value.replace("\x00", "")
+
+
 async def record_click(
     *, session: AsyncSession, code: str, visit: Visit, secret: str, source: str = "redirect"
 ) -> tuple[Click, CodeOwner]:
@@ -57,9 +62,9 @@ async def record_click(
         referrer_id=owner.id,
         visitor=visitor_hash(secret, visit, now.date()),
         is_bot=is_bot(visit.user_agent),
-        user_agent=visit.user_agent[:512] or None,
-        referer=(visit.referer or "")[:1024] or None,
-        utm={k: v[:200] for k, v in visit.utm.items() if k in UTM_KEYS},
+        user_agent=_text(visit.user_agent)[:512] or None,
+        referer=_text(visit.referer or "")[:1024] or None,
+        utm={k: _text(v)[:200] for k, v in visit.utm.items() if k in UTM_KEYS},
         source=source,
         campaign_id=owner.campaign_id,
         created_at=now,

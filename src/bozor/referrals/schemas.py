@@ -26,7 +26,7 @@ UTCDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 UserId = Field(
     min_length=1,
     max_length=128,
-    pattern=r"^[^\s]+$",
+    pattern=r"^[^\s\x00]+$",
     description="Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.",
     examples=["user-42"],
 )
@@ -47,6 +47,7 @@ class LinkCreate(BaseModel):
         default=None,
         min_length=1,
         max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
         description="A campaign's slug: the link carries the campaign to clicks and sign-ups.",
         examples=["spring-2027"],
     )

@@ -137,9 +137,12 @@ async def get_or_create_external(*, session: AsyncSession, external_id: str) -> 
 
 async def find_by_api_id(*, session: AsyncSession, api_id: str) -> User | None:
     """A user by the id the API uses: the integrator's own id, or `tg:<telegram id>`."""
+    if "\x00" in api_id:  # PostgreSQL text cannot hold it, so no user has it
+        return None
     if api_id.startswith("tg:"):
         number = api_id.removeprefix("tg:")
-        if not number.isdigit():
+        # a 64-bit number in ASCII digits ("²" is a digit to isdigit, but not to int)
+        if not (number.isascii() and number.isdigit()) or len(number) > 19 or int(number) >= 2**63:
             return None
         return await get_by_telegram_id(session=session, telegram_id=int(number))
     return await session.scalar(select(User).where(User.external_id == api_id))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.problems import responses
 from bozor.settings import Settings
 from bozor.webhooks import service
 from bozor.webhooks.models import DeliveryStatus, WebhookSubscription
@@ -19,7 +20,9 @@ from bozor.webhooks.schemas import (
     SubscriptionUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/admin/webhooks", tags=["admin: webhooks"])
+router = APIRouter(
+    prefix="/api/v1/admin/webhooks", tags=["admin: webhooks"], responses=responses(401, 403, 429)
+)
 SubscriptionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -52,14 +55,14 @@ async def list_subscriptions(session: SessionDep, _: AdminDep) -> list[Subscript
     return [_read(row) for row in await service.list_all(session=session)]
 
 
-@router.get("/{subscription_id}")
+@router.get("/{subscription_id}", responses=responses(404))
 async def get_subscription(
     subscription_id: SubscriptionId, session: SessionDep, _: AdminDep
 ) -> SubscriptionRead:
     return _read(await service.get(session=session, subscription_id=subscription_id))
 
 
-@router.patch("/{subscription_id}")
+@router.patch("/{subscription_id}", responses=responses(404))
 async def update_subscription(
     subscription_id: SubscriptionId, body: SubscriptionUpdate, session: SessionDep, _: AdminDep
 ) -> SubscriptionRead:
@@ -77,7 +80,7 @@ async def update_subscription(
     return _read(subscription)
 
 
-@router.post("/{subscription_id}/rotate-secret")
+@router.post("/{subscription_id}/rotate-secret", responses=responses(404))
 async def rotate_secret(
     subscription_id: SubscriptionId, request: Request, session: SessionDep, _: AdminDep
 ) -> SubscriptionCreated:
@@ -89,7 +92,9 @@ async def rotate_secret(
     return SubscriptionCreated(**_read(subscription).model_dump(), secret=secret)
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
+)
 async def delete_subscription(
     subscription_id: SubscriptionId, session: SessionDep, _: AdminDep
 ) -> Response:
@@ -98,7 +103,7 @@ async def delete_subscription(
     return Response(status_code=204)
 
 
-@router.get("/{subscription_id}/deliveries")
+@router.get("/{subscription_id}/deliveries", responses=responses(404))
 async def list_deliveries(
     subscription_id: SubscriptionId,
     session: SessionDep,
@@ -127,7 +132,11 @@ async def list_deliveries(
     ]
 
 
-@router.post("/{subscription_id}/deliveries/{delivery_id}/redeliver", status_code=202)
+@router.post(
+    "/{subscription_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    responses=responses(404),
+)
 async def redeliver(
     subscription_id: SubscriptionId,
     delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)],

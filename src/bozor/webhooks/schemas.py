@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
+from bozor.referrals.schemas import NO_NUL
 from bozor.webhooks.models import DeliveryStatus
 
 EventName = Literal[
@@ -22,13 +23,13 @@ class SubscriptionCreate(BaseModel):
     events: list[EventName] = Field(
         min_length=1, max_length=10, examples=[["referral.created", "reward.claimed"]]
     )
-    description: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
 
 
 class SubscriptionUpdate(BaseModel):
     url: AnyHttpUrl | None = None
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=10)
-    description: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     active: bool | None = None
 
 
