@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
@@ -80,19 +80,26 @@ async def set_program(
 ) -> RewardPolicy:
     """Set the reward program (None: back to the settings). Applies to referrals confirmed
     from now on; rewards already granted stay."""
-    row = await session.get(RewardProgram, 1)
     if policy is None:
-        if row is not None:
-            await session.delete(row)
+        await session.execute(delete(RewardProgram).where(RewardProgram.id == 1))
     else:
-        tiers: list[dict[str, Any]] = [
-            {"name": t.name, "threshold": t.threshold, "amount": t.amount} for t in policy.tiers
-        ]
-        if row is None:
-            row = RewardProgram(id=1)
-            session.add(row)
-        row.per_referral, row.welcome, row.tiers = policy.per_referral, policy.welcome, tiers
-        row.updated_at = utcnow()
+        values = {
+            "id": 1,
+            "per_referral": policy.per_referral,
+            "welcome": policy.welcome,
+            "tiers": [
+                {"name": t.name, "threshold": t.threshold, "amount": t.amount} for t in policy.tiers
+            ],
+            "updated_at": utcnow(),
+        }
+        insert = upsert_insert(session, RewardProgram).values(values)
+        # One statement, so two admins saving at once cannot both insert the row.
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["id"],
+                set_={key: insert.excluded[key] for key in values if key != "id"},
+            )
+        )
     _program_cache.pop(settings.database_url, None)
     return policy or policy_from(settings)
 

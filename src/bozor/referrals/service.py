@@ -93,20 +93,28 @@ async def find_referrer(*, session: AsyncSession, code: str) -> CodeOwner:
     if not looks_like_code(code):
         raise UnknownCodeError()
     owner = _owners.get(code)
-    if owner is None:
-        row: Any = (await session.execute(_BY_CODE, {"code": code})).first()
-        campaign_id = None
-        if row is None:
-            row = (await session.execute(_BY_CAMPAIGN_CODE, {"code": code})).first()
-            if row is None:
-                raise UnknownCodeError()
-            ended = row.ends_at is not None and row.ends_at <= utcnow()
-            campaign_id = None if ended else row.campaign_id
-        name = " ".join(part for part in (row.first_name, row.last_name) if part) or "—"
-        api_id = row.external_id or f"tg:{row.telegram_id}"
-        owner = CodeOwner(row.id, row.telegram_id, name, api_id, campaign_id)
+    if owner is not None:
+        return owner
+    row: Any = (await session.execute(_BY_CODE, {"code": code})).first()
+    if row is not None:
+        owner = CodeOwner(row.id, row.telegram_id, _name(row), _api_id(row))
         _owners.put(code, owner)
-    return owner
+        return owner
+    # A campaign link: not cached, since an admin may end the campaign at any moment.
+    row = (await session.execute(_BY_CAMPAIGN_CODE, {"code": code})).first()
+    if row is None:
+        raise UnknownCodeError()
+    ended = row.ends_at is not None and row.ends_at <= utcnow()
+    campaign_id = None if ended else row.campaign_id
+    return CodeOwner(row.id, row.telegram_id, _name(row), _api_id(row), campaign_id)
+
+
+def _name(row: Any) -> str:
+    return " ".join(part for part in (row.first_name, row.last_name) if part) or "—"
+
+
+def _api_id(row: Any) -> str:
+    return str(row.external_id or f"tg:{row.telegram_id}")
 
 
 def person_of(user: User) -> Person:
