@@ -81,7 +81,11 @@ class Runtime:
             interval=settings.outbox_interval,
             per_chat_interval=settings.outbox_chat_interval,
         )
-        webhooks = WebhookWorker(settings, session_factory, interval=settings.outbox_interval)
+        # Webhooks are not chat messages: a quarter of a second later is soon enough, and an
+        # idle sweep costs two queries.
+        webhooks = WebhookWorker(
+            settings, session_factory, interval=max(settings.outbox_interval, 0.25)
+        )
         return cls(
             settings, engine, session_factory, redis, bot, dispatcher, outbox, webhooks, resilience
         )
