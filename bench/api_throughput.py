@@ -192,14 +192,16 @@ class CpuSnapshot:
         )
 
 
-def shares(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
-    """CPU over the window, in cores: server, generator, PostgreSQL, everything else."""
+def shares(before: CpuSnapshot, after: CpuSnapshot, uses_postgres: bool) -> dict[str, float]:
+    """CPU over the window, in cores: server, generator, PostgreSQL (when the server uses it;
+    otherwise PostgreSQL's work belongs to someone else), everything else."""
     wall = after.at - before.at
     server = after.server - before.server
     generator = after.generator - before.generator
     database = sum(
         after.postgres[p] - before.postgres[p]
         for p in after.postgres.keys() & before.postgres.keys()
+        if uses_postgres
     )
     others = max(0.0, (after.busy - before.busy) - server - generator - database)
     return {
@@ -242,6 +244,7 @@ async def measure(
     name: str,
     scenario: str,
     options: list[str],
+    uses_postgres: bool = False,
     profile_to: str | None = None,
 ) -> Result:
     """One scenario against a running server."""
@@ -267,7 +270,7 @@ async def measure(
     await generator.wait()
     if spy is not None:
         await spy.wait()
-    cpu = shares(before, after)
+    cpu = shares(before, after, uses_postgres)
     requests = max(1, load["requests"])
     database = cpu["database"] * cpu["wall"] * 1000 / requests
     return Result(
@@ -278,7 +281,7 @@ async def measure(
         p99_ms=load["p99_ms"],
         errors=load["errors"],
         server_cpu_ms=cpu["server"] * cpu["wall"] * 1000 / requests,
-        db_cpu_ms=database if cpu["database"] > 0.01 else None,
+        db_cpu_ms=database if uses_postgres else None,
         server_share=cpu["server"],
         generator_share=load["cpu_share"],
         others_share=cpu["others"],
@@ -471,7 +474,9 @@ async def run_bozor(
             profile = (
                 os.path.join(RESULTS, f"profile-{backend}-{scenario}.txt") if args.profile else None
             )
-            results.append(await measure(args, server, name, scenario, options, profile))
+            results.append(
+                await measure(args, server, name, scenario, options, backend == "postgres", profile)
+            )
             if profile:
                 print(summarise_profile(profile), file=sys.stderr)
         check = await shutdown_check(args, server, backend, database_url, codes)
@@ -516,17 +521,27 @@ async def postgres_version() -> str | None:
 
 
 def table(results: list[Result]) -> Iterator[str]:
-    bare = results[0].rps
+    """One line per scenario; "vs bare" by req/s, and by the server's CPU per request (what
+    one core could serve: steadier than req/s when other processes share the machine)."""
+    bare = results[0]
     yield (
-        f"{'scenario':<34} {'requests':>8} {'req/s':>7} {'vs bare':>7} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'errors':>6} {'CPU ms/req':>10} {'server':>6} {'gen':>5} {'others':>6}"
+        f"{'scenario':<34} {'requests':>8} {'req/s':>6} {'vs bare':>7} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'errors':>6} {'CPU ms/req':>10} {'by CPU':>6} "
+        f"{'server':>6} {'gen':>4} {'others':>6}"
     )
     for r in results:
-        cpu = f"{r.server_cpu_ms:.2f}" + (f"+{r.db_cpu_ms:.2f}" if r.db_cpu_ms else "")
+        cpu = f"{r.server_cpu_ms:.2f}" + (f"+{r.db_cpu_ms:.2f}" if r.db_cpu_ms is not None else "")
         yield (
-            f"{r.name:<34} {r.requests:>8} {r.rps:>7.0f} {r.rps / bare:>7.0%} {r.p50_ms:>7.1f} "
-            f"{r.p99_ms:>7.1f} {r.errors:>6} {cpu:>10} {r.server_share:>6.0%} "
-            f"{r.generator_share:>5.0%} {r.others_share:>6.2f}"
+            f"{r.name:<34} {r.requests:>8} {r.rps:>6.0f} {r.rps / bare.rps:>7.0%} "
+            f"{r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {r.errors:>6} {cpu:>10} "
+            f"{bare.server_cpu_ms / r.server_cpu_ms:>6.0%} {r.server_share:>6.0%} "
+            f"{r.generator_share:>4.0%} {r.others_share:>6.2f}"
+        )
+    busiest = max(r.others_share for r in results)
+    if busiest > 0.25:
+        yield (
+            f"warning: other processes kept up to {busiest:.1f} of the {psutil.cpu_count()} "
+            "cores busy while measuring; req/s and latencies suffer, compare CPU ms/req"
         )
 
 
@@ -552,7 +567,8 @@ def report(
         + ", ".join(v for k, v in info.items() if k in ("sqlite", "postgres")),
         f"{args.concurrency} keep-alive connections, {args.warmup:g} s warm-up + "
         f"{args.duration:g} s measured per scenario. CPU ms/req: the server process "
-        "(+ PostgreSQL's); server, gen: share of a core; others: cores busy with other processes",
+        "(+ PostgreSQL's); by CPU: the bare app's CPU per request over this one; server, gen: "
+        "share of a core; others: cores busy with other processes",
         *table(results),
         *shutdown_lines(checks),
     ]
