@@ -93,6 +93,34 @@ async def test_revoked_key_stops_working_at_once(
     ).status_code == 401
 
 
+async def test_key_use_is_recorded_without_a_write_per_call(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    async def last_used() -> Any:
+        async with bozor.db() as session:
+            [stored] = await keys_service.list_keys(session=session)
+            return stored.last_used_at
+
+    async def call() -> None:
+        response = await api.post(
+            "/api/v1/generate-link", json={"user_id": "u1"}, headers=auth(key)
+        )
+        assert response.status_code == 200
+
+    assert await last_used() is None
+    await call()
+    first = await last_used()
+    assert first is not None
+    await call()
+    assert await last_used() == first  # within a minute: not written again
+    async with bozor.db() as session:
+        [stored] = await keys_service.list_keys(session=session)
+        stored.last_used_at = first - timedelta(minutes=2)
+        await session.commit()
+    await call()
+    assert await last_used() > first
+
+
 async def test_key_exchanged_for_a_short_lived_token(
     bozor: Harness, api: httpx.AsyncClient, key: str
 ) -> None:

@@ -23,6 +23,9 @@ from bozor.db import utcnow
 from bozor.settings import Settings
 
 ISSUER = "bozor"
+# last_used_at is written at most this often (`bozor apikey list` shows it to the minute), so
+# checking a key is a read, not a write transaction on every call
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,9 @@ async def caller_from_key(session: AsyncSession, presented: str) -> tuple[Caller
     key = await keys_service.authenticate(session=session, presented=presented)
     if key is None:
         raise _unauthorized("The API key is not valid.")
-    key.last_used_at = utcnow()
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
     return Caller(key.id, key.scope_set), key
 
 
