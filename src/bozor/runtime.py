@@ -28,6 +28,7 @@ from bozor.bot.common import register_commands
 from bozor.db import create_engine, create_session_factory, session_scope
 from bozor.features import outbox_renderers
 from bozor.outbox.worker import OutboxWorker
+from bozor.referrals.clicks import ClickBuffer
 from bozor.referrals.hooks import load_object
 from bozor.settings import Settings, SettingsError
 from bozor.telegram import FloodGate, ResilientRequests, create_bot
@@ -54,6 +55,7 @@ class Runtime:
     dispatcher: Dispatcher
     outbox: OutboxWorker
     webhooks: WebhookWorker
+    clicks: ClickBuffer
     resilience: ResilientRequests
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -87,7 +89,16 @@ class Runtime:
             settings, session_factory, interval=max(settings.outbox_interval, 0.25)
         )
         return cls(
-            settings, engine, session_factory, redis, bot, dispatcher, outbox, webhooks, resilience
+            settings,
+            engine,
+            session_factory,
+            redis,
+            bot,
+            dispatcher,
+            outbox,
+            webhooks,
+            ClickBuffer(session_factory),
+            resilience,
         )
 
     @property
@@ -139,6 +150,7 @@ async def serve(
                 )
             )
             runtime.tasks.append(asyncio.create_task(server.serve(), name="http"))
+            runtime.tasks.append(asyncio.create_task(runtime.clicks.run(stop), name="clicks"))
         if "worker" in roles:
             runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
             runtime.tasks.append(asyncio.create_task(runtime.webhooks.run(stop), name="webhooks"))
@@ -173,6 +185,8 @@ async def serve(
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 log.error("task %s failed", task.get_name(), exc_info=task.exception())
+        # After the HTTP server has answered its last request: no answered click is lost.
+        await runtime.clicks.flush()
     finally:
         await runtime.close()
 

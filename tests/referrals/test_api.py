@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.api.auth import signing_secret
@@ -21,7 +22,7 @@ from bozor.apikeys import service as keys_service
 from bozor.db import utcnow
 from bozor.emulator import Emulator
 from bozor.referrals.models import Click, Referral
-from bozor.testing import Harness, free_port, start_bozor
+from bozor.testing import Harness, eventually, free_port, start_bozor
 
 
 @pytest.fixture
@@ -290,6 +291,12 @@ async def test_web_link_records_the_click_and_redirects_to_the_bot(
     assert response.status_code == 302
     assert response.headers["location"] == link["telegram_link"]
     assert response.headers["cache-control"] == "no-store"
+
+    async def recorded() -> bool:  # clicks are written in batches, a moment later
+        async with bozor.db() as session:
+            return (await session.scalar(select(func.count()).select_from(Click))) == 1
+
+    await eventually(recorded)
     async with bozor.db() as session:
         [click] = (await session.scalars(select(Click))).all()
     assert click.utm == {"utm_source": "instagram", "utm_campaign": "spring"}
@@ -370,3 +377,23 @@ async def test_landing_page_can_replace_the_bot(
             code = (await link_of(api, key, "alice"))["code"]
             response = await api.get(f"/r/{code}", headers={"User-Agent": BROWSER})
     assert response.headers["location"] == f"https://shop.example.com/join?ref={code}"
+
+
+async def test_every_answered_click_is_written_by_a_clean_stop(
+    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
+) -> None:
+    port = free_port()
+    async with start_bozor(emulator, database_url, db, http_port=port) as harness:
+        key = await new_key(harness)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+            code = (await link_of(api, key, "alice"))["code"]
+            answers = await asyncio.gather(
+                *(
+                    api.get(f"/r/{code}", headers={"User-Agent": f"{BROWSER} #{i}"})
+                    for i in range(300)
+                )
+            )
+    assert all(answer.status_code == 302 for answer in answers)
+    async with db() as session:
+        stored = await session.scalar(select(func.count()).select_from(Click))
+    assert stored == 300

@@ -305,7 +305,8 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, _: AdminDep
 
 
 @router.get("/campaigns")
-async def list_campaigns(session: SessionDep, _: AdminDep) -> list[CampaignRead]:
+async def list_campaigns(request: Request, session: SessionDep, _: AdminDep) -> list[CampaignRead]:
+    await request.app.state.runtime.clicks.flush()
     return [
         await _campaign_read(session, campaign)
         for campaign in await campaigns.list_all(session=session)
@@ -313,8 +314,11 @@ async def list_campaigns(session: SessionDep, _: AdminDep) -> list[CampaignRead]
 
 
 @router.get("/campaigns/{slug}", responses=responses(404))
-async def get_campaign(slug: CampaignSlug, session: SessionDep, _: AdminDep) -> CampaignRead:
+async def get_campaign(
+    slug: CampaignSlug, request: Request, session: SessionDep, _: AdminDep
+) -> CampaignRead:
     """A campaign with its clicks, sign-ups and confirmations."""
+    await request.app.state.runtime.clicks.flush()  # the clicks of the last moments too
     return await _campaign_read(session, await campaigns.by_slug(session=session, slug=slug))
 
 

@@ -98,20 +98,25 @@ async def track_click(
     response_class=RedirectResponse,
     responses={302: {"description": "To the landing page or the bot"}, **responses(404)},
 )
-async def follow_link(code: str, request: Request, session: SessionDep) -> RedirectResponse:
-    """A referral link: records the click, then redirects (no sign-in needed)."""
+async def follow_link(code: str, request: Request) -> RedirectResponse:
+    """A referral link: records the click, then redirects (no sign-in needed). Clicks are
+    written in batches a few milliseconds later; the figures include them at once."""
+    runtime = request.app.state.runtime
+    owner = service.known_owner(code)
+    if owner is None:
+        try:
+            async with runtime.session_factory() as session:
+                owner = await service.find_referrer(session=session, code=code)
+        except UnknownCodeError:
+            raise NotFoundError("error.not_found") from None  # for a link, simply not there
     visit = Visit(
         ip=request.client.host if request.client else "",
         user_agent=request.headers.get("user-agent", ""),
         referer=request.headers.get("referer"),
         utm={k: v for k, v in request.query_params.items() if k in clicks.UTM_KEYS},
     )
-    try:
-        await clicks.record_click(session=session, code=code, visit=visit, secret=_secret(request))
-    except UnknownCodeError:
-        raise NotFoundError("error.not_found") from None  # for a link, it is simply not there
-    await session.commit()
-    settings: Settings = request.app.state.runtime.settings
+    runtime.clicks.add(clicks.click_row(owner, visit, _secret(request), "redirect"))
+    settings: Settings = runtime.settings
     if settings.referral_landing_url:
         target = settings.referral_landing_url.replace("{code}", code)
     else:
@@ -229,8 +234,11 @@ async def _verify(
 
 
 @router.get("/referral-stats/{user_id}", responses=responses(404))
-async def referral_stats(user_id: str, session: SessionDep, _: IntegratorDep) -> StatsRead:
+async def referral_stats(
+    user_id: str, request: Request, session: SessionDep, _: IntegratorDep
+) -> StatsRead:
     """Live figures of one referrer."""
+    await request.app.state.runtime.clicks.flush()  # the clicks of the last moments too
     user = await _user(session, user_id)
     figures = await service.stats(session=session, user_id=user.id)
     visits = await clicks.click_stats(session=session, user_id=user.id)

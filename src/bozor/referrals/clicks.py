@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import distinct, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor.db import utcnow
+from bozor.db import session_scope, utcnow
 from bozor.referrals.models import Click
 from bozor.referrals.service import CodeOwner, find_referrer
+
+log = logging.getLogger(__name__)
 
 # Link-preview fetchers (Telegram, WhatsApp, Slack...) and crawlers open links nobody clicked.
 _BOT_AGENT = re.compile(
@@ -65,29 +71,92 @@ _CLICKS = Click.metadata.tables[Click.__tablename__]
 _INSERT_CLICK = insert(_CLICKS).returning(_CLICKS.c.id)
 
 
+def click_row(owner: CodeOwner, visit: Visit, secret: str, source: str) -> dict[str, Any]:
+    """The `clicks` row for a visit to the owner's link."""
+    now = utcnow()
+    return {
+        "referrer_id": owner.id,
+        "visitor": visitor_hash(secret, visit, now.date()),
+        "is_bot": is_bot(visit.user_agent),
+        "user_agent": _text(visit.user_agent)[:512] or None,
+        "referer": _text(visit.referer or "")[:1024] or None,
+        "utm": {k: _text(v)[:200] for k, v in visit.utm.items() if k in UTM_KEYS},
+        "source": source,
+        "campaign_id": owner.campaign_id,
+        "created_at": now,
+    }
+
+
 async def record_click(
     *, session: AsyncSession, code: str, visit: Visit, secret: str, source: str = "redirect"
 ) -> tuple[RecordedClick, CodeOwner]:
-    """Record a visit to a referral link; unknown codes are refused."""
+    """Record a visit to a referral link now, in the session's transaction; unknown codes
+    are refused."""
     owner = await find_referrer(session=session, code=code)
-    now = utcnow()
-    bot = is_bot(visit.user_agent)
-    click_id = await session.scalar(
-        _INSERT_CLICK,
-        {
-            "referrer_id": owner.id,
-            "visitor": visitor_hash(secret, visit, now.date()),
-            "is_bot": bot,
-            "user_agent": _text(visit.user_agent)[:512] or None,
-            "referer": _text(visit.referer or "")[:1024] or None,
-            "utm": {k: _text(v)[:200] for k, v in visit.utm.items() if k in UTM_KEYS},
-            "source": source,
-            "campaign_id": owner.campaign_id,
-            "created_at": now,
-        },
-    )
+    row = click_row(owner, visit, secret, source)
+    click_id = await session.scalar(_INSERT_CLICK, row)
     assert click_id is not None
-    return RecordedClick(int(click_id), bot), owner
+    return RecordedClick(int(click_id), bool(row["is_bot"])), owner
+
+
+class ClickBuffer:
+    """Clicks on web links, written in batches: one multi-row INSERT every `interval` (or as
+    soon as `batch` are waiting) instead of a transaction per click, the one cost a redirect
+    cannot otherwise avoid (docs/benchmarks.md).
+
+    A clean shutdown flushes everything (serve() does it after the HTTP server has finished
+    its requests); a crash loses at most the last interval's clicks. A failed write keeps the
+    rows for the next attempt.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        interval: float = 0.05,
+        batch: int = 1000,
+    ) -> None:
+        self.session_factory = session_factory
+        self.interval = interval
+        self.batch = batch
+        self._rows: list[dict[str, Any]] = []
+        self._full = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= self.batch:
+            self._full.set()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._rows)
+
+    async def flush(self) -> int:
+        """Write what is waiting; returns the number of clicks written."""
+        async with self._lock:
+            rows, self._rows = self._rows, []
+            self._full.clear()
+            if not rows:
+                return 0
+            try:
+                async with session_scope(self.session_factory) as session:
+                    await session.execute(insert(_CLICKS), rows)
+            except Exception:
+                self._rows[:0] = rows  # keep them, in order, for the next attempt
+                raise
+            return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every `interval` until `stop` is set (the last flush is the caller's)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), timeout=self.interval)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing %d clicks failed; retrying", self.waiting)
+                await asyncio.sleep(1)
 
 
 @dataclass(frozen=True, slots=True)

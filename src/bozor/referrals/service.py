@@ -88,6 +88,11 @@ _BY_CAMPAIGN_CODE = (
 )
 
 
+def known_owner(code: str) -> CodeOwner | None:
+    """The owner of a code if this process looked it up lately (no database needed)."""
+    return _owners.get(code)
+
+
 async def find_referrer(*, session: AsyncSession, code: str) -> CodeOwner:
     """The owner of a referral code (a user's own code, or one of their campaign links)."""
     if not looks_like_code(code):
