@@ -37,8 +37,8 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     app.state.runtime = runtime
     app.state.limits = limits_from(runtime.settings, runtime.redis)
     problems.install(app)
-    if api:
-        _include_api(app, runtime)
+    # Starlette tries routes in order: the busiest (health checks, Telegram's webhook, referral
+    # links) come first, so they are not matched against every API route before.
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -74,14 +74,17 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
                     log.exception("reply to update %s failed", update.update_id)
             return Response(status_code=200)
 
+    if api:
+        _include_api(app, runtime)
     return app
 
 
 def _include_api(app: FastAPI, runtime: Runtime) -> None:
     limited = [Depends(limit_ip)]
-    app.include_router(token_router, dependencies=limited)
-    app.include_router(webhooks_api.router, dependencies=limited)
     if "referrals" in runtime.settings.features:
-        app.include_router(referrals_api.router, dependencies=limited)
         app.include_router(referrals_api.public, dependencies=limited)
+        app.include_router(referrals_api.router, dependencies=limited)
+    app.include_router(token_router, dependencies=limited)
+    if "referrals" in runtime.settings.features:
         app.include_router(referrals_admin_api.router, dependencies=limited)
+    app.include_router(webhooks_api.router, dependencies=limited)

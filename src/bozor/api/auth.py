@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Annotated
 
 import jwt
@@ -37,7 +38,11 @@ class Caller:
 def signing_secret(settings: Settings) -> str:
     if settings.api_secret is not None:
         return settings.api_secret.get_secret_value()
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    return _derived_secret(settings.bot_token.get_secret_value() if settings.bot_token else "")
+
+
+@cache
+def _derived_secret(token: str) -> str:
     return hashlib.sha256(f"bozor-api:{token}".encode()).hexdigest()
 
 

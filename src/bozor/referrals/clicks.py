@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import distinct, func, insert, select
@@ -47,10 +48,16 @@ def is_bot(user_agent: str) -> bool:
 def visitor_hash(secret: str, visit: Visit, day: date) -> str:
     """A keyed hash of IP and user agent; the key changes daily, so visitors cannot be
     followed from one day to the next and the IP cannot be recovered."""
-    day_key = hmac.new(secret.encode(), f"visitors:{day.isoformat()}".encode(), hashlib.sha256)
     return hmac.new(
-        day_key.digest(), f"{visit.ip}|{visit.user_agent}".encode(), hashlib.sha256
+        _day_key(secret, day), f"{visit.ip}|{visit.user_agent}".encode(), hashlib.sha256
     ).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _day_key(secret: str, day: date) -> bytes:
+    return hmac.new(
+        secret.encode(), f"visitors:{day.isoformat()}".encode(), hashlib.sha256
+    ).digest()
 
 
 def _text(value: str) -> str:
