@@ -26,7 +26,7 @@ from bozor.api.app import create_app
 from bozor.bot import create_dispatcher
 from bozor.bot.common import register_commands
 from bozor.db import create_engine, create_session_factory, session_scope
-from bozor.features import outbox_renderers
+from bozor.features import enabled_features, outbox_renderers
 from bozor.outbox.worker import OutboxWorker
 from bozor.referrals.clicks import ClickBuffer
 from bozor.referrals.hooks import load_object
@@ -154,6 +154,14 @@ async def serve(
         if "worker" in roles:
             runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
             runtime.tasks.append(asyncio.create_task(runtime.webhooks.run(stop), name="webhooks"))
+            for feature in enabled_features(settings):
+                if feature.jobs is not None:
+                    runtime.tasks.append(
+                        asyncio.create_task(
+                            feature.jobs(runtime.session_factory, settings, stop),
+                            name=f"{feature.name}-jobs",
+                        )
+                    )
         if bot_role and settings.webhook_url:
             await runtime.bot.set_webhook(
                 url=settings.webhook_url + settings.webhook_path,

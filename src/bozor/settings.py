@@ -24,8 +24,8 @@ from pydantic_settings import (
 )
 
 TELEGRAM_API_URL = "https://api.telegram.org"
-FEATURES = ("referrals",)  # the feature packages this version has
-PLANNED_FEATURES = ("lotteries", "shop", "classifieds")  # named in the product, not built yet
+FEATURES = ("referrals", "lotteries")  # the feature packages this version has
+PLANNED_FEATURES = ("shop", "classifieds")  # named in the product, not built yet
 LANGUAGES = ("en", "ru", "uz")
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     outbox_interval: float = Field(default=0.5, gt=0)  # seconds between outbox sweeps
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
     auto_migrate: bool = True
+
+    # Lotteries
+    lottery_channel: str | None = None  # -100... id of the channel where results are announced
+    lottery_claim_hours: float = Field(default=24.0, gt=0, le=24 * 365)  # to confirm a win
+    lottery_job_interval: float = Field(default=30.0, gt=0)  # seconds between job runs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
@@ -278,6 +283,17 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// URL")
         return value or None
+
+    @field_validator("lottery_channel")
+    @classmethod
+    def _lottery_channel_id(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"-100\d{5,}", value.strip()):
+            raise ValueError("the channel's numeric id, -100... (the bot must be its admin)")
+        return value.strip() if value else None
+
+    @property
+    def lottery_channel_id(self) -> int | None:
+        return int(self.lottery_channel) if self.lottery_channel else None
 
     def check_bot_ready(self) -> None:
         """Settings the bot itself needs; other commands (db, emulator) run without them."""

@@ -78,7 +78,16 @@ async def test_command_menu_registered_per_language(bozor: Harness) -> None:
             for c in await bozor.driver.commands(language_code=language)
         }
         assert commands["ref"] == description
-        assert list(commands) == ["start", "ref", "top", "help", "language"]
+        assert list(commands) == [
+            "start",
+            "ref",
+            "top",
+            "register",
+            "my_account",
+            "lotteries",
+            "help",
+            "language",
+        ]
     assert await bozor.driver.commands()  # the default menu for other languages
 
 

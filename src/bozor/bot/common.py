@@ -21,7 +21,10 @@ from bozor.users import service as users_service
 from bozor.users.models import User
 
 CORE_COMMANDS = ("start", "help", "language")
-FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {"referrals": ("ref", "top")}
+FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "referrals": ("ref", "top"),
+    "lotteries": ("register", "my_account", "lotteries"),
+}
 
 
 async def welcome_text(bot: Bot, t: Translator, user: User, *, is_new: bool) -> str:

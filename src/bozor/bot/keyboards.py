@@ -11,7 +11,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
 
 # Main-menu buttons each feature contributes (translation keys), in menu order.
-FEATURE_MENU: dict[str, tuple[str, ...]] = {"referrals": ("menu.invite", "menu.top")}
+FEATURE_MENU: dict[str, tuple[str, ...]] = {
+    "referrals": ("menu.invite", "menu.top"),
+    "lotteries": ("menu.lotteries",),
+}
 CORE_MENU = ("menu.language", "menu.help")
 
 

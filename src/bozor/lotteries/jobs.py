@@ -1,0 +1,65 @@
+"""Background work: draws at their scheduled time and expiry of unconfirmed wins. Safe on
+several instances: a draw is claimed by a conditional UPDATE, expiry only takes pending rows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.db import session_scope, utcnow
+from bozor.errors import DomainError
+from bozor.lotteries import draws, notify, wins
+from bozor.lotteries.models import Lottery, LotteryState
+from bozor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Expire what is due, then draw each lottery whose time has come."""
+    async with session_scope(factory) as session:
+        await wins.expire_due(session=session)
+    async with session_scope(factory) as session:
+        due = list(
+            await session.scalars(
+                select(Lottery.id).where(
+                    Lottery.state == LotteryState.OPEN,
+                    Lottery.draw_at.is_not(None),
+                    Lottery.draw_at <= utcnow(),
+                )
+            )
+        )
+    for lottery_id in due:
+        try:
+            async with session_scope(factory) as session:
+                result = await draws.draw(
+                    session=session,
+                    lottery_id=lottery_id,
+                    claim_hours=settings.lottery_claim_hours,
+                )
+                await notify.wins(session=session, won=result.wins)
+                await notify.results(
+                    session=session,
+                    channel=settings.lottery_channel_id,
+                    lottery_id=lottery_id,
+                    round_=0,
+                    language=settings.default_language,
+                )
+        except DomainError as exc:  # drawn by another instance, no participants, ...
+            log.info("scheduled draw of lottery %s not made: %s", lottery_id, exc.code)
+
+
+async def run(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        try:
+            await run_once(factory, settings)
+        except Exception:
+            log.exception("lottery jobs failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.lottery_job_interval)
