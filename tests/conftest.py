@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bozor import migrate
 from bozor.db import Base, create_engine, create_session_factory
 from bozor.emulator import Emulator
-from bozor.testing import Harness, start_bozor
+from bozor.testing import ADMIN_ID, Harness, start_bozor
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_DSN = os.environ.get("BOZOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BOZOR_TEST_REDIS", "redis://127.0.0.1:6379/15")
-ADMIN_ID = 900_000_001
 BACKENDS = os.environ.get("BOZOR_TEST_BACKENDS", "sqlite,postgres").split(",")
 # Test databases are named <prefix>_<xdist worker>; a second checkout running its tests at the
 # same time on the same server sets its own prefix.

@@ -16,6 +16,7 @@ from bozor.emulator import Emulator, EmulatorDriver
 from bozor.runtime import ALL_ROLES, serve
 from bozor.settings import Settings
 
+ADMIN_ID = 900_000_001  # the admin the `bozor` test fixture configures
 TEST_BOT_TOKEN = "7000000001:AAbozor-test-token-0123456789abcdefXYZ"
 
 

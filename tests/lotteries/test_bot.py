@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from tests.conftest import ADMIN_ID
 
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.lotteries.models import Account, AuditEntry, Win, WinStatus
-from bozor.testing import TEST_BOT_TOKEN, Harness
+from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness
 
 
 @pytest.fixture
