@@ -63,6 +63,7 @@ def _guide(emulator_url: str, http_url: str, people: dict[str, int], folder: Pat
 Bozor demo is running — this is a DEMO: Telegram is the bundled Bot API emulator.
   Bot API emulator : {emulator_url}
   Bozor HTTP       : {http_url}/healthz
+  REST API docs    : {http_url}/docs
   Demo people      : {who}; admin id {DEMO_ADMIN_ID}
   Data (throw-away): {folder}
 
@@ -70,6 +71,10 @@ Play Alice (the control API, documented in docs/emulator.md):
   curl -s -X POST {control}/messages -H 'content-type: application/json' \\
        -d '{{"user_id": {alice}, "text": "/start"}}'
   curl -s '{control}/chats/{alice}/messages?from_bot=1'
+
+An API key for the REST API (docs/api.md), in another terminal:
+  DATABASE_URL=sqlite:///{folder / "demo.sqlite3"} \\
+    bozor apikey create demo --scope referrals --scope admin
 
 To run a real bot: set BOT_TOKEN (from @BotFather) and run `bozor run`.
 Press Ctrl+C to stop.
