@@ -22,6 +22,8 @@ db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 apikey_app = typer.Typer(help="API keys of integrators.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+lottery_app = typer.Typer(help="Prize draws: verification, imports.", no_args_is_help=True)
+app.add_typer(lottery_app, name="lottery")
 
 
 def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
@@ -282,6 +284,49 @@ def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The key's number."
             typer.echo(f"error: no key {key_id}", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"key {key.id} '{key.name}' revoked")
+
+    _with_session(work)
+
+
+@lottery_app.command("verify")
+def lottery_verify(
+    lottery_id: Annotated[int, typer.Argument(help="The lottery's number.")],
+) -> None:
+    """Recompute a drawn lottery's winners from its published data (seed, participant list,
+    external value); print OK, or exactly what differs (exit code 1)."""
+    from bozor.errors import DomainError
+    from bozor.i18n import Translator
+    from bozor.lotteries import draws, service
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            report = await draws.verify(session=session, lottery_id=lottery_id)
+        except DomainError as exc:
+            typer.echo(f"error: {Translator('en')(exc.code, **exc.params)}", err=True)
+            raise typer.Exit(2) from None
+        lottery = await service.get(session=session, lottery_id=lottery_id)
+        typer.echo(f"lottery {lottery.id} '{lottery.title}'")
+        typer.echo(f"seed             {lottery.seed}")
+        typer.echo(f"seed hash        {lottery.seed_hash}")
+        if lottery.external_name or lottery.external_value:
+            typer.echo(f"external value   {lottery.external_name}: {lottery.external_value}")
+        typer.echo(f"participants     {lottery.participants_count}")
+        typer.echo(f"list hash        {lottery.participants_hash}")
+        for (round_, place), number in sorted(report.expected.items()):
+            typer.echo(f"round {round_} place {place}: {number}")
+        if report.ok:
+            typer.echo("OK: the recorded winners follow from the published data")
+            return
+        if not report.seed_hash_ok:
+            typer.echo("DIFFERS: the seed does not hash to the published seed hash")
+        if not report.participants_hash_ok:
+            typer.echo(
+                f"DIFFERS: the participant list hashes to {report.participants_hash}, "
+                f"not the published {lottery.participants_hash}"
+            )
+        for line in report.differences():
+            typer.echo(f"DIFFERS: {line}")
+        raise typer.Exit(1)
 
     _with_session(work)
 

@@ -1,0 +1,145 @@
+"""The lottery admin API over HTTP and the `bozor lottery` / `bozor db` commands, against a
+real database (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, select
+
+from bozor.lotteries import draws, service
+from bozor.lotteries.models import Account, Participation
+from bozor.testing import Harness, api_url, free_port, new_api_key
+
+ADMIN = "/api/v1/admin"
+
+
+def number(i: int) -> str:
+    digits = f"{i:014d}"
+    return "-".join(digits[j : j + 2] for j in range(0, 14, 2))
+
+
+async def make_lottery(db: Any, participants: int, places: int = 3) -> int:
+    async with db() as session:
+        lottery = await service.create(
+            session=session, title="Test", prizes=[f"Prize {p}" for p in range(1, places + 1)]
+        )
+        lines = [service.ImportLine(i, None, number(i)) for i in range(1, participants + 1)]
+        await service.import_accounts(
+            session=session, lines=lines, lottery_id=lottery.id, actor=None
+        )
+        await session.commit()
+        return int(lottery.id)
+
+
+@pytest.fixture
+def bozor_overrides() -> dict[str, Any]:
+    return {"http_port": free_port()}
+
+
+@pytest.fixture
+async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"X-API-Key": await new_api_key(bozor, "admin")}
+    async with httpx.AsyncClient(base_url=api_url(bozor), headers=headers) as client:
+        yield client
+
+
+async def bozor_cli(database_url: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AUTO_MIGRATE": "false",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bozor",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(
+        process.communicate(stdin.encode() if stdin is not None else None), 60
+    )
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def drawn_lottery(bozor: Harness, participants: int = 20, places: int = 3) -> int:
+    lottery_id = await make_lottery(bozor.db, participants, places)
+    async with bozor.db() as session:
+        await draws.draw(session=session, lottery_id=lottery_id)
+        await session.commit()
+    return lottery_id
+
+
+async def test_verify_cli_and_api(bozor: Harness, api: httpx.AsyncClient) -> None:
+    url = bozor.settings.database_url
+    lottery_id = await drawn_lottery(bozor)
+
+    code, out = await bozor_cli(url, "lottery", "verify", str(lottery_id))
+    assert code == 0, out
+    assert "OK" in out and "DIFFERS" not in out
+
+    response = await api.get(f"{ADMIN}/lotteries/{lottery_id}/verification")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True and body["problems"] == []
+    assert body["participants_count"] == 20
+    assert body["participants_hash"] == body["participants_hash_recomputed"]
+    assert [(w["round"], w["place"]) for w in body["winners"]] == [(0, 1), (0, 2), (0, 3)]
+    assert all(w["matches"] and w["recorded"] for w in body["winners"])
+    async with bozor.db() as session:
+        lottery = await service.get(session=session, lottery_id=lottery_id)
+        assert body["seed"] == lottery.seed and body["seed_hash"] == lottery.seed_hash
+
+    # a participant taken out of the frozen list: both notice, and say what differs
+    async with bozor.db() as session:
+        loser = await session.scalar(select(Account.id).where(Account.number == number(7)))
+        await session.execute(delete(Participation).where(Participation.account_id == loser))
+        await session.commit()
+    code, out = await bozor_cli(url, "lottery", "verify", str(lottery_id))
+    assert code == 1, out
+    assert "DIFFERS: the participant list hashes to" in out
+    body = (await api.get(f"{ADMIN}/lotteries/{lottery_id}/verification")).json()
+    assert body["ok"] is False and body["participants_hash_ok"] is False
+    assert "participant list does not match the published hash" in body["problems"]
+
+    # not drawn, unknown
+    open_id = await make_lottery(bozor.db, 3)
+    code, out = await bozor_cli(url, "lottery", "verify", str(open_id))
+    assert code == 2, out
+    assert (await api.get(f"{ADMIN}/lotteries/{open_id}/verification")).status_code == 409
+    assert (await api.get(f"{ADMIN}/lotteries/999999/verification")).status_code == 404
+    code, out = await bozor_cli(url, "lottery", "verify", "999999")
+    assert code == 2, out
+
+
+async def test_verify_notices_a_changed_winner(bozor: Harness, api: httpx.AsyncClient) -> None:
+    from sqlalchemy import update
+
+    from bozor.lotteries.models import Win
+
+    lottery_id = await drawn_lottery(bozor)
+    async with bozor.db() as session:
+        winners = set(await session.scalars(select(Win.account_id)))
+        other = await session.scalar(select(Account.id).where(Account.id.not_in(winners)).limit(1))
+        await session.execute(
+            update(Win).where(Win.lottery_id == lottery_id, Win.place == 2).values(account_id=other)
+        )
+        await session.commit()
+    code, out = await bozor_cli(bozor.settings.database_url, "lottery", "verify", str(lottery_id))
+    assert code == 1, out
+    assert "DIFFERS: round 0 place 2: recorded" in out
+    body = (await api.get(f"{ADMIN}/lotteries/{lottery_id}/verification")).json()
+    assert body["winners_ok"] is False
+    assert [w["place"] for w in body["winners"] if not w["matches"]] == [2]
