@@ -143,3 +143,77 @@ async def test_verify_notices_a_changed_winner(bozor: Harness, api: httpx.AsyncC
     body = (await api.get(f"{ADMIN}/lotteries/{lottery_id}/verification")).json()
     assert body["winners_ok"] is False
     assert [w["place"] for w in body["winners"] if not w["matches"]] == [2]
+
+
+async def test_lotteries_detail_audit_and_reports(bozor: Harness, api: httpx.AsyncClient) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bozor.db import utcnow
+    from bozor.lotteries import accounts, wins
+    from bozor.lotteries.models import Win
+    from bozor.users.models import User
+
+    lottery_id = await make_lottery(bozor.db, 2, places=2)  # both accounts win
+    open_id = await make_lottery(bozor.db, 0, places=1)
+    async with bozor.db() as session:
+        user = User(telegram_id=4242, first_name="Ann", referral_code="annannann1")
+        session.add(user)
+        await session.flush()
+        member = await accounts.register(session=session, user=user, club_card="2223", phone=None)
+        await session.execute(update(Account).values(club_card="2223"))
+        await draws.draw(session=session, lottery_id=lottery_id)
+        await session.commit()
+    async with bozor.db() as session:
+        await session.execute(
+            update(Win).where(Win.place == 2).values(created_at=utcnow() - timedelta(hours=25))
+        )
+        await session.commit()
+    async with bozor.db() as session:
+        # only place 1's account stays on the member's card: the admin confirms that one
+        first = select(Win.account_id).where(Win.place == 1).scalar_subquery()
+        await session.execute(update(Account).where(Account.id != first).values(club_card=None))
+        await wins.confirm_by_admin(
+            session=session, code=member.verification_code, lottery_id=lottery_id, admin=1
+        )
+        await session.commit()
+
+    listing = (await api.get(f"{ADMIN}/lotteries")).json()
+    assert [(item["id"], item["state"], item["participants"]) for item in listing] == [
+        (open_id, "open", 0),
+        (lottery_id, "drawn", 2),
+    ]
+    assert [i["id"] for i in (await api.get(f"{ADMIN}/lotteries?state=open")).json()] == [open_id]
+
+    detail = (await api.get(f"{ADMIN}/lotteries/{lottery_id}")).json()
+    assert detail["places"] == [{"place": 1, "prize": "Prize 1"}, {"place": 2, "prize": "Prize 2"}]
+    assert {w["place"]: w["status"] for w in detail["winners"]} == {1: "confirmed", 2: "pending"}
+    assert detail["fairness"]["seed"] and detail["fairness"]["participants_count"] == 2
+    assert (await api.get(f"{ADMIN}/lotteries/{open_id}")).json()["fairness"]["seed"] is None
+    assert (await api.get(f"{ADMIN}/lotteries/999999")).status_code == 404
+
+    log = (await api.get(f"{ADMIN}/lotteries/{lottery_id}/audit")).json()
+    actions = [entry["action"] for entry in log]
+    assert actions[-1] == "lottery_created"
+    assert {"drawn", "win_created", "accounts_imported"} <= set(actions)
+    assert any(a.startswith("confirmed") for a in actions), actions
+    assert (await api.get(f"{ADMIN}/lotteries/999999/audit")).status_code == 404
+
+    by_card = (await api.get(f"{ADMIN}/lottery-reports/wins_by_card")).json()
+    assert by_card["columns"] == ["club_card", "first_name", "total_wins", "claimed_wins"]
+    assert by_card["rows"] == [["2223", "Ann", 1, 1]]
+    participations = (await api.get(f"{ADMIN}/lottery-reports/participations")).json()
+    assert sorted(row[0] for row in participations["rows"]) == [number(1), number(2)]
+    unclaimed = (await api.get(f"{ADMIN}/lottery-reports/unclaimed")).json()
+    assert [(row[0], row[2], row[6]) for row in unclaimed["rows"]] == [(lottery_id, 2, "pending")]
+
+    response = await api.get(f"{ADMIN}/lottery-reports/wins_by_card", params={"format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines() == [
+        "club_card,first_name,total_wins,claimed_wins",
+        "2223,Ann,1,1",
+    ]
+    assert (await api.get(f"{ADMIN}/lottery-reports/nope")).status_code == 422
+    assert (await api.get(f"{ADMIN}/lotteries", headers={"X-API-Key": "bad"})).status_code == 401

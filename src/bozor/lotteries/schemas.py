@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel, Field
+
+from bozor.lotteries.models import LotteryState, WinStatus
 
 
 class WinnerCheck(BaseModel):
@@ -30,3 +35,62 @@ class VerificationRead(BaseModel):
     winners_ok: bool
     winners: list[WinnerCheck]
     problems: list[str]
+
+
+class LotteryRead(BaseModel):
+    id: int
+    title: str
+    state: LotteryState = Field(description="open: accounts can join; drawn: winners picked.")
+    created_at: datetime
+    draw_at: datetime | None = Field(description="When the job draws it, if scheduled.")
+    drawn_at: datetime | None
+    seed_hash: str
+    external_name: str | None
+    participants: int = Field(description="Participating accounts.")
+
+
+class PlaceRead(BaseModel):
+    place: int
+    prize: str
+
+
+class WinnerRead(BaseModel):
+    win_id: int
+    place: int
+    round: int = Field(description="0 is the draw, 1, 2 … the redraws.")
+    account: str
+    club_card: str | None
+    status: WinStatus = Field(description="A pending win past its deadline shows as expired.")
+    deadline_at: datetime
+    owner_telegram_id: int | None
+
+
+class FairnessRead(BaseModel):
+    seed_hash: str
+    seed: str | None = Field(description="Revealed once the lottery is drawn.")
+    external_name: str | None
+    external_value: str | None
+    participants_count: int | None
+    participants_hash: str | None
+
+
+class LotteryDetail(LotteryRead):
+    places: list[PlaceRead]
+    winners: list[WinnerRead] = Field(description="Every win, redrawn ones included.")
+    fairness: FairnessRead
+
+
+class AuditRead(BaseModel):
+    id: int
+    created_at: datetime
+    action: str
+    actor: int | None = Field(description="Telegram id of who did it; null: the system.")
+    lottery_id: int | None
+    win_id: int | None
+    detail: dict[str, Any]
+
+
+class ReportRead(BaseModel):
+    report: str
+    columns: list[str]
+    rows: list[list[str | int | None]]
