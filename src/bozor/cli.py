@@ -198,6 +198,55 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the change is.
     _run(main())
 
 
+@db_app.command("clear")
+def db_clear(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for scripts).")] = False,
+) -> None:
+    """Delete all data from every table, keeping the schema and its revision. Asks to type
+    the database's name first."""
+    from sqlalchemy import MetaData, text
+    from sqlalchemy.engine import make_url
+
+    from bozor.db import create_engine
+
+    settings = _settings(auto_migrate=False)
+    url = make_url(settings.database_url)
+    word = Path(url.database or "").name or "clear"
+    if not yes:
+        typer.echo(
+            f"This deletes every row of every table in {url.render_as_string(hide_password=True)}."
+        )
+        if typer.prompt(f"Type {word} to confirm", default="", show_default=False) != word:
+            typer.echo("Not confirmed: nothing deleted.", err=True)
+            raise typer.Exit(1)
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.begin() as connection:
+                metadata = MetaData()
+                await connection.run_sync(metadata.reflect)
+                tables = [t for t in metadata.sorted_tables if t.name != "alembic_version"]
+                if not tables:
+                    pass
+                elif engine.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t.name}"' for t in tables)
+                    await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in reversed(tables):  # children before parents
+                        await connection.execute(table.delete())
+                    sequences = await connection.scalar(
+                        text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")
+                    )
+                    if sequences:
+                        await connection.execute(text("DELETE FROM sqlite_sequence"))
+            typer.echo(f"cleared {len(tables)} tables")
+        finally:
+            await engine.dispose()
+
+    _run(main())
+
+
 def _with_session(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
     """Run `work` in one committed transaction on the configured database (migrated first)."""
     from bozor import migrate

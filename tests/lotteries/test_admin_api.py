@@ -217,3 +217,34 @@ async def test_lotteries_detail_audit_and_reports(bozor: Harness, api: httpx.Asy
     ]
     assert (await api.get(f"{ADMIN}/lottery-reports/nope")).status_code == 422
     assert (await api.get(f"{ADMIN}/lotteries", headers={"X-API-Key": "bad"})).status_code == 401
+
+
+async def test_db_clear_asks_then_deletes_every_row_keeping_the_schema(
+    database_url: str, db: Any
+) -> None:
+    from sqlalchemy import func, text
+    from sqlalchemy.engine import make_url
+
+    from bozor.lotteries.models import Lottery
+
+    await make_lottery(db, 3)
+    word = os.path.basename(make_url(database_url).database or "")
+
+    code, out = await bozor_cli(database_url, "db", "clear", stdin="nope\n")
+    assert code == 1, out
+    assert f"Type {word} to confirm" in out
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 3
+
+    code, out = await bozor_cli(database_url, "db", "clear", stdin=f"{word}\n")
+    assert code == 0, out
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
+        assert await session.scalar(select(func.count()).select_from(Lottery)) == 0
+        assert await session.scalar(text("SELECT version_num FROM alembic_version"))
+
+    await make_lottery(db, 2)  # the schema still works
+    code, out = await bozor_cli(database_url, "db", "clear", "--yes")
+    assert code == 0 and "cleared" in out, out
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
