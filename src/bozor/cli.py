@@ -380,5 +380,54 @@ def lottery_verify(
     _with_session(work)
 
 
+@lottery_app.command("import")
+def lottery_import(
+    file: Annotated[Path, typer.Argument(help="CSV or TXT: `account` or `card account` per line.")],
+    lottery: Annotated[
+        int | None, typer.Option("--lottery", help="Enter the accounts in this open lottery.")
+    ] = None,
+) -> None:
+    """Add (or bind to a card, or re-activate) the accounts of a file, as /add_accounts does:
+    any bad line and nothing is saved. Owners are told of accounts added to their card."""
+    from bozor.errors import DomainError
+    from bozor.i18n import Translator
+    from bozor.lotteries import notify, service
+
+    english = Translator("en")
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"error: cannot read {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        lines = service.parse_lines(text)
+    except DomainError as exc:
+        typer.echo(f"error: {english(exc.code, **exc.params)}", err=True)
+        raise typer.Exit(1) from None
+    distinct = len({line.number for line in lines})
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            with typer.progressbar(length=distinct, label="importing", file=sys.stderr) as bar:
+                result = await service.import_accounts(
+                    session=session,
+                    lines=lines,
+                    lottery_id=lottery,
+                    actor=None,
+                    progress=bar.update,
+                )
+            for user_id, numbers in result.notify.items():
+                await notify.accounts_added(session=session, user_id=user_id, numbers=numbers)
+        except DomainError as exc:
+            typer.echo(f"error: {english(exc.code, **exc.params)}; nothing saved", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(
+            f"{len(lines)} lines: {result.added} accounts added, {result.bound} bound or "
+            f"re-activated, {result.joined} entered in lottery {lottery or '-'}"
+        )
+
+    _with_session(work)
+
+
 def main() -> None:
     app()

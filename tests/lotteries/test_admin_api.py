@@ -248,3 +248,60 @@ async def test_db_clear_asks_then_deletes_every_row_keeping_the_schema(
     assert code == 0 and "cleared" in out, out
     async with db() as session:
         assert await session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+async def test_lottery_import_from_a_file_all_or_nothing(
+    database_url: str, db: Any, tmp_path: Any
+) -> None:
+    from sqlalchemy import func
+
+    from bozor.lotteries.models import AuditEntry
+
+    lottery_id = await make_lottery(db, 0)
+    good = tmp_path / "accounts.csv"
+    good.write_text(
+        "card,account\n"
+        + "".join(f"2223,{number(i)}\n" for i in range(1, 4001))
+        + f"{number(4001)}\n{number(1)}\n",  # a duplicate line counts once
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"{number(5000)}\n11-22-33\n{number(5001)}\nfoo bar baz\n", encoding="utf-8")
+
+    code, out = await bozor_cli(
+        database_url, "lottery", "import", str(bad), "--lottery", str(lottery_id)
+    )
+    assert code == 1, out
+    assert "Nothing was added: 2 line(s)" in out and "2, 4" in out
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
+
+    code, out = await bozor_cli(
+        database_url, "lottery", "import", str(good), "--lottery", str(lottery_id)
+    )
+    assert code == 0, out
+    assert "importing" in out  # the progress bar
+    assert "4002 lines: 4001 accounts added, 0 bound or re-activated, 4001 entered" in out
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 4001
+        assert (
+            await session.scalar(select(func.count()).where(Participation.lottery_id == lottery_id))
+            == 4001
+        )
+        assert (
+            await session.scalar(
+                select(func.count()).where(AuditEntry.action == "accounts_imported")
+            )
+            == 2
+        )  # make_lottery's and this one
+
+    # an account of another card: nothing of the file is saved
+    other = tmp_path / "other.txt"
+    other.write_text(f"{number(6000)}\n7777 {number(2)}\n", encoding="utf-8")
+    code, out = await bozor_cli(database_url, "lottery", "import", str(other))
+    assert code == 1, out
+    assert "belongs to club card 2223" in out and "nothing saved" in out
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 4001
+    code, out = await bozor_cli(database_url, "lottery", "import", str(tmp_path / "missing.csv"))
+    assert code == 2, out
