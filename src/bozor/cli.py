@@ -22,6 +22,8 @@ db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 apikey_app = typer.Typer(help="API keys of integrators.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+lottery_app = typer.Typer(help="Prize draws: verification, imports.", no_args_is_help=True)
+app.add_typer(lottery_app, name="lottery")
 
 
 def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
@@ -196,6 +198,55 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the change is.
     _run(main())
 
 
+@db_app.command("clear")
+def db_clear(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for scripts).")] = False,
+) -> None:
+    """Delete all data from every table, keeping the schema and its revision. Asks to type
+    the database's name first."""
+    from sqlalchemy import MetaData, text
+    from sqlalchemy.engine import make_url
+
+    from bozor.db import create_engine
+
+    settings = _settings(auto_migrate=False)
+    url = make_url(settings.database_url)
+    word = Path(url.database or "").name or "clear"
+    if not yes:
+        typer.echo(
+            f"This deletes every row of every table in {url.render_as_string(hide_password=True)}."
+        )
+        if typer.prompt(f"Type {word} to confirm", default="", show_default=False) != word:
+            typer.echo("Not confirmed: nothing deleted.", err=True)
+            raise typer.Exit(1)
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.begin() as connection:
+                metadata = MetaData()
+                await connection.run_sync(metadata.reflect)
+                tables = [t for t in metadata.sorted_tables if t.name != "alembic_version"]
+                if not tables:
+                    pass
+                elif engine.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t.name}"' for t in tables)
+                    await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in reversed(tables):  # children before parents
+                        await connection.execute(table.delete())
+                    sequences = await connection.scalar(
+                        text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")
+                    )
+                    if sequences:
+                        await connection.execute(text("DELETE FROM sqlite_sequence"))
+            typer.echo(f"cleared {len(tables)} tables")
+        finally:
+            await engine.dispose()
+
+    _run(main())
+
+
 def _with_session(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
     """Run `work` in one committed transaction on the configured database (migrated first)."""
     from bozor import migrate
@@ -282,6 +333,98 @@ def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The key's number."
             typer.echo(f"error: no key {key_id}", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"key {key.id} '{key.name}' revoked")
+
+    _with_session(work)
+
+
+@lottery_app.command("verify")
+def lottery_verify(
+    lottery_id: Annotated[int, typer.Argument(help="The lottery's number.")],
+) -> None:
+    """Recompute a drawn lottery's winners from its published data (seed, participant list,
+    external value); print OK, or exactly what differs (exit code 1)."""
+    from bozor.errors import DomainError
+    from bozor.i18n import Translator
+    from bozor.lotteries import draws, service
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            report = await draws.verify(session=session, lottery_id=lottery_id)
+        except DomainError as exc:
+            typer.echo(f"error: {Translator('en')(exc.code, **exc.params)}", err=True)
+            raise typer.Exit(2) from None
+        lottery = await service.get(session=session, lottery_id=lottery_id)
+        typer.echo(f"lottery {lottery.id} '{lottery.title}'")
+        typer.echo(f"seed             {lottery.seed}")
+        typer.echo(f"seed hash        {lottery.seed_hash}")
+        if lottery.external_name or lottery.external_value:
+            typer.echo(f"external value   {lottery.external_name}: {lottery.external_value}")
+        typer.echo(f"participants     {lottery.participants_count}")
+        typer.echo(f"list hash        {lottery.participants_hash}")
+        for (round_, place), number in sorted(report.expected.items()):
+            typer.echo(f"round {round_} place {place}: {number}")
+        if report.ok:
+            typer.echo("OK: the recorded winners follow from the published data")
+            return
+        if not report.seed_hash_ok:
+            typer.echo("DIFFERS: the seed does not hash to the published seed hash")
+        if not report.participants_hash_ok:
+            typer.echo(
+                f"DIFFERS: the participant list hashes to {report.participants_hash}, "
+                f"not the published {lottery.participants_hash}"
+            )
+        for line in report.differences():
+            typer.echo(f"DIFFERS: {line}")
+        raise typer.Exit(1)
+
+    _with_session(work)
+
+
+@lottery_app.command("import")
+def lottery_import(
+    file: Annotated[Path, typer.Argument(help="CSV or TXT: `account` or `card account` per line.")],
+    lottery: Annotated[
+        int | None, typer.Option("--lottery", help="Enter the accounts in this open lottery.")
+    ] = None,
+) -> None:
+    """Add (or bind to a card, or re-activate) the accounts of a file, as /add_accounts does:
+    any bad line and nothing is saved. Owners are told of accounts added to their card."""
+    from bozor.errors import DomainError
+    from bozor.i18n import Translator
+    from bozor.lotteries import notify, service
+
+    english = Translator("en")
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"error: cannot read {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        lines = service.parse_lines(text)
+    except DomainError as exc:
+        typer.echo(f"error: {english(exc.code, **exc.params)}", err=True)
+        raise typer.Exit(1) from None
+    distinct = len({line.number for line in lines})
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            with typer.progressbar(length=distinct, label="importing", file=sys.stderr) as bar:
+                result = await service.import_accounts(
+                    session=session,
+                    lines=lines,
+                    lottery_id=lottery,
+                    actor=None,
+                    progress=bar.update,
+                )
+            for user_id, numbers in result.notify.items():
+                await notify.accounts_added(session=session, user_id=user_id, numbers=numbers)
+        except DomainError as exc:
+            typer.echo(f"error: {english(exc.code, **exc.params)}; nothing saved", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(
+            f"{len(lines)} lines: {result.added} accounts added, {result.bound} bound or "
+            f"re-activated, {result.joined} entered in lottery {lottery or '-'}"
+        )
 
     _with_session(work)
 

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from bozor.api import problems
 from bozor.api.limits import limit_ip, limits_from
 from bozor.api.tokens import router as token_router
+from bozor.lotteries import admin_api as lotteries_admin_api
 from bozor.referrals import admin_api as referrals_admin_api
 from bozor.referrals import api as referrals_api
 from bozor.webhooks import api as webhooks_api
@@ -87,4 +88,6 @@ def _include_api(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(token_router, dependencies=limited)
     if "referrals" in runtime.settings.features:
         app.include_router(referrals_admin_api.router, dependencies=limited)
+    if "lotteries" in runtime.settings.features:
+        app.include_router(lotteries_admin_api.router, dependencies=limited)
     app.include_router(webhooks_api.router, dependencies=limited)

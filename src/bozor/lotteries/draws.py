@@ -242,6 +242,21 @@ class Verification:
     winners_ok: bool = True
     problems: list[str] = field(default_factory=list)
     expected: dict[tuple[int, int], str] = field(default_factory=dict)  # (round, place) → number
+    recorded: dict[tuple[int, int], str] = field(default_factory=dict)  # what the database holds
+    participants_hash: str = ""  # recomputed from the frozen list
+
+    def differences(self) -> list[str]:
+        """Each (round, place) whose recorded winner is not the recomputed one."""
+        lines = []
+        for round_, place in sorted(self.expected.keys() | self.recorded.keys()):
+            want = self.expected.get((round_, place))
+            got = self.recorded.get((round_, place))
+            if want != got:
+                lines.append(
+                    f"round {round_} place {place}: recorded {got or 'none'}, "
+                    f"recomputed {want or 'none'}"
+                )
+        return lines
 
 
 async def verify(*, session: AsyncSession, lottery_id: int) -> Verification:
@@ -255,6 +270,7 @@ async def verify(*, session: AsyncSession, lottery_id: int) -> Verification:
         report.seed_hash_ok = False
         report.problems.append("seed does not match the published seed hash")
     participants = await participant_list(session=session, lottery_id=lottery_id)
+    report.participants_hash = participants.digest()
     if participants.digest() != lottery.participants_hash:
         report.participants_hash_ok = False
         report.problems.append("participant list does not match the published hash")
@@ -266,6 +282,7 @@ async def verify(*, session: AsyncSession, lottery_id: int) -> Verification:
         )
     ).all()
     actual = {(round_, place): number for round_, place, number in recorded}
+    report.recorded = actual
     places = list(await session.scalars(select(Prize.place).where(Prize.lottery_id == lottery_id)))
     rounds = sorted({round_ for round_, _ in actual} | {0})
     taken: set[int] = set()

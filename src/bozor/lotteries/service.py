@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -167,8 +167,10 @@ async def import_accounts(
     lottery_id: int | None,
     actor: int | None,
     batch: int = 2000,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Add (or bind to a card, or re-activate) many accounts, and enter them in a lottery."""
+    """Add (or bind to a card, or re-activate) many accounts, and enter them in a lottery.
+    `progress` is told how many distinct accounts each batch handled."""
     if lottery_id is not None:
         await get_open(session=session, lottery_id=lottery_id)
     added = bound = joined = 0
@@ -263,6 +265,8 @@ async def import_accounts(
                     previous = existing.get(item.number)
                     if previous is None or previous.club_card != item.club_card:
                         notify.setdefault(owner_of[item.club_card], []).append(item.number)
+        if progress is not None:
+            progress(len(part))
     await audit.record(
         session=session,
         action="accounts_imported",
