@@ -156,25 +156,33 @@ async def test_second_referrer_is_refused(bozor: Harness) -> None:
     assert await referrals_of(bozor, carol) == []
 
 
+# Above the reference's 200; every friend's sign-up commits in the same few seconds. Timeouts are
+# generous: CI machines are shared, and only the counts are asserted, never the time.
+FRIENDS = 300
+
+
+@pytest.mark.timeout(300)
 async def test_many_new_users_at_once_are_all_counted(bozor: Harness) -> None:
     """The reference stored 200 referred users with a count of 5; Bozor counts every one."""
     alice = await bozor.user("Alice")
     await bozor.start(alice)
     code = await bozor.referral_code(alice)
-    friends = [await bozor.user(f"Friend{i}") for i in range(500)]
+    friends = [await bozor.user(f"Friend{i}") for i in range(FRIENDS)]
 
     await asyncio.gather(*(bozor.driver.send_start(friend, code) for friend in friends))
     replies = await asyncio.gather(
-        *(bozor.driver.wait_for_message(f, contains="Welcome", timeout=60) for f in friends)
+        *(bozor.driver.wait_for_message(f, contains="Welcome", timeout=150) for f in friends)
     )
     assert all("invitation from Alice" in reply["text"] for reply in replies)
     referrals = await referrals_of(bozor, alice)
-    assert len(referrals) == 500
+    assert len(referrals) == FRIENDS
     assert {r.status for r in referrals} == {ReferralStatus.CONFIRMED}
-    assert await notified_total(bozor, alice, 500) == 500, "every friend announced exactly once"
+    assert await notified_total(bozor, alice, FRIENDS, timeout=90) == FRIENDS, (
+        "every friend announced exactly once"
+    )
     notes = [m for m in await bozor.driver.bot_messages(alice) if "joined" in (m.get("text") or "")]
     assert len(notes) < 50, "a burst is coalesced into few messages, not one per friend"
-    assert (await ref_figures(bozor, alice))["Confirmed"] == "500"
+    assert (await ref_figures(bozor, alice))["Confirmed"] == str(FRIENDS)
 
 
 async def test_same_update_delivered_twice_is_credited_once(bozor: Harness) -> None:
