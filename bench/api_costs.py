@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import uvloop
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -39,10 +38,9 @@ from bozor.referrals.models import Click
 from bozor.runtime import Runtime, _check_connections
 from bozor.testing import bozor_settings
 from bozor.users import service as users_service
+from databases import PG_ADMIN, fresh_postgres, fresh_sqlite
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-PG_ADMIN = os.environ.get("BOZOR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DATABASE = "bozor_bench_costs"
 AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 visitor/"
 
 Built = tuple[str, str, list[tuple[str, str]], bytes]  # method, path, headers, body
@@ -217,30 +215,13 @@ async def costs(database_url: str, args: argparse.Namespace) -> list[Cost]:
             await runtime.close()
 
 
-def fresh_sqlite() -> str:
-    path = os.path.join(RESULTS, "costs.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    return f"sqlite+aiosqlite:///{path}"
-
-
-async def fresh_postgres() -> str | None:
-    try:
-        connection = await asyncpg.connect(PG_ADMIN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    finally:
-        await connection.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DATABASE
-
-
 async def main(args: argparse.Namespace) -> None:
     for backend in args.backends:
-        database_url = fresh_sqlite() if backend == "sqlite" else await fresh_postgres()
+        database_url = (
+            fresh_sqlite("costs.sqlite3")
+            if backend == "sqlite"
+            else await fresh_postgres("bozor_bench_costs")
+        )
         if database_url is None:
             print(f"skipping {backend}: {PG_ADMIN} is unreachable", file=sys.stderr)
             continue

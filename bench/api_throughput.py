@@ -51,12 +51,11 @@ from sqlalchemy import text
 
 from bozor.db import create_engine
 from bozor.testing import free_port
+from databases import PG_ADMIN, fresh_postgres, fresh_sqlite
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 RESULTS = os.path.join(BENCH, "results")
-PG_ADMIN = os.environ.get("BOZOR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DATABASE = "bozor_bench_api"
 TOKEN = "8000000004:AAbench-bozor-api-token-000000000000"
 AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 visitor/"
 VERIFY_CODES = 5  # "a few real codes" for sign-ups; clicks use all of --codes
@@ -336,31 +335,6 @@ async def run_bare(args: argparse.Namespace) -> Result:
         await server.stop()
 
 
-def fresh_sqlite() -> str:
-    path = os.path.join(RESULTS, "api.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    return f"sqlite+aiosqlite:///{path}"
-
-
-async def fresh_postgres() -> str | None:
-    try:
-        connection = await asyncpg.connect(PG_ADMIN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    finally:
-        await connection.close()
-    return (
-        PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
-        + "/"
-        + PG_DATABASE
-    )
-
-
 async def create_api_key(env: dict[str, str]) -> str:
     """A referrals-scoped key through the CLI (which also migrates the fresh database)."""
     process = await asyncio.create_subprocess_exec(
@@ -590,7 +564,11 @@ async def main(
     )
     try:
         for backend in args.backends:
-            database_url = fresh_sqlite() if backend == "sqlite" else await fresh_postgres()
+            database_url = (
+                fresh_sqlite("api.sqlite3")
+                if backend == "sqlite"
+                else await fresh_postgres("bozor_bench_api")
+            )
             if database_url is None:
                 print(f"skipping {backend}: {PG_ADMIN} is unreachable", file=sys.stderr)
                 continue

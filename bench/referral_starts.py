@@ -28,15 +28,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import asyncpg
 import psutil
 
 from bozor.emulator import EmulatorDriver
 from bozor.testing import free_port
+from databases import fresh_postgres, fresh_sqlite
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results")
-PG_ADMIN = os.environ.get("BOZOR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 LINK = re.compile(r"\?start=([A-Za-z0-9]+)")
 ECHO_TOKEN = "8000000001:AAbench-echo-bot-token-000000000000"
 SQLITE_TOKEN = "8000000002:AAbench-bozor-sqlite-token-0000000"
@@ -193,27 +192,6 @@ async def run_bozor(
     )
 
 
-async def fresh_postgres() -> str | None:
-    try:
-        connection = await asyncpg.connect(PG_ADMIN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    try:
-        await connection.execute('DROP DATABASE IF EXISTS "bozor_bench" WITH (FORCE)')
-        await connection.execute('CREATE DATABASE "bozor_bench"')
-    finally:
-        await connection.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/bozor_bench"
-
-
-def fresh_sqlite() -> str:
-    path = os.path.join(RESULTS, "bench.sqlite3")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-    return f"sqlite:///{path}"
-
-
 def report(results: list[Result], users: int) -> str:
     machine = (
         f"{platform.machine()}, {psutil.cpu_count()} cores, "
@@ -252,9 +230,11 @@ async def main(args: argparse.Namespace) -> list[Result]:
                     await asyncio.sleep(0.1)
         results.append(await run_echo(url, args.users))
         results.append(
-            await run_bozor(url, args.users, "sqlite", fresh_sqlite(), SQLITE_TOKEN, args.profile)
+            await run_bozor(
+                url, args.users, "sqlite", fresh_sqlite("bench.sqlite3"), SQLITE_TOKEN, args.profile
+            )
         )
-        postgres = await fresh_postgres()
+        postgres = await fresh_postgres("bozor_bench")
         if postgres:
             results.append(
                 await run_bozor(

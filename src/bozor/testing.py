@@ -87,6 +87,30 @@ def api_url(harness: Harness) -> str:
     return f"http://127.0.0.1:{harness.settings.http_port}"
 
 
+def account_number(i: int) -> str:
+    """The i-th lottery account number, in the XX-XX-XX-XX-XX-XX-XX format."""
+    digits = f"{i:014d}"
+    return "-".join(digits[j : j + 2] for j in range(0, 14, 2))
+
+
+async def make_lottery(
+    db: async_sessionmaker[AsyncSession], participants: int, places: int = 3
+) -> int:
+    """A lottery with `places` prizes and `participants` accounts without owners; its id."""
+    from bozor.lotteries import service
+
+    async with db() as session:
+        lottery = await service.create(
+            session=session, title="Test", prizes=[f"Prize {p}" for p in range(1, places + 1)]
+        )
+        lines = [service.ImportLine(i, None, account_number(i)) for i in range(1, participants + 1)]
+        await service.import_accounts(
+            session=session, lines=lines, lottery_id=lottery.id, actor=None
+        )
+        await session.commit()
+        return int(lottery.id)
+
+
 async def reply_buttons(harness: Harness, chat_id: int) -> list[str]:
     """Texts of the reply keyboard the bot last showed in a chat."""
     keyboard = await harness.driver.reply_keyboard(chat_id)

@@ -15,27 +15,9 @@ from sqlalchemy import delete, select
 
 from bozor.lotteries import draws, service
 from bozor.lotteries.models import Account, Participation
-from bozor.testing import Harness, api_url, free_port, new_api_key
+from bozor.testing import Harness, account_number, api_url, free_port, make_lottery, new_api_key
 
 ADMIN = "/api/v1/admin"
-
-
-def number(i: int) -> str:
-    digits = f"{i:014d}"
-    return "-".join(digits[j : j + 2] for j in range(0, 14, 2))
-
-
-async def make_lottery(db: Any, participants: int, places: int = 3) -> int:
-    async with db() as session:
-        lottery = await service.create(
-            session=session, title="Test", prizes=[f"Prize {p}" for p in range(1, places + 1)]
-        )
-        lines = [service.ImportLine(i, None, number(i)) for i in range(1, participants + 1)]
-        await service.import_accounts(
-            session=session, lines=lines, lottery_id=lottery.id, actor=None
-        )
-        await session.commit()
-        return int(lottery.id)
 
 
 @pytest.fixture
@@ -104,7 +86,7 @@ async def test_verify_cli_and_api(bozor: Harness, api: httpx.AsyncClient) -> Non
 
     # a participant taken out of the frozen list: both notice, and say what differs
     async with bozor.db() as session:
-        loser = await session.scalar(select(Account.id).where(Account.number == number(7)))
+        loser = await session.scalar(select(Account.id).where(Account.number == account_number(7)))
         await session.execute(delete(Participation).where(Participation.account_id == loser))
         await session.commit()
     code, out = await bozor_cli(url, "lottery", "verify", str(lottery_id))
@@ -204,7 +186,10 @@ async def test_lotteries_detail_audit_and_reports(bozor: Harness, api: httpx.Asy
     assert by_card["columns"] == ["club_card", "first_name", "total_wins", "claimed_wins"]
     assert by_card["rows"] == [["2223", "Ann", 1, 1]]
     participations = (await api.get(f"{ADMIN}/lottery-reports/participations")).json()
-    assert sorted(row[0] for row in participations["rows"]) == [number(1), number(2)]
+    assert sorted(row[0] for row in participations["rows"]) == [
+        account_number(1),
+        account_number(2),
+    ]
     unclaimed = (await api.get(f"{ADMIN}/lottery-reports/unclaimed")).json()
     assert [(row[0], row[2], row[6]) for row in unclaimed["rows"]] == [(lottery_id, 2, "pending")]
 
@@ -261,12 +246,14 @@ async def test_lottery_import_from_a_file_all_or_nothing(
     good = tmp_path / "accounts.csv"
     good.write_text(
         "card,account\n"
-        + "".join(f"2223,{number(i)}\n" for i in range(1, 4001))
-        + f"{number(4001)}\n{number(1)}\n",  # a duplicate line counts once
+        + "".join(f"2223,{account_number(i)}\n" for i in range(1, 4001))
+        + f"{account_number(4001)}\n{account_number(1)}\n",  # a duplicate line counts once
         encoding="utf-8",
     )
     bad = tmp_path / "bad.txt"
-    bad.write_text(f"{number(5000)}\n11-22-33\n{number(5001)}\nfoo bar baz\n", encoding="utf-8")
+    bad.write_text(
+        f"{account_number(5000)}\n11-22-33\n{account_number(5001)}\nfoo bar baz\n", encoding="utf-8"
+    )
 
     code, out = await bozor_cli(
         database_url, "lottery", "import", str(bad), "--lottery", str(lottery_id)
@@ -297,7 +284,7 @@ async def test_lottery_import_from_a_file_all_or_nothing(
 
     # an account of another card: nothing of the file is saved
     other = tmp_path / "other.txt"
-    other.write_text(f"{number(6000)}\n7777 {number(2)}\n", encoding="utf-8")
+    other.write_text(f"{account_number(6000)}\n7777 {account_number(2)}\n", encoding="utf-8")
     code, out = await bozor_cli(database_url, "lottery", "import", str(other))
     assert code == 1, out
     assert "belongs to club card 2223" in out and "nothing saved" in out

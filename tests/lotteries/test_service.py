@@ -19,27 +19,10 @@ from bozor.lotteries.exceptions import (
     NothingToRedrawError,
 )
 from bozor.lotteries.models import Account, Participation, Win, WinStatus
+from bozor.testing import account_number, make_lottery
 from bozor.users.models import User
 
 Factory = async_sessionmaker[AsyncSession]
-
-
-def number(i: int) -> str:
-    digits = f"{i:014d}"
-    return "-".join(digits[j : j + 2] for j in range(0, 14, 2))
-
-
-async def make_lottery(db: Factory, participants: int, places: int = 3) -> int:
-    async with db() as session:
-        lottery = await service.create(
-            session=session, title="Test", prizes=[f"Prize {p}" for p in range(1, places + 1)]
-        )
-        lines = [service.ImportLine(i, None, number(i)) for i in range(1, participants + 1)]
-        await service.import_accounts(
-            session=session, lines=lines, lottery_id=lottery.id, actor=None
-        )
-        await session.commit()
-        return lottery.id
 
 
 def test_pick_is_deterministic_distinct_and_respects_taken() -> None:
@@ -65,14 +48,14 @@ def test_pick_is_unbiased_enough() -> None:
 def test_participant_list_hash_matches_the_documented_form() -> None:
     import hashlib
 
-    numbers = [number(i) for i in (3, 1, 2)]
+    numbers = [account_number(i) for i in (3, 1, 2)]
     plist = fairness.ParticipantList()
     plist.extend(sorted(numbers))
     expected = hashlib.sha256("".join(n + "\n" for n in sorted(numbers)).encode()).hexdigest()
     assert plist.digest() == expected
-    assert plist.index_of(number(2)) == 1 and plist.index_of(number(9)) is None
+    assert plist.index_of(account_number(2)) == 1 and plist.index_of(account_number(9)) is None
     with pytest.raises(ValueError):
-        plist.extend([number(1)])  # out of order
+        plist.extend([account_number(1)])  # out of order
 
 
 @pytest.mark.parametrize(
@@ -95,7 +78,7 @@ async def test_draw_verifies_and_a_changed_list_fails(db: Factory) -> None:
         report = await draws.verify(session=session, lottery_id=lottery_id)
     assert report.ok, report.problems
     async with db() as session:  # somebody slips an account into the frozen list
-        extra = Account(number=number(999), club_card=None)
+        extra = Account(number=account_number(999), club_card=None)
         session.add(extra)
         await session.flush()
         session.add(Participation(lottery_id=lottery_id, account_id=extra.id))
