@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKERS ?= 3
 
-.PHONY: install demo run test lint typecheck format bench clear-db clean
+.PHONY: install demo run test lint typecheck format bench bench-instances clear-db clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ format: install
 
 bench: install
 	$(BIN)/python bench/referral_starts.py
+
+bench-instances: install  ## updates/s with 1, 2 and 3 instances on PostgreSQL through webhooks
+	$(BIN)/python bench/instances.py
 
 clear-db: install  ## delete all data from the configured database (asks first), keep the schema
 	$(BIN)/bozor db clear

@@ -23,6 +23,7 @@ from bozor.testing import ADMIN_ID, Harness, start_bozor
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_DSN = os.environ.get("BOZOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BOZOR_TEST_REDIS", "redis://127.0.0.1:6379/15")
+AMQP_URL = os.environ.get("BOZOR_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
 BACKENDS = os.environ.get("BOZOR_TEST_BACKENDS", "sqlite,postgres").split(",")
 # Test databases are named <prefix>_<xdist worker>; a second checkout running its tests at the
 # same time on the same server sets its own prefix.
@@ -125,6 +126,12 @@ def database_url(
 def redis_url() -> str:
     need_server("Redis", REDIS_URL, 6379)
     return REDIS_URL
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    need_server("RabbitMQ", AMQP_URL, 5672)
+    return AMQP_URL
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -22,6 +21,8 @@ db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 apikey_app = typer.Typer(help="API keys of integrators.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+shop_app = typer.Typer(help="The shop: card codes, keys.", no_args_is_help=True)
+app.add_typer(shop_app, name="shop")
 lottery_app = typer.Typer(help="Prize draws: verification, imports.", no_args_is_help=True)
 app.add_typer(lottery_app, name="lottery")
 
@@ -38,11 +39,19 @@ def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+def _configure_logging(level: str, settings: Settings | None = None) -> None:
+    from bozor.observability import logs
+
+    if settings is None:
+        logs.configure(level)
+    else:
+        logs.configure(
+            level,
+            settings.log_format,
+            file=settings.log_file,
+            max_bytes=settings.log_max_bytes,
+            backups=settings.log_backups,
+        )
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -64,7 +73,7 @@ def _serve(roles: frozenset[str]) -> None:
     from bozor.runtime import serve
 
     settings = _settings(for_bot=True)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -196,6 +205,26 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the change is.
             await engine.dispose()
 
     _run(main())
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write it (default: bozor-backup-<UTC time>.sqlite3)."),
+    ] = None,
+) -> None:
+    """Copy the SQLite database to PATH, consistently, while Bozor runs (SQLite's online backup).
+    For PostgreSQL use pg_dump (see docs/deployment.md)."""
+    from bozor.backup import BackupError, backup_sqlite
+
+    settings = _settings(auto_migrate=False)
+    try:
+        written = backup_sqlite(settings.database_url, path)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"backup written to {written}")
 
 
 @db_app.command("clear")
@@ -425,6 +454,69 @@ def lottery_import(
             f"{len(lines)} lines: {result.added} accounts added, {result.bound} bound or "
             f"re-activated, {result.joined} entered in lottery {lottery or '-'}"
         )
+
+    _with_session(work)
+
+
+@shop_app.command("import-codes")
+def shop_import_codes(
+    file: Annotated[Path, typer.Argument(help="TXT (one code per line) or CSV (a code column).")],
+    product: Annotated[int, typer.Option("--product", help="The product (denomination) id.")],
+) -> None:
+    """Add a file's codes to a product's stock, encrypted; codes seen before (in the file or
+    already stored) are rejected and listed by line."""
+    from bozor.errors import DomainError
+    from bozor.i18n import Translator
+    from bozor.shop import codes
+
+    english = Translator("en")
+    settings = _settings()
+    try:
+        lines = codes.parse(codes.decode_upload(file.read_bytes()))
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        typer.echo(f"error: {english(exc.code, **exc.params)}", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(session: AsyncSession) -> None:
+        try:
+            with typer.progressbar(length=len(lines), label="importing", file=sys.stderr) as bar:
+                report = await codes.import_codes(
+                    session=session,
+                    settings=settings,
+                    product_id=product,
+                    lines=lines,
+                    actor="cli",
+                    progress=bar.update,
+                )
+        except DomainError as exc:
+            typer.echo(f"error: {english(exc.code, **exc.params)}; nothing saved", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{report.lines} codes read, {report.added} added")
+        for label, numbers in (
+            ("repeated in the file", report.duplicates_in_file),
+            ("already known", report.already_known),
+            ("invalid", report.invalid),
+        ):
+            if numbers:
+                typer.echo(f"rejected, {label}: lines {', '.join(map(str, numbers))}")
+
+    _with_session(work)
+
+
+@shop_app.command("reencrypt-codes")
+def shop_reencrypt_codes() -> None:
+    """After putting a new key first in ENCRYPTION_KEYS: re-encrypt every stored code with it,
+    so that the old key can then be removed."""
+    from bozor.shop import codes
+
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> None:
+        done = await codes.reencrypt(session=session, settings=settings)
+        typer.echo(f"{done} codes re-encrypted with the newest key")
 
     _with_session(work)
 

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bozor.settings import Settings
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "new_key"]
+__all__ = ["InvalidToken", "decrypt", "encrypt", "new_key", "newest_only"]
 
 
 def new_key() -> str:
@@ -38,6 +38,11 @@ def _keys(settings: Settings) -> tuple[str, ...]:
 
     digest = hashlib.sha256(f"bozor-encryption:{signing_secret(settings)}".encode()).digest()
     return (base64.urlsafe_b64encode(digest).decode(),)
+
+
+def newest_only(settings: Settings) -> Fernet:
+    """The encrypting key alone: what it opens needs no re-encryption after a rotation."""
+    return Fernet(_keys(settings)[0].encode())
 
 
 def encrypt(settings: Settings, plaintext: str) -> str:

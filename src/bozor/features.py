@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Router
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor.broadcasts.segments import (
+    LOTTERY_SEGMENTS,
+    REFERRAL_SEGMENTS,
+    SHOP_SEGMENTS,
+    Segment,
+)
 from bozor.outbox.worker import Renderer
 from bozor.settings import Settings
 
@@ -18,7 +24,8 @@ from bozor.settings import Settings
 class Feature:
     name: str
     create_router: Callable[[Settings], Router]
-    renderers: Mapping[str, Renderer]
+    # Fixed renderers, or a function of the settings making them (for those that need them).
+    renderers: Mapping[str, Renderer] | Callable[[Settings], Mapping[str, Renderer]]
     # Background work the worker role runs until the event is set (None: nothing).
     jobs: (
         Callable[
@@ -27,17 +34,45 @@ class Feature:
         ]
         | None
     ) = None
+    # Broadcast segments the feature offers (bozor.broadcasts.segments).
+    segments: Mapping[str, Segment] = field(default_factory=dict)
 
 
 def all_features() -> dict[str, Feature]:
+    from bozor.classifieds import bot as classifieds_bot
+    from bozor.classifieds import jobs as classifieds_jobs
     from bozor.lotteries import bot as lotteries_bot
     from bozor.lotteries import jobs as lotteries_jobs
     from bozor.referrals import bot as referrals_bot
+    from bozor.shop import bot as shop_bot
+    from bozor.shop import jobs as shop_jobs
 
     return {
-        "referrals": Feature("referrals", referrals_bot.create_router, referrals_bot.RENDERERS),
+        "referrals": Feature(
+            "referrals",
+            referrals_bot.create_router,
+            referrals_bot.RENDERERS,
+            segments=REFERRAL_SEGMENTS,
+        ),
         "lotteries": Feature(
-            "lotteries", lotteries_bot.create_router, lotteries_bot.RENDERERS, lotteries_jobs.run
+            "lotteries",
+            lotteries_bot.create_router,
+            lotteries_bot.RENDERERS,
+            lotteries_jobs.run,
+            segments=LOTTERY_SEGMENTS,
+        ),
+        "shop": Feature(
+            "shop",
+            shop_bot.create_router,
+            shop_bot.renderers,
+            shop_jobs.run,
+            segments=SHOP_SEGMENTS,
+        ),
+        "classifieds": Feature(
+            "classifieds",
+            classifieds_bot.create_router,
+            classifieds_bot.RENDERERS,
+            classifieds_jobs.run,
         ),
     }
 
@@ -48,8 +83,15 @@ def enabled_features(settings: Settings) -> list[Feature]:
 
 
 def outbox_renderers(settings: Settings) -> dict[str, Renderer]:
-    return {
-        kind: renderer
-        for feature in enabled_features(settings)
-        for kind, renderer in feature.renderers.items()
-    }
+    found: dict[str, Renderer] = {}
+    for feature in enabled_features(settings):
+        made = feature.renderers
+        found.update(made(settings) if callable(made) else made)
+    return found
+
+
+def broadcast_segments(settings: Settings) -> dict[str, Segment]:
+    """The segments a broadcast may target: the core ones and the enabled features'."""
+    from bozor.broadcasts.segments import available
+
+    return available({feature.name: feature.segments for feature in enabled_features(settings)})

@@ -9,8 +9,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+LOCK_KEY = 0x626F7A6F72  # "bozor": the advisory lock held while migrating on PostgreSQL
 
 
 def alembic_config() -> Config:
@@ -29,6 +32,10 @@ async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
         action(config)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Instances starting together migrate one after the other (the next finds nothing
+            # left to do); the lock ends with the transaction.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         await connection.run_sync(run)
 
 

@@ -2,6 +2,17 @@
 
 from bozor.api.models import IdempotentResponse
 from bozor.apikeys.models import ApiKey
+from bozor.broadcasts.models import Broadcast, Delivery
+from bozor.classifieds.models import (
+    Ad,
+    AdminCopy,
+    AdPhoto,
+    Ban,
+    ChannelPost,
+    Decision,
+    RepostSlot,
+    SoldCheck,
+)
 from bozor.events.models import DomainEvent
 from bozor.ledger.models import LedgerEntry
 from bozor.lotteries.models import (
@@ -15,27 +26,59 @@ from bozor.lotteries.models import (
 )
 from bozor.outbox.models import OutboxMessage
 from bozor.referrals.models import Campaign, Click, Referral, ReferralLink, Reward, RewardProgram
+from bozor.shop.models import (
+    Category,
+    Code,
+    FaqEntry,
+    Order,
+    Payment,
+    Product,
+    ShopAudit,
+    Ticket,
+    TicketMessage,
+)
+from bozor.updates.models import ProcessedUpdate
 from bozor.users.models import User
 from bozor.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Account",
+    "Ad",
+    "AdPhoto",
+    "AdminCopy",
     "ApiKey",
     "AuditEntry",
+    "Ban",
+    "Broadcast",
     "Campaign",
+    "Category",
+    "ChannelPost",
     "Click",
+    "Code",
+    "Decision",
+    "Delivery",
     "DomainEvent",
+    "FaqEntry",
     "IdempotentResponse",
     "LedgerEntry",
     "Lottery",
     "Member",
+    "Order",
     "OutboxMessage",
     "Participation",
+    "Payment",
     "Prize",
+    "ProcessedUpdate",
+    "Product",
     "Referral",
     "ReferralLink",
+    "RepostSlot",
     "Reward",
     "RewardProgram",
+    "ShopAudit",
+    "SoldCheck",
+    "Ticket",
+    "TicketMessage",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

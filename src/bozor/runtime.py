@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramNetworkError,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -25,13 +26,20 @@ from bozor import migrate
 from bozor.api.app import create_app
 from bozor.bot import create_dispatcher
 from bozor.bot.common import register_commands
+from bozor.broadcasts.sender import BroadcastSender
 from bozor.db import create_engine, create_session_factory, session_scope
-from bozor.features import enabled_features, outbox_renderers
+from bozor.events.broker import BrokerPublisher
+from bozor.features import broadcast_segments, enabled_features, outbox_renderers
+from bozor.observability import metrics as metrics_module
+from bozor.observability.bot import TelegramCallMetrics
+from bozor.observability.metrics import Metrics
 from bozor.outbox.worker import OutboxWorker
+from bozor.pacing import Pacer, create_pacer
 from bozor.referrals.clicks import ClickBuffer
 from bozor.referrals.hooks import load_object
 from bozor.settings import Settings, SettingsError
-from bozor.telegram import FloodGate, ResilientRequests, create_bot
+from bozor.telegram import ResilientRequests, create_bot
+from bozor.updates import jobs as updates_jobs
 from bozor.users import service as users_service
 from bozor.webhooks.worker import WebhookWorker
 
@@ -57,6 +65,10 @@ class Runtime:
     webhooks: WebhookWorker
     clicks: ClickBuffer
     resilience: ResilientRequests
+    metrics: Metrics
+    broker: BrokerPublisher | None
+    pacer: Pacer
+    broadcasts: BroadcastSender
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -73,15 +85,28 @@ class Runtime:
             async with session_scope(session_factory) as session:
                 await users_service.mark_blocked(session=session, telegram_id=telegram_id)
 
-        resilience = ResilientRequests(FloodGate(), on_blocked=record_blocked)
+        # One timeline of send slots for the outbox and the broadcasts (and every instance,
+        # with Redis); its gate is the one the request middleware closes on a 429.
+        pacer = create_pacer(
+            settings.telegram_rate,
+            settings.outbox_chat_interval,
+            redis,
+            prefix=settings.redis_prefix,
+        )
+        resilience = ResilientRequests(pacer.gate, on_blocked=record_blocked)
+        metrics = Metrics()
         bot = create_bot(settings, resilience)
-        dispatcher = create_dispatcher(settings, session_factory=session_factory, redis=redis)
+        bot.session.middleware(TelegramCallMetrics(metrics))  # inner: sees every attempt
+        dispatcher = create_dispatcher(
+            settings, session_factory=session_factory, redis=redis, metrics=metrics
+        )
         outbox = OutboxWorker(
             bot,
             session_factory,
             outbox_renderers(settings),
             interval=settings.outbox_interval,
             per_chat_interval=settings.outbox_chat_interval,
+            pacer=pacer,
         )
         # Webhooks are not chat messages: a quarter of a second later is soon enough, and an
         # idle sweep costs two queries.
@@ -99,6 +124,17 @@ class Runtime:
             webhooks,
             ClickBuffer(session_factory),
             resilience,
+            metrics,
+            BrokerPublisher(
+                settings.amqp_url.get_secret_value(),
+                settings.amqp_exchange,
+                session_factory,
+                interval=max(settings.outbox_interval, 0.25),
+            )
+            if settings.amqp_url is not None
+            else None,
+            pacer,
+            BroadcastSender(bot, session_factory, pacer, settings, broadcast_segments(settings)),
         )
 
     @property
@@ -128,6 +164,7 @@ async def serve(
     """Run the given roles until `stop` is set: the bot (polling or webhook), the HTTP server
     (API and webhook endpoint) and the background workers."""
     runtime = Runtime.create(settings)
+    metrics_module.current.set(runtime.metrics)  # the tasks started below inherit it
     bot_role = "bot" in roles
     try:
         await _check_connections(runtime)
@@ -137,7 +174,8 @@ async def serve(
             except Exception:
                 log.exception("could not register the command menu; continuing")
         server: uvicorn.Server | None = None
-        if "api" in roles or (bot_role and settings.webhook_url):
+        # A worker alone serves the operations endpoints (/healthz, /readyz, /metrics) too.
+        if "api" in roles or "worker" in roles or (bot_role and settings.webhook_url):
             server = uvicorn.Server(
                 uvicorn.Config(
                     create_app(runtime, api="api" in roles, webhook=bot_role),
@@ -154,6 +192,16 @@ async def serve(
         if "worker" in roles:
             runtime.tasks.append(asyncio.create_task(runtime.outbox.run(stop), name="outbox"))
             runtime.tasks.append(asyncio.create_task(runtime.webhooks.run(stop), name="webhooks"))
+            runtime.tasks.append(
+                asyncio.create_task(
+                    updates_jobs.run(runtime.session_factory, stop), name="processed-updates"
+                )
+            )
+            runtime.tasks.append(
+                asyncio.create_task(runtime.broadcasts.run(stop), name="broadcasts")
+            )
+            if runtime.broker is not None:
+                runtime.tasks.append(asyncio.create_task(runtime.broker.run(stop), name="broker"))
             for feature in enabled_features(settings):
                 if feature.jobs is not None:
                     runtime.tasks.append(
@@ -211,6 +259,7 @@ async def _check_connections(runtime: Runtime) -> None:
         raise SettingsError(
             f"TELEGRAM_API_URL: cannot reach {settings.telegram_api_url} ({exc.message})"
         ) from None
+    await _resolve_channels(runtime)
     try:
         if settings.auto_migrate:
             await migrate.upgrade(runtime.engine)
@@ -221,6 +270,21 @@ async def _check_connections(runtime: Runtime) -> None:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise SettingsError(f"DATABASE_URL: cannot open {shown} ({reason})") from None
+
+
+async def _resolve_channels(runtime: Runtime) -> None:
+    """A channel named by @username becomes its id, which the outbox addresses. The settings
+    object is shared by every part of this process, so all of them see the id."""
+    for name in ("lottery_channel", "classifieds_channel"):
+        channel = getattr(runtime.settings, name)
+        if channel and channel.startswith("@"):
+            try:
+                chat = await runtime.bot.get_chat(channel)
+            except TelegramAPIError as exc:
+                raise SettingsError(
+                    f"{name.upper()}: Telegram cannot find {channel} ({exc.message})"
+                ) from None
+            setattr(runtime.settings, name, str(chat.id))
 
 
 def _check_hooks(settings: Settings) -> None:

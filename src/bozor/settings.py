@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -23,10 +23,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+if TYPE_CHECKING:
+    from bozor.payments.portmone import PortmoneConfig
+
 TELEGRAM_API_URL = "https://api.telegram.org"
-FEATURES = ("referrals", "lotteries")  # the feature packages this version has
-PLANNED_FEATURES = ("shop", "classifieds")  # named in the product, not built yet
+PORTMONE_URL = "https://www.portmone.com.ua/gateway/"  # Portmone's production JSON gateway
+FEATURES = ("referrals", "lotteries", "shop", "classifieds")  # the feature packages
 LANGUAGES = ("en", "ru", "uz")
+# A public channel's @username or its -100... id.
+CHANNEL_PATTERN = r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,}"
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 
@@ -137,13 +142,74 @@ class Settings(BaseSettings):
     referral_channel_url: str | None = None  # invite link shown when the channel is private
     outbox_interval: float = Field(default=0.5, gt=0)  # seconds between outbox sweeps
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
+    # Messages per second to Telegram from every sender together (outbox, broadcasts), shared
+    # by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
+    telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    broadcast_interval: float = Field(default=1.0, gt=0)  # seconds between looks for work
+    broadcast_status_interval: float = Field(default=3.0, gt=0)  # between status edits
+    # A message in flight when a sender dies: never resent (may be missing) or resent (may
+    # arrive twice). See docs/broadcasts.md.
+    broadcast_guarantee: Literal["at_most_once", "at_least_once"] = "at_most_once"
     auto_migrate: bool = True
 
     # Lotteries
-    lottery_channel: str | None = None  # -100... id of the channel where results are announced
+    # The channel where results are announced: its -100... id or a public @username (resolved to
+    # the id through getChat when Bozor starts; the bot must be its admin).
+    lottery_channel: str | None = None
     lottery_claim_hours: float = Field(default=24.0, gt=0, le=24 * 365)  # to confirm a win
     lottery_job_interval: float = Field(default=30.0, gt=0)  # seconds between job runs
+
+    # Web dashboard (/dashboard): admins sign in with an admin-scope API key, or this password
+    # (plain, or "sha256:<hex digest>" so the file need not hold it); unset = API keys only.
+    dashboard_password: SecretStr | None = None
+    dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+    # Shop
+    shop_order_minutes: float = Field(default=15.0, gt=0, le=24 * 60)  # unpaid order holds codes
+    shop_max_quantity: int = Field(default=10, ge=1, le=100)  # codes in one order
+    shop_low_stock: int = Field(default=5, ge=0)  # admins are told when stock falls to this
+    shop_job_interval: float = Field(default=30.0, gt=0)  # seconds between expiry/refund runs
+    shop_terms_url: str | None = None  # /terms links here as well, when set
+
+    # Classifieds
+    classifieds_channel: str | None = None  # -100... id of the ads channel (the bot its admin)
+    classifieds_repost_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
+    classifieds_repost_no_repeat: int = Field(default=3, ge=0, le=100)  # last N never reposted
+    classifieds_sold_check_days: float = Field(default=3.0, gt=0, le=365)
+    classifieds_max_unanswered: int = Field(default=3, ge=1, le=100)  # then the ad expires
+    classifieds_job_interval: float = Field(default=20.0, gt=0)  # seconds between job runs
+    classifieds_categories: str = (
+        "electronics:1:1000000000,vehicles:1:5000000000,realty:1:50000000000,"
+        "clothes:1:50000000,home:1:200000000,jobs:0:100000000,services:0:100000000,other:0:0"
+    )  # slug:usual minimum:usual maximum (in UZS-equivalent units; 0:0 = no range)
+    classifieds_banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    classifieds_daily_limit: int = Field(default=5, ge=1)  # more ads a day are flagged
+    # Media: photos in a local folder, or S3-compatible storage when S3_BUCKET is set
+    media_dir: str = "./media"
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO or another S3-compatible server
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+
+    # Logging: to stderr, and to LOG_FILE (rotated at LOG_MAX_BYTES, LOG_BACKUPS kept) when set
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_file: Path | None = None
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    log_backups: int = Field(default=5, ge=0, le=1000)
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with the ids
+
+    # Portmone (card payments): all four of id, login, password and key, or none of them.
+    portmone_payee_id: str | None = None
+    portmone_login: str | None = None
+    portmone_password: SecretStr | None = None
+    portmone_key: SecretStr | None = None  # signs payment links (HMAC-SHA256)
+    portmone_url: str = PORTMONE_URL
+
+    # Message broker: domain events also published to RabbitMQ (a topic exchange, the routing
+    # key is the event type) by the worker role, when AMQP_URL is set.
+    amqp_url: SecretStr | None = None  # amqp://user:password@host:5672/vhost
+    amqp_exchange: str = Field(default="bozor.events", pattern=r"^[A-Za-z0-9_.:-]{1,127}$")
 
     @classmethod
     def settings_customise_sources(
@@ -156,7 +222,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
 
-    @field_validator("admin_ids", "trusted_proxies", mode="before")
+    @field_validator("admin_ids", "trusted_proxies", "classifieds_banned_words", mode="before")
     @classmethod
     def _parse_lists(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -172,12 +238,6 @@ class Settings(BaseSettings):
     @field_validator("features")
     @classmethod
     def _known_features(cls, value: list[str]) -> list[str]:
-        planned = [name for name in value if name in PLANNED_FEATURES]
-        if planned:
-            raise ValueError(
-                f"{', '.join(planned)} not available in this version yet; "
-                f"available: {', '.join(FEATURES)}"
-            )
         unknown = [name for name in value if name not in FEATURES]
         if unknown:
             raise ValueError(f"unknown {', '.join(unknown)}; choose from {', '.join(FEATURES)}")
@@ -240,7 +300,7 @@ class Settings(BaseSettings):
     @field_validator("referral_required_channel")
     @classmethod
     def _channel_shape(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$", value):
+        if value and not re.fullmatch(CHANNEL_PATTERN, value):
             raise ValueError("a public channel's @username or its -100... id")
         return value or None
 
@@ -255,7 +315,61 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_URL: Telegram calls webhooks over https only")
         return self
 
-    @field_validator("telegram_api_url", "webhook_url", "public_url", "referral_landing_url")
+    @field_validator("portmone_payee_id", "portmone_login", "portmone_password", "portmone_key")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or not str(text).strip():
+            return None
+        if isinstance(value, SecretStr):
+            return value
+        return str(value).strip()
+
+    @field_validator("portmone_url")
+    @classmethod
+    def _portmone_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _portmone_complete(self) -> Settings:
+        names = {
+            "PORTMONE_PAYEE_ID": self.portmone_payee_id,
+            "PORTMONE_LOGIN": self.portmone_login,
+            "PORTMONE_PASSWORD": self.portmone_password,
+            "PORTMONE_KEY": self.portmone_key,
+        }
+        missing = [name for name, value in names.items() if value is None]
+        if missing and len(missing) < len(names):
+            raise ValueError(
+                f"{', '.join(missing)}: required with the other PORTMONE_ settings "
+                "(set all four of PORTMONE_PAYEE_ID, LOGIN, PASSWORD and KEY, or none)"
+            )
+        return self
+
+    def portmone(self) -> PortmoneConfig | None:
+        """Portmone's credentials, or None when card payments through it are not configured."""
+        from bozor.payments.portmone import PortmoneConfig
+
+        if (
+            self.portmone_payee_id is None
+            or self.portmone_login is None
+            or self.portmone_password is None
+            or self.portmone_key is None
+        ):
+            return None
+        return PortmoneConfig(
+            payee_id=self.portmone_payee_id,
+            login=self.portmone_login,
+            password=self.portmone_password.get_secret_value(),
+            key=self.portmone_key.get_secret_value(),
+            url=self.portmone_url,
+        )
+
+    @field_validator(
+        "telegram_api_url", "webhook_url", "public_url", "referral_landing_url", "shop_terms_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
@@ -284,16 +398,47 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis:// URL")
         return value or None
 
-    @field_validator("lottery_channel")
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("amqp://", "amqps://")):
+            raise ValueError("must be an amqp:// or amqps:// URL")
+        return value
+
+    @field_validator("classifieds_categories")
+    @classmethod
+    def _categories_shape(cls, value: str) -> str:
+        part = r"\s*[a-z][a-z0-9_]{0,30}:\d{1,15}:\d{1,15}\s*"
+        if not re.fullmatch(rf"{part}(,{part})*", value):
+            raise ValueError("slug:min:max, comma-separated (e.g. electronics:1:1000000,other:0:0)")
+        return value
+
+    @field_validator("lottery_channel", "classifieds_channel")
     @classmethod
     def _lottery_channel_id(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(r"-100\d{5,}", value.strip()):
-            raise ValueError("the channel's numeric id, -100... (the bot must be its admin)")
+        if value and not re.fullmatch(CHANNEL_PATTERN, value.strip()):
+            raise ValueError("the channel's -100... id or its public @username (the bot is admin)")
         return value.strip() if value else None
 
     @property
     def lottery_channel_id(self) -> int | None:
-        return int(self.lottery_channel) if self.lottery_channel else None
+        """The results channel's id; an @username must have been resolved at start-up."""
+        if not self.lottery_channel:
+            return None
+        if self.lottery_channel.startswith("@"):
+            raise SettingsError("LOTTERY_CHANNEL: the @username was not resolved at start-up")
+        return int(self.lottery_channel)
+
+    @property
+    def classifieds_channel_id(self) -> int | None:
+        """The ads channel's id; an @username must have been resolved at start-up."""
+        if not self.classifieds_channel:
+            return None
+        if self.classifieds_channel.startswith("@"):
+            raise SettingsError("CLASSIFIEDS_CHANNEL: the @username was not resolved at start-up")
+        return int(self.classifieds_channel)
 
     def check_bot_ready(self) -> None:
         """Settings the bot itself needs; other commands (db, emulator) run without them."""

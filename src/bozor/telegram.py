@@ -36,40 +36,29 @@ BlockedCallback = Callable[[int], Coroutine[Any, Any, None]]
 
 
 class FloodGate:
-    """Pauses every sender of this process while Telegram asked us to wait (429)."""
+    """Pauses every sender of this process while Telegram asked us to wait (429).
 
-    def __init__(self) -> None:
+    `on_close` hears of each pause (the shared pacer passes it on to other instances).
+    """
+
+    def __init__(self, on_close: Callable[[float], None] | None = None) -> None:
         self._open_at = 0.0
+        self.on_close = on_close
 
-    def close_for(self, seconds: float) -> None:
+    @property
+    def open_at(self) -> float:
+        """The monotonic time sending may resume."""
+        return self._open_at
+
+    def close_for(self, seconds: float, *, notify: bool = True) -> None:
         self._open_at = max(self._open_at, time.monotonic() + seconds)
+        if notify and self.on_close is not None:
+            self.on_close(seconds)
 
     async def wait(self) -> None:
         # re-check after sleeping: another 429 may have pushed the opening further
         while (delay := self._open_at - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
-
-
-class RateLimiter:
-    """A token bucket: at most `rate` acquisitions per second, bursts up to `burst`."""
-
-    def __init__(self, rate: float, burst: int | None = None) -> None:
-        self.rate = rate
-        self.capacity = float(burst or max(1, int(rate)))
-        self._tokens = self.capacity
-        self._updated = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
 _single_attempt: ContextVar[bool] = ContextVar("bozor_single_attempt", default=False)

@@ -156,3 +156,28 @@ async def start_bozor(
         finally:
             stop.set()
             await asyncio.wait_for(task, timeout=15)
+
+
+async def make_recipients(
+    harness: Harness, count: int, *, language: str = "en", first_name: str = "Member"
+) -> list[int]:
+    """`count` users who have opened the bot and are known to Bozor (stored as their first
+    update would store them); their Telegram ids."""
+    from bozor.users import service as users_service
+
+    ids = [
+        await harness.driver.create_user(f"{first_name} {i}", language_code=language)
+        for i in range(count)
+    ]
+    await harness.driver.mark_started(ids)
+    async with harness.db() as session:
+        for telegram_id in ids:
+            await users_service.upsert_from_telegram(
+                session=session,
+                profile=users_service.TelegramProfile(
+                    telegram_id, f"{first_name}", language_code=language
+                ),
+                probably_new=True,
+            )
+        await session.commit()
+    return ids

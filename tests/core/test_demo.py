@@ -1,4 +1,5 @@
-"""`bozor demo` (the README's first command) starts a working bot with no token."""
+"""`bozor demo` (the README's first command) starts a working bot with no token, its sample
+data and the web chat."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import signal
 import sys
 from pathlib import Path
+
+import httpx
 
 from bozor.demo import DEMO_TOKEN
 from bozor.emulator import EmulatorDriver
@@ -29,11 +32,29 @@ async def test_demo_answers_as_a_bot_then_stops(tmp_path: Path) -> None:
             assert line, banner.decode()
             banner += line
         assert b"this is a DEMO" in banner and b"BOT_TOKEN" in banner
-        async with EmulatorDriver(f"http://127.0.0.1:{emulator_port}", DEMO_TOKEN) as driver:
-            alice = 100_000_000  # the first demo person
-            sent = await driver.send_start(alice)
+        emulator = f"http://127.0.0.1:{emulator_port}"
+        assert f"{emulator}/chat/" in banner.decode()
+        async with httpx.AsyncClient(base_url=emulator) as web:
+            page = await web.get("/chat/")
+            assert page.status_code == 200 and "chat.js" in page.text
+            config = (await web.get("/chat/config.json")).json()
+        personas = {p["key"]: p for p in config["personas"]}
+        assert set(config["texts"]) == {"en", "ru", "uz"}
+        assert personas["admin"]["role"] == "admin" and not personas["jasur"]["started"]
+        async with EmulatorDriver(emulator, DEMO_TOKEN) as driver:
+            alice, jasur = personas["alice"]["id"], personas["jasur"]["id"]
+            assert alice == 100_000_000  # the first demo person
+            sent = await driver.send_start(alice)  # she used the bot before the visitor came
             reply = await driver.wait_for_message(alice, after_message_id=sent["message_id"])
-            assert "Welcome to Bozor, Alice" in reply["text"]
+            assert "Welcome back, Alice" in reply["text"]
+            sent = await driver.send_start(jasur)  # a newcomer
+            reply = await driver.wait_for_message(jasur, after_message_id=sent["message_id"])
+            assert "Jasur" in reply["text"]
+            # Sample data: Bobur won a place in the seeded "Welcome draw" and was told.
+            won = await driver.wait_for_message(
+                personas["bobur"]["id"], contains="Welcome draw", timeout=20
+            )
+            assert won["reply_markup"]["inline_keyboard"]
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), timeout=10)
     finally:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bozor.referrals.models import Referral
-from bozor.testing import Harness
+from bozor.testing import ADMIN_ID, Harness, eventually
 from bozor.users.models import User
 
 
@@ -99,3 +99,18 @@ async def test_bursts_from_one_user_are_throttled(bozor: Harness) -> None:
     assert "Welcome" in (await bozor.start(other))["text"], "others are not slowed down"
     helps = [m for m in await bozor.driver.bot_messages(member) if "/ref" in (m.get("text") or "")]
     assert 1 <= len(helps) < 15
+
+
+async def test_admins_are_not_throttled(bozor: Harness) -> None:
+    admin = await bozor.user("Admin", user_id=ADMIN_ID)
+    await bozor.start(admin)
+    for _ in range(15):
+        await bozor.driver.send_message(admin, "/help")
+
+    async def all_answered() -> bool:
+        texts = [m.get("text") or "" for m in await bozor.driver.bot_messages(admin)]
+        return sum("your personal invitation link" in text for text in texts) == 15
+
+    await eventually(all_answered)
+    texts = [m.get("text") or "" for m in await bozor.driver.bot_messages(admin)]
+    assert not any("Too many messages" in text for text in texts)

@@ -58,6 +58,35 @@ def test_participant_list_hash_matches_the_documented_form() -> None:
         plist.extend([account_number(1)])  # out of order
 
 
+def test_participant_lines_read_in_pieces_match_numbers_read_one_by_one() -> None:
+    numbers = [account_number(i) for i in range(1, 250_001, 7)]
+    by_number = fairness.ParticipantList()
+    by_number.extend(numbers)
+    text = "".join(n + "\n" for n in numbers).encode()
+    by_lines = fairness.ParticipantList()
+    for start in range(0, len(text), 4096):  # pieces that split numbers, as COPY's output does
+        by_lines.extend_lines(text[start : start + 4096])
+    by_lines.finish_lines()
+    assert by_lines.digest() == by_number.digest()
+    assert len(by_lines) == len(numbers) and by_lines[123] == numbers[123]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        b"11-22-33-44-55-66-77\n11-22-33-44-55-66-77\n",  # repeated
+        b"11-22-33-44-55-66-78\n11-22-33-44-55-66-77\n",  # out of order
+        b"11-22-33-44-55-66-77\n11-22-33-44-55-66-7",  # cut short
+        b"11-22-33-44-55-66-77x11-22-33-44-55-66-78\n",  # malformed
+    ],
+)
+def test_participant_lines_refuse_a_broken_list(lines: bytes) -> None:
+    plist = fairness.ParticipantList()
+    plist.extend_lines(lines)
+    with pytest.raises(ValueError):
+        plist.finish_lines()
+
+
 @pytest.mark.parametrize(
     "bad", ["11-22-33-44-55-66", "11-22-33-44-55-66-7a", "1122334455667", "١١-22-33-44-55-66-77"]
 )

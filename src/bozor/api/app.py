@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from aiogram.methods import TelegramMethod
@@ -14,15 +16,24 @@ from sqlalchemy import text
 from bozor.api import problems
 from bozor.api.limits import limit_ip, limits_from
 from bozor.api.tokens import router as token_router
+from bozor.bot.errors import is_transient
+from bozor.broadcasts import admin_api as broadcasts_admin_api
+from bozor.classifieds import admin_api as classifieds_admin_api
+from bozor.dashboard.app import include_dashboard
 from bozor.lotteries import admin_api as lotteries_admin_api
+from bozor.observability.http import ObservabilityMiddleware
+from bozor.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bozor.referrals import admin_api as referrals_admin_api
 from bozor.referrals import api as referrals_api
+from bozor.shop import admin_api as shop_admin_api
 from bozor.webhooks import api as webhooks_api
 
 if TYPE_CHECKING:
     from bozor.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 3.0  # seconds each dependency gets to answer /readyz
 
 
 def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> FastAPI:
@@ -38,6 +49,7 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     app.state.runtime = runtime
     app.state.limits = limits_from(runtime.settings, runtime.redis)
     problems.install(app)
+    app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
     # Starlette tries routes in order: the busiest (health checks, Telegram's webhook, referral
     # links) come first, so they are not matched against every API route before.
 
@@ -46,14 +58,35 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
-    async def readyz() -> dict[str, str]:
-        """Readiness: the database (and Redis, when configured) answer."""
-        async with runtime.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses=problems.responses(503),
+        response_model=dict[str, str],
+    )
+    async def readyz() -> Any:
+        """Readiness: the database (and Redis, when configured) answer; 503 says which not."""
+        checks = {"database": await _check(_database_answers(runtime))}
         if runtime.redis is not None:
-            await runtime.redis.ping()
+            checks["redis"] = await _check(runtime.redis.ping())
+        if any(state != "ok" for state in checks.values()):
+            failing = ", ".join(name for name, state in checks.items() if state != "ok")
+            return problems.problem(
+                503, f"Not ready: {failing} unreachable.", code="service.not_ready", checks=checks
+            )
         return {"status": "ready"}
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics of this process; the backlogs are read from the database now."""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await runtime.metrics.sample_backlogs(
+                    runtime.session_factory, broker=runtime.broker is not None
+                )
+        except Exception as exc:  # the rest of the metrics are still worth scraping
+            log.warning("backlog metrics not read: %s", type(exc).__name__)
+        return Response(runtime.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     if webhook and runtime.settings.webhook_url:
         secret = runtime.webhook_secret
@@ -67,7 +100,13 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
                 raise HTTPException(status_code=401, detail="bad secret token")
             payload: dict[str, Any] = await request.json()
             update = Update.model_validate(payload, context={"bot": runtime.bot})
-            result = await runtime.dispatcher.feed_update(runtime.bot, update)
+            try:
+                result = await runtime.dispatcher.feed_update(runtime.bot, update)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                # Rolled back; Telegram re-delivers on a non-2xx answer (to any instance).
+                return Response(status_code=503, headers={"Retry-After": "1"})
             if isinstance(result, TelegramMethod):
                 try:
                     await runtime.bot(result)
@@ -77,7 +116,25 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
 
     if api:
         _include_api(app, runtime)
+        include_dashboard(app, runtime)
     return app
+
+
+async def _database_answers(runtime: Runtime) -> None:
+    async with runtime.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def _check(probe: Awaitable[object]) -> str:
+    """'ok', or why not (the kind of error only: messages may carry addresses)."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await probe
+    except TimeoutError:
+        return f"no answer within {READY_TIMEOUT:g}s"
+    except Exception as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return "ok"
 
 
 def _include_api(app: FastAPI, runtime: Runtime) -> None:
@@ -90,4 +147,10 @@ def _include_api(app: FastAPI, runtime: Runtime) -> None:
         app.include_router(referrals_admin_api.router, dependencies=limited)
     if "lotteries" in runtime.settings.features:
         app.include_router(lotteries_admin_api.router, dependencies=limited)
+    if "shop" in runtime.settings.features:
+        app.include_router(shop_admin_api.router, dependencies=limited)
+        app.include_router(shop_admin_api.callbacks)
+    app.include_router(broadcasts_admin_api.router, dependencies=limited)
+    if "classifieds" in runtime.settings.features:
+        app.include_router(classifieds_admin_api.router, dependencies=limited)
     app.include_router(webhooks_api.router, dependencies=limited)

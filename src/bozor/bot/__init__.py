@@ -17,7 +17,10 @@ from bozor.bot.middlewares import (
     ThrottlingMiddleware,
     UserMiddleware,
 )
+from bozor.broadcasts import bot as broadcasts_bot
 from bozor.features import enabled_features
+from bozor.observability import bot as bot_metrics
+from bozor.observability.metrics import Metrics
 from bozor.settings import Settings
 
 
@@ -26,6 +29,7 @@ def create_dispatcher(
     *,
     session_factory: async_sessionmaker[AsyncSession],
     redis: Redis | None = None,
+    metrics: Metrics | None = None,
 ) -> Dispatcher:
     """The dispatcher: middlewares, each enabled feature's router, then the core router."""
     prefix = settings.redis_prefix
@@ -35,12 +39,21 @@ def create_dispatcher(
         else MemoryStorage()
     )
     dispatcher = Dispatcher(storage=storage, settings=settings)
+    if metrics is not None:  # first: it times and counts everything the others do
+        bot_metrics.install(dispatcher, metrics)
     dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis, prefix=prefix))
     dispatcher.update.outer_middleware(
-        ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst, redis, prefix=prefix)
+        ThrottlingMiddleware(
+            settings.throttle_rate,
+            settings.throttle_burst,
+            redis,
+            prefix=prefix,
+            exempt=frozenset(settings.admin_ids),
+        )
     )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(UserMiddleware(settings.default_language))
+    dispatcher.include_router(broadcasts_bot.create_router(settings))
     for feature in enabled_features(settings):
         dispatcher.include_router(feature.create_router(settings))
     dispatcher.include_router(common.create_router())  # last: its fallback takes the rest

@@ -24,6 +24,8 @@ CORE_COMMANDS = ("start", "help", "language")
 FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
     "referrals": ("ref", "top"),
     "lotteries": ("register", "my_account", "lotteries"),
+    "shop": ("buy", "purchases", "bonuses", "support", "paysupport", "terms"),
+    "classifieds": ("post_ad", "my_ads"),
 }
 
 

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import ErrorEvent, Message
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 
 from bozor.errors import DomainError
 from bozor.i18n import Translator, pick_language
+from bozor.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(event: ErrorEvent) -> bool:
+def is_transient(exc: BaseException) -> bool:
+    """A lost database or Redis connection: the same update succeeds when tried again."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionError)
+
+
+async def on_error(event: ErrorEvent, settings: Settings | None = None) -> Any:
     update = event.update
     exc = event.exception
+    if settings is not None and settings.webhook_url and is_transient(exc):
+        # Nothing was saved (the transaction rolled back): the webhook answers 500 and
+        # Telegram delivers the update again, by then to a fresh connection or instance.
+        log.warning("update %s failed on a lost connection; Telegram will retry", update.update_id)
+        return UNHANDLED
     if isinstance(exc, DomainError):
         key, params = exc.code, exc.params
     else:

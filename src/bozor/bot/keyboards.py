@@ -14,6 +14,8 @@ from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
 FEATURE_MENU: dict[str, tuple[str, ...]] = {
     "referrals": ("menu.invite", "menu.top"),
     "lotteries": ("menu.lotteries",),
+    "shop": ("menu.buy", "menu.purchases", "menu.bonuses", "menu.support"),
+    "classifieds": ("menu.post_ad", "menu.my_ads"),
 }
 CORE_MENU = ("menu.language", "menu.help")
 

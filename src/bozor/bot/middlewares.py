@@ -12,10 +12,12 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TelegramUser
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.i18n import Translator, pick_language
 from bozor.ratelimit import KeyedLimiter
+from bozor.updates import service as updates_service
 from bozor.users import service as users_service
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,12 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DuplicateUpdateMiddleware(BaseMiddleware):
-    """Drops an update whose id was already handled (Telegram re-delivers on webhook errors).
+    """Drops an update whose id was already handled (Telegram re-delivers on webhook errors):
+    a cheap first check. The guarantee is DbSessionMiddleware's record of handled updates.
 
-    With Redis the set of seen ids is shared by every instance; otherwise it is this
-    process's memory of the most recent ids.
+    With Redis the ids of handled updates are shared by every instance (marked once handled,
+    so an instance killed while handling one does not keep the others from handling it);
+    otherwise it is this process's memory of the most recent ids.
     """
 
     def __init__(
@@ -47,26 +51,28 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
         try:
             result = await handler(event, data)
         except BaseException:
-            await self._forget(event.update_id, bot_id)  # a re-delivery may succeed
+            self._forget(event.update_id)  # a re-delivery may succeed
             raise
         if self.redis is not None:
-            await self.redis.expire(self._key(bot_id, event.update_id), 86400)
+            try:
+                await self.redis.set(self._key(bot_id, event.update_id), 1, ex=86400)
+            except RedisError as exc:  # handled and committed all the same: reply, don't fail
+                log.warning("update %s not marked in Redis: %s", event.update_id, exc)
         return result
 
     def _key(self, bot_id: int, update_id: int) -> str:
         return f"{self.prefix}:update:{bot_id}:{update_id}"
 
-    async def _forget(self, update_id: int, bot_id: int) -> None:
-        if self.redis is not None:
-            await self.redis.delete(self._key(bot_id, update_id))
-        else:
-            self._seen.pop(update_id, None)
+    def _forget(self, update_id: int) -> None:
+        self._seen.pop(update_id, None)
 
     async def _seen_before(self, update_id: int, bot_id: int) -> bool:
         if self.redis is not None:
-            # held briefly while the update is handled (a crash frees it soon), a day after
-            fresh = await self.redis.set(self._key(bot_id, update_id), 1, nx=True, ex=120)
-            return not fresh
+            try:
+                return bool(await self.redis.exists(self._key(bot_id, update_id)))
+            except RedisError as exc:  # the database's record of handled updates decides
+                log.warning("update %s not checked in Redis: %s", update_id, exc)
+                return False
         if update_id in self._seen:
             return True
         self._seen[update_id] = None
@@ -76,18 +82,31 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
 
 
 class ThrottlingMiddleware(BaseMiddleware):
-    """Per-user token bucket on messages and button presses; tells the user once per burst."""
+    """Per-user token bucket on messages and button presses; tells the user once per burst.
+    Admins are not throttled: they work through many commands in a row on purpose."""
 
     def __init__(
-        self, rate: float, burst: int, redis: Redis | None = None, *, prefix: str = "bozor"
+        self,
+        rate: float,
+        burst: int,
+        redis: Redis | None = None,
+        *,
+        prefix: str = "bozor",
+        exempt: frozenset[int] = frozenset(),
     ) -> None:
         self.limiter = KeyedLimiter(rate, burst, redis, prefix=f"{prefix}:throttle")
+        self.exempt = exempt
         self._warned: dict[int, float] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: TelegramUser | None = data.get("event_from_user")
         throttled_kind = isinstance(event, Update) and (event.message or event.callback_query)
-        if user is None or not throttled_kind or not await self.limiter.hit(str(user.id)):
+        if (
+            user is None
+            or not throttled_kind
+            or user.id in self.exempt
+            or not await self.limiter.hit(str(user.id))
+        ):
             return await handler(event, data)
         await self._warn(event, user)
         return None
@@ -106,7 +125,13 @@ class ThrottlingMiddleware(BaseMiddleware):
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One session and one transaction per update; committed when the handlers succeed."""
+    """One session and one transaction per update; committed when the handlers succeed.
+
+    The transaction first records the update as handled: a second delivery of it (to this or
+    another instance, even at the same moment) finds the record and is dropped, while an
+    update whose handling failed or was cut short (a crash) left no record and is handled
+    again when Telegram re-delivers it.
+    """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
@@ -114,6 +139,11 @@ class DbSessionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
+            if isinstance(event, Update) and not await updates_service.claim(
+                session=session, bot_id=data["bot"].id, update_id=event.update_id
+            ):
+                log.info("update %s was handled already; ignored", event.update_id)
+                return None
             result = await handler(event, data)
             await session.commit()
             return result

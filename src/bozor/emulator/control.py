@@ -41,6 +41,8 @@ Per bot (prefix ``/control/bots/{token}``)::
     PUT    /latency                             {seconds}
     GET    /stats
     GET    /webhook
+    PUT    /webhook-targets                     {urls}: deliver round-robin to these instead
+    GET    /webhook-targets                     the targets and deliveries made to each
 """
 
 from __future__ import annotations
@@ -195,6 +197,16 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
                 "started": sorted(bot.started),
             }
         )
+
+    async def mark_started(request: web.Request) -> web.Response:
+        """Users who have opened the bot already (so it may write to them), in bulk."""
+        bot = bot_of(request)
+        body = await _body(request)
+        ids = [_int(uid, "user_ids") for uid in body.get("user_ids") or []]
+        for uid in ids:
+            users.user(uid)  # 404 for an unknown user
+        bot.started.update(ids)
+        return _ok({"started": len(ids)})
 
     async def create_chat(request: web.Request) -> web.Response:
         bot = bot_of(request)
@@ -419,6 +431,22 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
         info = emu.api.m_getWebhookInfo(bot, _EMPTY)
         return _ok(info)
 
+    async def set_webhook_targets(request: web.Request) -> web.Response:
+        bot = bot_of(request)
+        urls = (await _body(request)).get("urls")
+        if not isinstance(urls, list) or not all(
+            isinstance(url, str) and url.startswith(("http://", "https://")) for url in urls
+        ):
+            raise ControlError(400, "urls: a list of http(s) URLs (empty: the webhook's own URL)")
+        bot.webhook_targets = list(urls)
+        bot.webhook_turn = 0
+        bot.webhook_target_deliveries = dict.fromkeys(urls, 0)
+        return _ok({"ok": True})
+
+    async def get_webhook_targets(request: web.Request) -> web.Response:
+        bot = bot_of(request)
+        return _ok({"urls": bot.webhook_targets, "deliveries": bot.webhook_target_deliveries})
+
     b = "/control/bots/{token}"
     routes: list[tuple[str, str, Handler]] = [
         ("GET", "/control/health", health),
@@ -442,6 +470,7 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
         ("POST", f"{b}/payments", pay),
         ("GET", f"{b}/payments", payments),
         ("PUT", b + "/blocks/{user_id}", block),
+        ("POST", f"{b}/started", mark_started),
         ("DELETE", b + "/blocks/{user_id}", unblock),
         ("POST", f"{b}/updates", push_update),
         ("POST", b + "/updates/{update_id}/redeliver", redeliver),
@@ -455,5 +484,7 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
         ("PUT", f"{b}/latency", latency),
         ("GET", f"{b}/stats", stats),
         ("GET", f"{b}/webhook", webhook),
+        ("PUT", f"{b}/webhook-targets", set_webhook_targets),
+        ("GET", f"{b}/webhook-targets", get_webhook_targets),
     ]
     return [web.route(method, path, _guard(handler)) for method, path, handler in routes]

@@ -188,6 +188,10 @@ class EmulatorDriver:
             "PUT", f"{self._bot}/chats/{chat_id}/members/{user_id}", json={"status": status}
         )
 
+    async def mark_started(self, user_ids: list[int]) -> None:
+        """As if these users had opened the bot (without sending it an update)."""
+        await self._call("POST", f"{self._bot}/started", json={"user_ids": user_ids})
+
     async def block_bot(self, user_id: int) -> None:
         await self._call("PUT", f"{self._bot}/blocks/{user_id}")
 
@@ -503,6 +507,15 @@ class EmulatorDriver:
 
     async def webhook_info(self) -> dict[str, Any]:
         return cast(dict[str, Any], await self._call("GET", f"{self._bot}/webhook"))
+
+    async def set_webhook_targets(self, urls: list[str]) -> None:
+        """Deliver webhooks round-robin to `urls` (several instances behind one proxy); a
+        failed delivery is retried on the next URL. An empty list: the webhook's own URL."""
+        await self._call("PUT", f"{self._bot}/webhook-targets", json={"urls": urls})
+
+    async def webhook_targets(self) -> dict[str, Any]:
+        """The targets and the deliveries each has taken."""
+        return cast(dict[str, Any], await self._call("GET", f"{self._bot}/webhook-targets"))
 
     # ----------------------------------------------------- limits and faults
 

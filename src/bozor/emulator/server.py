@@ -27,6 +27,7 @@ from .errors import (
 from .params import Params, Upload
 from .state import BotState, EmulatorState, Fault, UpdateEntry
 from .users import UserActions
+from .webchat import webchat_routes
 from .webhook import WebhookDeliverer
 
 MAX_BODY = 64 * 1024 * 1024
@@ -52,6 +53,8 @@ class Emulator:
         self.api = BotApi(self.state, self._webhook_changed)
         self.users = UserActions(self.state)
         self.deliverers: dict[str, WebhookDeliverer] = {}
+        # What the web chat (/chat/) offers; see emulator/webchat. None: nothing to show.
+        self.webchat: dict[str, Any] | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._url: str | None = None
@@ -59,6 +62,7 @@ class Emulator:
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self.app.router.add_routes(control_routes(self))
+        self.app.router.add_routes(webchat_routes(self))
 
     # ------------------------------------------------------------ lifecycle
 

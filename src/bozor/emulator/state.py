@@ -544,6 +544,14 @@ class BotState:
         self.default_admin_rights: dict[bool, JSON] = {}
         self.reset()
 
+    def next_webhook_url(self, default: str) -> str:
+        """Where the next webhook delivery goes: the set URL, or the next target in turn."""
+        if not self.webhook_targets:
+            return default
+        url = self.webhook_targets[self.webhook_turn % len(self.webhook_targets)]
+        self.webhook_turn += 1
+        return url
+
     def reset(self) -> None:
         previous: Waitable | None = getattr(self, "updates_changed", None)
         self.logs.clear()
@@ -559,6 +567,12 @@ class BotState:
         self.poll_waiter: asyncio.Future[Any] | None = None
         self.on_update: Callable[[], None] | None = None  # set while a webhook is active
         self.webhook: WebhookConfig | None = None
+        # Set through the control API: deliver webhooks round-robin to these URLs instead of
+        # the one the bot set, as a reverse proxy in front of several instances would; a
+        # failed delivery is retried on the next one.
+        self.webhook_targets: list[str] = []
+        self.webhook_turn = 0
+        self.webhook_target_deliveries: dict[str, int] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.callbacks: dict[str, PendingAnswer] = {}
         self.pre_checkouts: dict[str, PendingAnswer] = {}

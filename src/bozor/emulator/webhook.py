@@ -87,12 +87,16 @@ class WebhookDeliverer:
         stats = self.bot.stats
         while True:
             async with self.slots:
+                url = self.bot.next_webhook_url(self.config.url)
                 try:
                     async with self.session.post(
-                        self.config.url, data=entry.body.encode(), headers=self.headers
+                        url, data=entry.body.encode(), headers=self.headers
                     ) as resp:
                         if 200 <= resp.status < 300:
                             stats.webhook_deliveries += 1
+                            if self.bot.webhook_targets:
+                                counts = self.bot.webhook_target_deliveries
+                                counts[url] = counts.get(url, 0) + 1
                             await self._handle_reply(resp)
                             return
                         error = f"Wrong response from the webhook: {resp.status} {resp.reason}"

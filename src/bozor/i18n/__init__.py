@@ -1,6 +1,7 @@
 """Translation catalogues (English, Russian, Uzbek Latin) and plural rules.
 
-Catalogues are TOML files beside this module. A table whose keys are plural categories
+Catalogues are TOML files beside this module (`en.toml`, and parts such as
+`web.en.toml`). A table whose keys are plural categories
 (`one`, `few`, `many`, `other`) is a plural entry, chosen by the `count` parameter.
 """
 
@@ -34,8 +35,17 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Entry]:
 
 @cache
 def catalogue(language: str) -> dict[str, Entry]:
-    text = resources.files(__package__).joinpath(f"{language}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    """The language's texts: `<language>.toml`, then every `<part>.<language>.toml` beside it
+    (e.g. `web.en.toml`: the browser pages' texts), so a part can keep its texts apart."""
+    folder = resources.files(__package__)
+    flat = _flatten(tomllib.loads(folder.joinpath(f"{language}.toml").read_text("utf-8")))
+    parts = sorted(
+        (item for item in folder.iterdir() if item.name.endswith(f".{language}.toml")),
+        key=lambda item: item.name,
+    )
+    for part in parts:
+        flat.update(_flatten(tomllib.loads(part.read_text("utf-8"))))
+    return flat
 
 
 def plural_category(language: str, n: int) -> str:

@@ -740,11 +740,25 @@ async def _render_results(
     return Outgoing(await _results_text(session, t, lottery, int(params["round"])))
 
 
+async def _render_draw_postponed(
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+) -> Outgoing | None:
+    user = await users_service.get_by_telegram_id(session=session, telegram_id=chat_id)
+    t = Translator(users_service.language_of(user))
+    lines = []
+    for params in batch:
+        error = dict(params["params"])
+        why = t(str(params["reason"]), **error)
+        lines.append(t("lottery.draw_postponed", lottery_id=error["lottery_id"], reason=why))
+    return Outgoing("\n\n".join(lines))
+
+
 RENDERERS: dict[str, Renderer] = {
     notify.WIN: _render_win,
     notify.CONFIRMED: _render_confirmed,
     notify.ACCOUNTS_ADDED: _render_accounts_added,
     notify.RESULTS: _render_results,
+    notify.DRAW_POSTPONED: _render_draw_postponed,
 }
 
 

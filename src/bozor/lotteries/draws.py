@@ -23,37 +23,40 @@ from bozor.lotteries.service import get
 STREAM_BATCH = 50_000
 
 
+_PARTICIPANTS_SQL = (
+    "SELECT a.number FROM lottery_accounts a"
+    " JOIN lottery_participations p ON p.account_id = a.id"
+    " WHERE p.lottery_id = {param} ORDER BY a.number{collate}"
+)
+
+
 async def participant_list(*, session: AsyncSession, lottery_id: int) -> fairness.ParticipantList:
-    """The lottery's participating account numbers, sorted, streamed into a compact list.
-    On PostgreSQL through asyncpg's cursor (in the session's transaction): SQLAlchemy's row
-    processing more than doubles the time for a million accounts (docs/benchmarks.md). The
-    order is bytewise (COLLATE "C"), the order the published hash is defined on."""
+    """The lottery's participating account numbers, sorted bytewise (the order the published
+    hash is defined on), read into a compact list in the session's transaction.
+
+    Read through the driver, not SQLAlchemy, whose row processing costs more than the rest of a
+    draw of a million accounts (docs/benchmarks.md). PostgreSQL sends the hashed form itself
+    (COPY's text output is one "number\\n" line per row); SQLite rows come by cursor."""
     participants = fairness.ParticipantList()
     connection = await session.connection()
+    await connection.execute(select(1))  # the driver's transaction has begun
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
     if connection.dialect.name == "postgresql":
-        await connection.execute(select(1))  # the driver's transaction has begun
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        cursor = await driver.cursor(
-            "SELECT a.number FROM lottery_accounts a"
-            " JOIN lottery_participations p ON p.account_id = a.id"
-            ' WHERE p.lottery_id = $1 ORDER BY a.number COLLATE "C"',
-            lottery_id,
-        )
-        while rows := await cursor.fetch(STREAM_BATCH):
-            participants.extend(row[0] for row in rows)
+
+        async def take(data: bytes) -> None:
+            participants.extend_lines(data)
+
+        query = _PARTICIPANTS_SQL.format(param="$1", collate=' COLLATE "C"')
+        await driver.copy_from_query(query, lottery_id, output=take)
+        participants.finish_lines()
         return participants
-    query = (
-        select(Account.number)
-        .join(Participation, Participation.account_id == Account.id)
-        .where(Participation.lottery_id == lottery_id)
-        .order_by(Account.number)
-        .execution_options(yield_per=STREAM_BATCH)
-    )
-    result = await session.stream(query)
-    async for part in result.partitions(STREAM_BATCH):
-        participants.extend(row[0] for row in part)
+    cursor = await driver.execute(_PARTICIPANTS_SQL.format(param="?", collate=""), (lottery_id,))
+    try:
+        while rows := await cursor.fetchmany(STREAM_BATCH):
+            participants.extend(row[0] for row in rows)
+    finally:
+        await cursor.close()
     return participants
 
 

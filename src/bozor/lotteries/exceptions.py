@@ -83,6 +83,14 @@ class WinAlreadyConfirmedError(ConflictError):
     code = "lottery.win_already_confirmed"
 
 
+class WinNotConfirmedError(ConflictError):
+    code = "lottery.win_not_confirmed"
+
+
+class PrizeHandedOverError(ConflictError):
+    code = "lottery.prize_handed_over"
+
+
 class NothingToRedrawError(ConflictError):
     code = "lottery.nothing_to_redraw"  # params: lottery_id
 

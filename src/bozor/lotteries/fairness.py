@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import operator
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 NUMBER_WIDTH = 20  # "XX-XX-XX-XX-XX-XX-XX"
+_LINE = NUMBER_WIDTH + 1  # with its newline
+_CHECK_SLAB = 100_000
 _SPACE = 1 << 256
 
 
@@ -34,8 +37,9 @@ def seed_hash(seed: str) -> str:
 
 
 class ParticipantList:
-    """Sorted account numbers in one compact buffer (20 bytes each: a million take 20 MB,
-    where a list of str would take 80), hashed as they arrive."""
+    """Sorted account numbers in one compact buffer, kept in the hashed form ("number\\n", 21
+    bytes each: a million take 21 MB, where a list of str would take 80), hashed as they
+    arrive."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -45,25 +49,50 @@ class ParticipantList:
     def extend(self, numbers: Iterable[str]) -> None:
         """Append numbers, which must come in ascending order and be distinct."""
         chunk = bytearray()
-        hashed = bytearray()  # the hashed form ends each number with a newline
         last = self._last
         for number in numbers:
             raw = number.encode()
             if len(raw) != NUMBER_WIDTH or raw <= last:
                 raise ValueError(f"participants out of order or malformed at {number!r}")
             chunk += raw
-            hashed += raw
-            hashed += b"\n"
+            chunk += b"\n"
             last = raw
         self._last = last
         self._buffer += chunk
-        self._hash.update(hashed)
+        self._hash.update(chunk)
+
+    def extend_lines(self, data: bytes) -> None:
+        """Append a piece of the hashed form itself, as a database can produce it (PostgreSQL's
+        COPY text output): pieces may split a line; `finish_lines()` checks the whole."""
+        self._buffer += data
+        self._hash.update(data)
+
+    def finish_lines(self) -> None:
+        """Check what `extend_lines` appended: whole lines of the right width, in ascending
+        order."""
+        if len(self._buffer) % _LINE:
+            raise ValueError("participant list ends in the middle of a number")
+        count = len(self)
+        if self._buffer[NUMBER_WIDTH::_LINE].count(b"\n") != count:
+            raise ValueError("participant list has a malformed number")
+        # Neighbours compared in C, a slab of numbers at a time to bound memory.
+        data = bytes(self._buffer)
+        previous = b""
+        for slab in range(0, len(data), _CHECK_SLAB * _LINE):
+            numbers = [
+                data[i : i + NUMBER_WIDTH]
+                for i in range(slab, min(len(data), slab + _CHECK_SLAB * _LINE), _LINE)
+            ]
+            if numbers[0] <= previous or not all(map(operator.lt, numbers, numbers[1:])):
+                raise ValueError("participants out of order or repeated")
+            previous = numbers[-1]
+        self._last = previous
 
     def __len__(self) -> int:
-        return len(self._buffer) // NUMBER_WIDTH
+        return len(self._buffer) // _LINE
 
     def __getitem__(self, index: int) -> str:
-        start = index * NUMBER_WIDTH
+        start = index * _LINE
         return self._buffer[start : start + NUMBER_WIDTH].decode()
 
     def index_of(self, number: str) -> int | None:

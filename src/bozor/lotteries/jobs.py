@@ -7,13 +7,15 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.db import session_scope, utcnow
 from bozor.errors import DomainError
-from bozor.lotteries import draws, notify, wins
+from bozor.lotteries import audit, draws, notify, wins
+from bozor.lotteries.exceptions import ExternalValueMissingError, NoParticipantsError
 from bozor.lotteries.models import Lottery, LotteryState
+from bozor.observability.metrics import job_run
 from bozor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,39 @@ async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings
                     round_=0,
                     language=settings.default_language,
                 )
-        except DomainError as exc:  # drawn by another instance, no participants, ...
+        except (NoParticipantsError, ExternalValueMissingError) as exc:
+            async with session_scope(factory) as session:
+                await _postpone(session, settings, exc)
+        except DomainError as exc:  # drawn by another instance, ...
             log.info("scheduled draw of lottery %s not made: %s", lottery_id, exc.code)
+
+
+async def _postpone(session: AsyncSession, settings: Settings, error: DomainError) -> None:
+    """A scheduled draw that cannot be made is not retried every run: its time is cleared (once,
+    whichever instance gets there first) and the admins are told why, to fix it and /draw."""
+    lottery_id = int(error.params["lottery_id"])
+    cleared = await session.execute(
+        update(Lottery)
+        .where(
+            Lottery.id == lottery_id,
+            Lottery.state == LotteryState.OPEN,
+            Lottery.draw_at.is_not(None),
+        )
+        .values(draw_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if cleared.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    log.warning("scheduled draw of lottery %s not made: %s", lottery_id, error.code)
+    await audit.record(
+        session=session,
+        action="draw_postponed",
+        lottery_id=lottery_id,
+        detail={"reason": error.code},
+    )
+    await notify.draw_postponed(
+        session=session, admins=settings.admin_ids, reason=error.code, params=error.params
+    )
 
 
 async def run(
@@ -58,7 +91,8 @@ async def run(
 ) -> None:
     while not stop.is_set():
         try:
-            await run_once(factory, settings)
+            with job_run("lotteries"):
+                await run_once(factory, settings)
         except Exception:
             log.exception("lottery jobs failed")
         with contextlib.suppress(TimeoutError):

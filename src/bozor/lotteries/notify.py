@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ WIN = "lottery.win"
 CONFIRMED = "lottery.confirmed"
 ACCOUNTS_ADDED = "lottery.accounts_added"
 RESULTS = "lottery.results"
+DRAW_POSTPONED = "lottery.draw_postponed"
 
 
 async def wins(*, session: AsyncSession, won: Sequence[Win]) -> int:
@@ -91,4 +93,17 @@ async def results(
             kind=RESULTS,
             params={"lottery_id": lottery_id, "round": round_, "language": language},
             coalesce_key=f"lottery-results:{lottery_id}:{round_}",
+        )
+
+
+async def draw_postponed(
+    *, session: AsyncSession, admins: Sequence[int], reason: str, params: dict[str, Any]
+) -> None:
+    """Tell the admins why a scheduled draw was not made (`reason`: the error's code)."""
+    for admin in admins:
+        await outbox.enqueue(
+            session=session,
+            chat_id=admin,
+            kind=DRAW_POSTPONED,
+            params={"reason": reason, "params": params},
         )

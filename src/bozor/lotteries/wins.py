@@ -14,9 +14,11 @@ from bozor.lotteries import audit
 from bozor.lotteries.exceptions import (
     NoPendingWinError,
     NotYourAccountError,
+    PrizeHandedOverError,
     UnknownCodeError,
     WinAlreadyConfirmedError,
     WinExpiredError,
+    WinNotConfirmedError,
     WinNotFoundError,
 )
 from bozor.lotteries.models import Account, Member, Win, WinStatus
@@ -161,7 +163,9 @@ async def hand_over(*, session: AsyncSession, win_id: int, admin: int) -> Win:
     if win is None:
         raise WinNotFoundError()
     if done is None:
-        raise WinAlreadyConfirmedError() if win.handed_over_at else WinExpiredError()
+        if win.handed_over_at is not None:
+            raise PrizeHandedOverError()
+        raise WinNotConfirmedError()
     await audit.record(
         session=session, action="handed_over", actor=admin, lottery_id=win.lottery_id, win_id=win_id
     )

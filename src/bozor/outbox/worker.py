@@ -25,13 +25,14 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.db import dialect_name, session_scope, utcnow
+from bozor.observability.metrics import job_run
 from bozor.outbox.models import OutboxMessage, OutboxStatus
-from bozor.telegram import RateLimiter
+from bozor.pacing import MemoryPacer, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,23 @@ CLAIM_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 
 
+# Called with the messages Telegram accepted, in a transaction of its own, right after sending.
+SentHook = Callable[[AsyncSession, list[Message]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
+    """One message. With `photos` (file ids or URLs): a photo, or an album of 2-10, with `text`
+    as the caption (an album carries no buttons). With `edit_message_id`: that message's text,
+    or its caption when `edit_caption`, is replaced instead of sending a new one."""
+
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
+    parse_mode: str | None = None  # "HTML" when the renderer escaped what it inserted
+    photos: tuple[str, ...] = ()
+    edit_message_id: int | None = None
+    edit_caption: bool = False
+    on_sent: SentHook | None = None
 
 
 # Turns the params of one or more rows of a kind, due together for one chat, into one message.
@@ -60,21 +74,31 @@ class OutboxWorker:
         per_chat_interval: float = 1.0,
         global_rate: float = 30.0,
         batch_size: int = 500,
+        pacer: Pacer | None = None,
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
         self.renderers = renderers
         self.interval = interval
         self.per_chat_interval = per_chat_interval
-        self.limiter = RateLimiter(global_rate)
+        # Shared with the broadcasts (and, through Redis, other instances): together they
+        # stay under Telegram's limit.
+        self.pacer = pacer or MemoryPacer(global_rate, per_chat_interval)
         self.batch_size = batch_size
         self._next_send_at: dict[int, float] = {}
+        self._hooks_ran = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep until `stop` is set."""
         while not stop.is_set():
             try:
-                await self.sweep()
+                with job_run("outbox"):
+                    await self.sweep()
+                # An after-send hook may have queued a follow-up (the owner's link once the
+                # channel post exists): look again at once rather than after the interval.
+                if self._hooks_ran:
+                    self._hooks_ran = False
+                    continue
             except Exception:
                 log.exception("outbox sweep failed")
             with contextlib.suppress(TimeoutError):
@@ -118,11 +142,25 @@ class OutboxWorker:
                 query = query.with_for_update(skip_locked=True)
             rows = list((await session.scalars(query)).all())
             if rows:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([row.id for row in rows]))
-                    .values(locked_until=now + CLAIM_FOR)
+                # Conditional, so that on SQLite (no SKIP LOCKED) two workers that read the same
+                # rows claim each row once: the second UPDATE finds the lock already taken.
+                claimed = set(
+                    await session.scalars(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id.in_([row.id for row in rows]),
+                            OutboxMessage.status == OutboxStatus.PENDING,
+                            or_(
+                                OutboxMessage.locked_until.is_(None),
+                                OutboxMessage.locked_until < now,
+                            ),
+                        )
+                        .values(locked_until=now + CLAIM_FOR)
+                        .returning(OutboxMessage.id)
+                        .execution_options(synchronize_session=False)
+                    )
                 )
+                rows = [row for row in rows if row.id in claimed]
         grouped: dict[tuple[int, str], list[OutboxMessage]] = {}
         for row in rows:
             key = (row.chat_id, row.coalesce_key or f"#{row.id}")
@@ -142,10 +180,8 @@ class OutboxWorker:
             if outgoing is None:
                 await self._finish(ids, OutboxStatus.SENT, error="nothing to say")
                 return 0
-            await self.limiter.acquire()
-            await self.bot.send_message(
-                chat_id=first.chat_id, text=outgoing.text, reply_markup=outgoing.reply_markup
-            )
+            await self.pacer.acquire(first.chat_id, max_chat_wait=60.0)
+            sent = await self._send(first.chat_id, outgoing)
         except TelegramRetryAfter as exc:
             await self._release(ids, delay=float(exc.retry_after))
             return 0
@@ -159,8 +195,63 @@ class OutboxWorker:
             log.exception("outbox rows %s failed", ids)
             await self._retry_later(rows, repr(exc))
             return 0
+        if outgoing.on_sent is not None:
+            try:
+                async with session_scope(self.session_factory) as session:
+                    await outgoing.on_sent(session, sent)
+                self._hooks_ran = True
+            except Exception:  # sent already: not retried, so never sent twice
+                log.exception("after-send hook of outbox rows %s failed", ids)
         await self._finish(ids, OutboxStatus.SENT)
         return 1
+
+    async def _send(self, chat_id: int, outgoing: Outgoing) -> list[Message]:
+        if outgoing.edit_message_id is not None:
+            if outgoing.edit_caption:
+                edited = await self.bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=outgoing.edit_message_id,
+                    caption=outgoing.text,
+                    reply_markup=outgoing.reply_markup,
+                    parse_mode=outgoing.parse_mode,
+                )
+            else:
+                edited = await self.bot.edit_message_text(
+                    chat_id=chat_id,
+                    message_id=outgoing.edit_message_id,
+                    text=outgoing.text,
+                    reply_markup=outgoing.reply_markup,
+                    parse_mode=outgoing.parse_mode,
+                )
+            return [edited] if isinstance(edited, Message) else []
+        if len(outgoing.photos) > 1:
+            media = [
+                InputMediaPhoto(
+                    media=photo,
+                    caption=outgoing.text if i == 0 else None,
+                    parse_mode=outgoing.parse_mode,
+                )
+                for i, photo in enumerate(outgoing.photos[:10])
+            ]
+            return await self.bot.send_media_group(chat_id=chat_id, media=list(media))
+        if outgoing.photos:
+            return [
+                await self.bot.send_photo(
+                    chat_id=chat_id,
+                    photo=outgoing.photos[0],
+                    caption=outgoing.text,
+                    reply_markup=outgoing.reply_markup,
+                    parse_mode=outgoing.parse_mode,
+                )
+            ]
+        return [
+            await self.bot.send_message(
+                chat_id=chat_id,
+                text=outgoing.text,
+                reply_markup=outgoing.reply_markup,
+                parse_mode=outgoing.parse_mode,
+            )
+        ]
 
     async def _finish(self, ids: list[int], status: OutboxStatus, error: str | None = None) -> None:
         async with session_scope(self.session_factory) as session:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.api.auth import AdminDep, SessionDep
 from bozor.api.problems import responses
@@ -133,6 +133,42 @@ def _read(row: service.ReferralRow) -> ReferralRead:
     )
 
 
+async def csv_lines(
+    factory: async_sessionmaker[AsyncSession], where: service.ReferralFilter | None
+) -> AsyncIterator[str]:
+    """Matching referrals as CSV text (header first), read page by page in a session of its
+    own (the API's export and the dashboard's share it). None: the header only."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    if where is not None:
+        before: int | None = None
+        async with factory() as reader:
+            while rows := await service.list_referrals(
+                session=reader, where=where, before_id=before, limit=1000
+            ):
+                for row in rows:
+                    item = _read(row)
+                    writer.writerow(
+                        [
+                            item.id,
+                            item.referrer_id,
+                            item.referred_id,
+                            item.status,
+                            item.reason or "",
+                            item.source,
+                            item.campaign or "",
+                            item.created_at.isoformat(),
+                            item.confirmed_at.isoformat() if item.confirmed_at else "",
+                        ]
+                    )
+                before = rows[-1].referral.id
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
 Status = Annotated[ReferralStatus | None, Query(description="Only referrals in this state.")]
 ReferrerId = Annotated[
     str | None, Query(max_length=128, pattern=NO_NUL, description="Only this referrer's.")
@@ -191,40 +227,8 @@ async def export_referrals(
     """Every matching referral as CSV (same filters as the list), streamed page by page."""
     where = await _filter(session, status, referrer_id, campaign, since, until)
     factory = request.app.state.runtime.session_factory
-
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        if where is not None:
-            before: int | None = None
-            async with factory() as reader:
-                while rows := await service.list_referrals(
-                    session=reader, where=where, before_id=before, limit=1000
-                ):
-                    for row in rows:
-                        item = _read(row)
-                        writer.writerow(
-                            [
-                                item.id,
-                                item.referrer_id,
-                                item.referred_id,
-                                item.status,
-                                item.reason or "",
-                                item.source,
-                                item.campaign or "",
-                                item.created_at.isoformat(),
-                                item.confirmed_at.isoformat() if item.confirmed_at else "",
-                            ]
-                        )
-                    before = rows[-1].referral.id
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
-
     return StreamingResponse(
-        lines(),
+        csv_lines(factory, where),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="referrals.csv"'},
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
@@ -183,3 +184,50 @@ def language_of(user: User | None, default: str = "en") -> str:
     if user is None:
         return default
     return pick_language(user.language, user.telegram_language, default)
+
+
+async def search(
+    *, session: AsyncSession, query: str = "", limit: int | None = 50, offset: int = 0
+) -> tuple[list[User], int]:
+    """Users whose name, username, Telegram id or integrator id matches `query` (all when
+    empty), newest first; (this page, how many match)."""
+    condition = _search_condition(query.strip())
+    total = await session.scalar(select(func.count()).select_from(User).where(condition))
+    statement = select(User).where(condition).order_by(User.id.desc()).offset(offset)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(await session.scalars(statement)), int(total or 0)
+
+
+def _search_condition(query: str) -> ColumnElement[bool]:
+    if not query:
+        return true()
+    needle = query.lower().removeprefix("@")
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    fields: list[ColumnElement[bool]] = [
+        func.lower(User.first_name).like(pattern, escape="\\"),
+        func.lower(func.coalesce(User.last_name, "")).like(pattern, escape="\\"),
+        func.lower(func.coalesce(User.username, "")).like(pattern, escape="\\"),
+        func.lower(func.coalesce(User.external_id, "")).like(pattern, escape="\\"),
+    ]
+    digits = query.removeprefix("tg:")
+    if digits.isdigit() and len(digits) <= 19:
+        fields.append(User.telegram_id == int(digits))
+    return or_(*fields)
+
+
+async def display_names(*, session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """How to show each of these users to an admin: name and @username, else their ids."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.first_name, User.last_name, User.username, User.external_id).where(
+            User.id.in_(ids)
+        )
+    )
+    shown: dict[int, str] = {}
+    for user_id, first, last, username, external in rows.all():
+        name = " ".join(part for part in (first, last) if part) or external or f"#{user_id}"
+        shown[user_id] = f"{name} (@{username})" if username else name
+    return shown

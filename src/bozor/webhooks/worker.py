@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor import crypto
 from bozor.api.idempotency import forget_expired
 from bozor.db import dialect_name, session_scope, utcnow
+from bozor.observability.metrics import job_run
 from bozor.settings import Settings
 from bozor.webhook_signing import sign_webhook
 from bozor.webhooks import service
@@ -72,8 +73,9 @@ class WebhookWorker:
         ) as client:
             while not stop.is_set():
                 try:
-                    await self.sweep(client)
-                    await self._housekeeping()
+                    with job_run("webhooks"):
+                        await self.sweep(client)
+                        await self._housekeeping()
                 except Exception:
                     log.exception("webhook sweep failed")
                 with contextlib.suppress(TimeoutError):

@@ -1,0 +1,1 @@
+"""Classifieds: moderated ads published to a channel, reposted, and checked for being sold."""

@@ -1,0 +1,401 @@
+"""The classifieds rules: submitting, deciding, publishing, closing, searching and banning.
+
+Every function takes the caller's session and only flushes; the edge commits. Messages go
+through the outbox in the same transaction as the change that causes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.classifieds import notify, prescreen
+from bozor.classifieds.exceptions import (
+    AdNotFoundError,
+    AlreadyDecidedError,
+    BannedError,
+    NotYourAdError,
+    WrongStateError,
+)
+from bozor.classifieds.models import (
+    CLOSED_STATES,
+    Ad,
+    AdPhoto,
+    AdState,
+    Ban,
+    ChannelPost,
+    CheckAnswer,
+    Decision,
+    PostKind,
+    SoldCheck,
+)
+from bozor.classifieds.schemas import AdDraft
+from bozor.db import utcnow
+from bozor.settings import Settings
+from bozor.users.models import User
+
+
+async def is_banned(*, session: AsyncSession, user_id: int) -> bool:
+    """Whether the user may not post ads."""
+    return bool(await session.scalar(select(func.count()).where(Ban.user_id == user_id)))
+
+
+async def get(*, session: AsyncSession, ad_id: int) -> Ad:
+    """An ad by id (AdNotFoundError if none)."""
+    ad = await session.get(Ad, ad_id)
+    if ad is None:
+        raise AdNotFoundError(id=ad_id)
+    return ad
+
+
+async def photos(*, session: AsyncSession, ad_id: int) -> list[AdPhoto]:
+    """An ad's photos in order."""
+    return list(
+        await session.scalars(
+            select(AdPhoto).where(AdPhoto.ad_id == ad_id).order_by(AdPhoto.position)
+        )
+    )
+
+
+def _signed(value: int | None) -> int | None:
+    if value is None:
+        return None
+    value &= 2**64 - 1
+    return value - 2**64 if value >= 2**63 else value
+
+
+async def submit(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    draft: AdDraft,
+    ad_id: int | None = None,
+) -> Ad:
+    """Store a complete ad for review (a new one, or a new version of `ad_id`), screen it and
+    tell every admin. Refused for banned users and for closed ads."""
+    if await is_banned(session=session, user_id=user.id):
+        raise BannedError()
+    findings = await prescreen.screen(
+        session=session, settings=settings, draft=draft, user_id=user.id, ad_id=ad_id
+    )
+    fields = draft.model_dump(exclude={"photos"})
+    if draft.price is None:
+        fields["currency"] = None
+    now = utcnow()
+    if ad_id is None:
+        ad = Ad(
+            user_id=user.id,
+            **fields,
+            findings=[f.model_dump() for f in findings],
+            language=settings.default_language,
+            submitted_at=now,
+            updated_at=now,
+        )
+        session.add(ad)
+        await session.flush()
+    else:
+        ad = await _own(session, ad_id, user)
+        # Conditional on the state: a concurrent "mark sold" or a second Send does not race.
+        result = await session.execute(
+            update(Ad)
+            .where(Ad.id == ad_id, Ad.state.not_in(CLOSED_STATES), Ad.version == ad.version)
+            .values(
+                **fields,
+                state=AdState.REVIEW,
+                version=Ad.version + 1,
+                findings=[f.model_dump() for f in findings],
+                reject_reason=None,
+                decided_by=None,
+                decided_at=None,
+                submitted_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise WrongStateError()
+        await session.refresh(ad)
+        await session.execute(delete(AdPhoto).where(AdPhoto.ad_id == ad.id))
+    if draft.photos:
+        await session.execute(
+            insert(AdPhoto),
+            [
+                {
+                    "ad_id": ad.id,
+                    "position": i,
+                    "file_id": photo.file_id,
+                    "file_unique_id": photo.file_unique_id,
+                    "storage_key": photo.storage_key,
+                    "dhash": _signed(photo.dhash),
+                }
+                for i, photo in enumerate(draft.photos)
+            ],
+        )
+    await notify.review(session=session, ad=ad, admins=settings.admin_ids, photos=len(draft.photos))
+    return ad
+
+
+async def _own(session: AsyncSession, ad_id: int, user: User) -> Ad:
+    ad = await get(session=session, ad_id=ad_id)
+    if ad.user_id != user.id:
+        raise NotYourAdError()
+    return ad
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    ad: Ad
+    version: int
+    approved: bool
+
+
+async def decide(
+    *,
+    session: AsyncSession,
+    ad_id: int,
+    approve: bool,
+    admin_name: str,
+    admin_chat_id: int | None,
+    channel: int | None,
+    reason: str | None = None,
+    version: int | None = None,
+) -> Decided:
+    """Approve (publish) or reject an ad under review. The first decision wins: a conditional
+    UPDATE takes the ad out of review, so a second one finds nothing and is refused with who
+    decided. `version`, when given, refuses a decision on content changed since."""
+    ad = await get(session=session, ad_id=ad_id)
+    version = version or ad.version
+    now = utcnow()
+    values: dict[str, object] = {
+        "decided_by": admin_name,
+        "decided_at": now,
+        "updated_at": now,
+    }
+    if approve:
+        values |= {
+            "state": AdState.PUBLISHED,
+            "published_at": now,
+            "last_posted_at": now,
+            "reject_reason": None,
+        }
+    else:
+        values |= {"state": AdState.REJECTED, "reject_reason": reason}
+    result = await session.execute(
+        update(Ad)
+        .where(Ad.id == ad_id, Ad.state == AdState.REVIEW, Ad.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(ad)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyDecidedError(
+            id=ad.id, by=ad.decided_by or "—", state=str(ad.state), version=ad.version
+        )
+    session.add(
+        Decision(
+            ad_id=ad.id,
+            version=version,
+            approved=approve,
+            reason=reason,
+            admin_name=admin_name,
+            admin_telegram_id=admin_chat_id,
+        )
+    )
+    owner = await session.get(User, ad.user_id)
+    owner_chat = owner.telegram_id if owner else None
+    await notify.decided(session=session, ad=ad, version=version, skip_chat=admin_chat_id)
+    if approve:
+        if channel is not None:
+            # The owner is told with the link once the channel post exists (see the renderer).
+            await notify.channel_post(
+                session=session, ad=ad, channel=channel, kind=PostKind.PUBLISH
+            )
+        else:
+            await notify.owner(
+                session=session, telegram_id=owner_chat, kind=notify.PUBLISHED, ad_id=ad.id, url=""
+            )
+    else:
+        await notify.owner(
+            session=session, telegram_id=owner_chat, kind=notify.REJECTED, ad_id=ad.id
+        )
+    await session.flush()
+    return Decided(ad, version, approve)
+
+
+async def record_post(
+    *,
+    session: AsyncSession,
+    ad_id: int,
+    version: int,
+    kind: PostKind,
+    chat_id: int,
+    message_id: int,
+    has_photos: bool,
+    url: str,
+) -> None:
+    """A channel post was made: remember it (for SOLD edits); on first publication of a
+    version, tell the owner with the link and mark the older versions' posts outdated."""
+    session.add(
+        ChannelPost(
+            ad_id=ad_id,
+            version=version,
+            kind=kind,
+            chat_id=chat_id,
+            message_id=message_id,
+            has_photos=has_photos,
+            url=url,
+        )
+    )
+    await session.flush()
+    ad = await session.get(Ad, ad_id)
+    if ad is None:
+        return
+    if ad.state in CLOSED_STATES:  # closed while the post was on its way
+        stamp = str(ad.state) if ad.state != AdState.EXPIRED else "withdrawn"
+        await notify.stamp(session=session, ad_id=ad_id, stamp=stamp)
+    if kind == PostKind.PUBLISH:
+        owner = await session.get(User, ad.user_id)
+        await notify.owner(
+            session=session,
+            telegram_id=owner.telegram_id if owner else None,
+            kind=notify.PUBLISHED,
+            ad_id=ad_id,
+            url=url,
+        )
+        await notify.stamp(session=session, ad_id=ad_id, stamp="outdated", before_version=version)
+
+
+async def _close(session: AsyncSession, ad: Ad, state: AdState, allowed: Sequence[AdState]) -> Ad:
+    now = utcnow()
+    result = await session.execute(
+        update(Ad)
+        .where(Ad.id == ad.id, Ad.state.in_(allowed))
+        .values(state=state, closed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(ad)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise WrongStateError(state=str(ad.state))
+    stamp = {AdState.SOLD: "sold", AdState.WITHDRAWN: "withdrawn"}.get(state)
+    if stamp:
+        await notify.stamp(session=session, ad_id=ad.id, stamp=stamp)
+    if state == AdState.WITHDRAWN:  # the admins need not decide on it any more
+        await notify.decided(session=session, ad=ad, version=ad.version, skip_chat=None)
+    await session.flush()
+    return ad
+
+
+async def mark_sold(*, session: AsyncSession, ad_id: int, user: User) -> Ad:
+    """The owner sold it: no more reposts or checks, channel posts show SOLD."""
+    ad = await _own(session, ad_id, user)
+    return await _close(session, ad, AdState.SOLD, (AdState.PUBLISHED,))
+
+
+async def withdraw(*, session: AsyncSession, ad_id: int, user: User) -> Ad:
+    """The owner takes the ad back, in review or published."""
+    ad = await _own(session, ad_id, user)
+    return await _close(session, ad, AdState.WITHDRAWN, (AdState.REVIEW, AdState.PUBLISHED))
+
+
+async def answer_check(*, session: AsyncSession, check_id: int, user: User, sold: bool) -> Ad:
+    """The owner's answer to "Sold?": Yes closes the ad as sold, No keeps it."""
+    check = await session.get(SoldCheck, check_id)
+    if check is None:
+        raise AdNotFoundError(id=check_id)
+    ad = await _own(session, check.ad_id, user)
+    now = utcnow()
+    await session.execute(
+        update(SoldCheck)
+        .where(SoldCheck.id == check_id, SoldCheck.answer.is_(None))
+        .values(answer=CheckAnswer.YES if sold else CheckAnswer.NO, answered_at=now)
+    )
+    if sold:
+        return await _close(session, ad, AdState.SOLD, (AdState.PUBLISHED,))
+    if ad.state != AdState.PUBLISHED:
+        raise WrongStateError(state=str(ad.state))
+    return ad
+
+
+async def my_ads(*, session: AsyncSession, user_id: int, limit: int = 30) -> list[Ad]:
+    """A user's ads, newest first."""
+    return list(
+        await session.scalars(
+            select(Ad).where(Ad.user_id == user_id).order_by(Ad.id.desc()).limit(limit)
+        )
+    )
+
+
+async def queue(*, session: AsyncSession, limit: int = 50, after_id: int = 0) -> list[Ad]:
+    """Ads waiting for review, oldest first."""
+    return list(
+        await session.scalars(
+            select(Ad)
+            .where(Ad.state == AdState.REVIEW, Ad.id > after_id)
+            .order_by(Ad.id)
+            .limit(limit)
+        )
+    )
+
+
+async def queue_size(*, session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).where(Ad.state == AdState.REVIEW)) or 0)
+
+
+async def find_user(*, session: AsyncSession, who: str) -> User | None:
+    """A user by Telegram id or @username."""
+    who = who.strip()
+    if who.lstrip("-").isdigit():
+        return await session.scalar(select(User).where(User.telegram_id == int(who)))
+    name = who.removeprefix("@").lower()
+    if not name:
+        return None
+    return await session.scalar(
+        select(User).where(func.lower(User.username) == name).order_by(User.id).limit(1)
+    )
+
+
+async def search(
+    *,
+    session: AsyncSession,
+    ad_id: int | None = None,
+    user_id: int | None = None,
+    state: AdState | None = None,
+    limit: int = 50,
+) -> list[Ad]:
+    """Ads by id or by owner, newest first."""
+    query = select(Ad).order_by(Ad.id.desc()).limit(limit)
+    if ad_id is not None:
+        query = query.where(Ad.id == ad_id)
+    if user_id is not None:
+        query = query.where(Ad.user_id == user_id)
+    if state is not None:
+        query = query.where(Ad.state == state)
+    return list(await session.scalars(query))
+
+
+async def ban(*, session: AsyncSession, user: User, reason: str | None, by: str) -> Ban:
+    """Stop a user from posting ads (their ads in review stay for the admins to decide)."""
+    existing = await session.scalar(select(Ban).where(Ban.user_id == user.id))
+    if existing is not None:
+        return existing
+    banned = Ban(user_id=user.id, reason=reason, banned_by=by)
+    session.add(banned)
+    await session.flush()
+    return banned
+
+
+async def unban(*, session: AsyncSession, user: User) -> bool:
+    """Let a banned user post again; False if they were not banned."""
+    result = await session.execute(delete(Ban).where(Ban.user_id == user.id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def bans(*, session: AsyncSession, limit: int = 200) -> list[tuple[Ban, User]]:
+    rows = await session.execute(
+        select(Ban, User).join(User, User.id == Ban.user_id).order_by(Ban.id.desc()).limit(limit)
+    )
+    return [(b, u) for b, u in rows.all()]

@@ -1,0 +1,182 @@
+"""What every dashboard page uses: templates, the signed-in admin, forms with CSRF, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bozor.apikeys import service as keys_service
+from bozor.dashboard import sessions
+from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, pick_language
+
+if TYPE_CHECKING:
+    from bozor.runtime import Runtime
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANGUAGE_COOKIE = "bozor_dashboard_language"
+MAX_FORM = 64 * 1024
+# No script at all; inline styles only for chart bar widths; forms post back here only.
+CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "script-src 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class NotSignedInError(Exception):
+    """No valid dashboard session: pages redirect to the sign-in page, data answers 401."""
+
+
+class CsrfError(Exception):
+    """A POST without the session's CSRF token."""
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """The signed-in admin: how they signed in and their session's CSRF token."""
+
+    subject: str
+    csrf: str
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def language_of(request: Request) -> str:
+    return pick_language(
+        request.cookies.get(LANGUAGE_COOKIE),
+        *[
+            part.split(";")[0].strip()
+            for part in request.headers.get("accept-language", "").split(",")
+        ],
+    )
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else "—"
+    env.filters["day"] = lambda value: value.strftime("%Y-%m-%d") if value else "—"
+    env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    return env
+
+
+def render(
+    request: Request, template: str, *, admin: Admin | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page in the admin's language, with the navigation of the enabled sections."""
+    from bozor.dashboard.registry import sections
+
+    language = language_of(request)
+    runtime = runtime_of(request)
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            t=Translator(language),
+            language=language,
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+            admin=admin,
+            nav=[s for s in sections(runtime.settings) if s.nav_key],
+            path=request.url.path,
+            query=request.url.query,
+            **context,
+        )
+    )
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": CSP,
+            "Referrer-Policy": "same-origin",
+        },
+    )
+
+
+async def current_admin(request: Request) -> Admin:
+    """The signed-in admin (a dependency); NotSignedInError without a valid session. A session
+    opened with an API key ends when the key is revoked or loses the admin scope."""
+    runtime = runtime_of(request)
+    session = sessions.read_session(runtime.settings, request.cookies.get(sessions.SESSION_COOKIE))
+    if session is None:
+        raise NotSignedInError()
+    if session.subject.startswith("key:"):
+        async with runtime.session_factory() as db:
+            key = await keys_service.get_live(session=db, key_id=int(session.subject[4:]))
+        if key is None or "admin" not in key.scope_set:
+            raise NotSignedInError()
+    elif session.subject != "password" or runtime.settings.dashboard_password is None:
+        raise NotSignedInError()
+    return Admin(session.subject, session.csrf)
+
+
+AdminDep = Annotated[Admin, Depends(current_admin)]
+
+
+async def form(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields (first value of each)."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        raise CsrfError()
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
+    """The form of a POST by a signed-in admin; CsrfError unless it carries their token."""
+    fields = await form(request)
+    if not sessions.same_token(admin.csrf, fields.get("csrf")):
+        raise CsrfError()
+    return fields
+
+
+def csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_response(
+    filename: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> StreamingResponse:
+    """A table as a CSV download."""
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_value(v) for v in row])
+        yield buffer.getvalue()
+
+    return csv_stream(filename, lines())
+
+
+def csv_stream(filename: str, lines: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics, request and update ids in logs, readiness."""

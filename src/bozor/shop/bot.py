@@ -1,0 +1,621 @@
+"""The shop in Telegram for buyers: catalogue, ordering, paying with Stars (or by card through
+Portmone, or with the bonus balance), purchase history, bonuses and support."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    PreCheckoutQuery,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bozor.bot.keyboards import main_menu
+from bozor.errors import DomainError
+from bozor.i18n import Translator, all_translations
+from bozor.ledger import service as ledger
+from bozor.referrals import rewards
+from bozor.referrals.models import Reward, RewardStatus
+from bozor.settings import Settings
+from bozor.shop import admin_bot, card, catalogue, codes, orders, payments, refunds, support
+from bozor.shop.models import STARS, Order, OrderStatus, Payment
+from bozor.shop.renderers import delivered_text, renderers
+from bozor.users.models import User
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create_router", "renderers"]
+
+PER_PAGE = 5
+QUANTITIES = (1, 2, 3, 5, 10)
+
+
+class Buying(StatesGroup):
+    quantity = State()
+
+
+class Asking(StatesGroup):
+    question = State()
+
+
+def _id(data: str | None, prefix: str) -> int:
+    value = (data or "").removeprefix(prefix).split(":")[0]
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else 0
+
+
+def order_summary(t: Translator, line: orders.OrderLine, settings: Settings) -> str:
+    order = line.order
+    parts = [
+        t(
+            "shop.summary",
+            id=order.id,
+            category=line.category_name,
+            product=line.product_title,
+            quantity=order.quantity,
+            stars=order.stars_total,
+        )
+    ]
+    if order.card_total is not None and order.card_currency and card.available(settings, order):
+        parts.append(
+            t(
+                "shop.summary_card",
+                amount=catalogue.money(order.card_total),
+                currency=order.card_currency,
+            )
+        )
+    if order.bonus_points:
+        parts.append(t("shop.summary_bonus", points=order.bonus_points, due=order.stars_due))
+    minutes = max(1, round(settings.shop_order_minutes))
+    parts.append(t("shop.summary_hold", minutes=minutes))
+    return "\n".join(parts)
+
+
+def summary_keyboard(
+    t: Translator, order: Order, settings: Settings, balance: int
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if order.stars_due > 0:
+        builder.button(
+            text=t("shop.pay_stars", stars=order.stars_due), callback_data=f"sh:pay:{order.id}"
+        )
+    else:
+        builder.button(text=t("shop.pay_bonus"), callback_data=f"sh:bonuspay:{order.id}")
+    if card.available(settings, order) and order.card_total is not None:
+        builder.button(
+            text=t(
+                "shop.pay_card",
+                amount=catalogue.money(order.card_total),
+                currency=order.card_currency or "",
+            ),
+            callback_data=f"sh:card:{order.id}",
+        )
+    if balance > 0 and not order.bonus_points:
+        builder.button(
+            text=t("shop.use_bonus", points=min(balance, order.stars_total)),
+            callback_data=f"sh:bonus:{order.id}",
+        )
+    builder.button(text=t("shop.cancel_order"), callback_data=f"sh:x:{order.id}")
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+async def _categories_view(
+    session: AsyncSession, t: Translator
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    found = await catalogue.categories(session=session)
+    if not found:
+        return t("shop.empty"), None
+    builder = InlineKeyboardBuilder()
+    for category in found:
+        builder.button(text=category.name, callback_data=f"sh:c:{category.id}")
+    builder.adjust(2)
+    return t("shop.choose_category"), builder.as_markup()
+
+
+async def show_categories(
+    message: Message, session: AsyncSession, t: Translator, state: FSMContext
+) -> SendMessage:
+    await state.clear()
+    text, markup = await _categories_view(session, t)
+    return message.answer(text, reply_markup=markup)
+
+
+async def back_to_categories(
+    query: CallbackQuery, session: AsyncSession, t: Translator
+) -> TelegramMethod[Any]:
+    text, markup = await _categories_view(session, t)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(text, reply_markup=markup)
+
+
+async def show_products(
+    query: CallbackQuery, session: AsyncSession, t: Translator
+) -> TelegramMethod[Any]:
+    category_id = _id(query.data, "sh:c:")
+    category = await catalogue.get_category(session=session, category_id=category_id)
+    if category.is_hidden:
+        raise DomainError("shop.category_not_found")
+    builder = InlineKeyboardBuilder()
+    for row in await catalogue.products(session=session, category_id=category_id):
+        label = (
+            t(
+                "shop.product_button",
+                title=row.product.title,
+                stars=row.product.price_stars,
+                count=row.available,
+            )
+            if row.available
+            else t("shop.product_sold_out", title=row.product.title)
+        )
+        builder.button(text=label, callback_data=f"sh:p:{row.product.id}")
+    builder.button(text=t("shop.back"), callback_data="sh:cats")
+    builder.adjust(1)
+    text = t("shop.choose_product", category=category.name)
+    if category.description:
+        text = f"{text}\n\n{category.description}"
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(text, reply_markup=builder.as_markup())
+
+
+async def ask_quantity(
+    query: CallbackQuery,
+    session: AsyncSession,
+    t: Translator,
+    settings: Settings,
+    state: FSMContext,
+) -> TelegramMethod[Any]:
+    product = await catalogue.visible_product(session=session, product_id=_id(query.data, "sh:p:"))
+    left = await codes.stock(session=session, product_id=product.id)
+    assert isinstance(query.message, Message)
+    if left == 0:
+        return query.answer(t("shop.sold_out", left=0), show_alert=True)
+    await query.answer()
+    most = min(left, settings.shop_max_quantity)
+    builder = InlineKeyboardBuilder()
+    for quantity in QUANTITIES:
+        if quantity <= most:
+            builder.button(text=str(quantity), callback_data=f"sh:q:{product.id}:{quantity}")
+    builder.button(text=t("shop.back"), callback_data=f"sh:c:{product.category_id}")
+    builder.adjust(5, 1)
+    await state.set_state(Buying.quantity)
+    await state.update_data(product_id=product.id)
+    text = t(
+        "shop.ask_quantity",
+        title=product.title,
+        stars=product.price_stars,
+        count=left,
+        max=most,
+    )
+    if product.card_payable and product.card_price is not None:
+        text += "\n" + t(
+            "shop.card_price",
+            amount=catalogue.money(product.card_price),
+            currency=product.card_currency,
+        )
+    return query.message.edit_text(text, reply_markup=builder.as_markup())
+
+
+async def _place_order(
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    settings: Settings,
+    product_id: int,
+    quantity: int,
+) -> tuple[str, InlineKeyboardMarkup]:
+    order = await orders.create(
+        session=session,
+        settings=settings,
+        user=user,
+        product_id=product_id,
+        quantity=quantity,
+        language=t.language,
+    )
+    line = await orders.line(session=session, order_id=order.id)
+    balance = await ledger.balance(session=session, user_id=user.id)
+    return order_summary(t, line, settings), summary_keyboard(t, order, settings, balance)
+
+
+async def quantity_button(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    settings: Settings,
+    state: FSMContext,
+) -> TelegramMethod[Any]:
+    parts = (query.data or "").split(":")
+    product_id, quantity = int(parts[2]), int(parts[3])
+    await state.clear()
+    text, markup = await _place_order(session, user, t, settings, product_id, quantity)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(text, reply_markup=markup)
+
+
+async def quantity_typed(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    settings: Settings,
+    state: FSMContext,
+) -> SendMessage:
+    text = (message.text or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) < 4):
+        return message.answer(t("shop.bad_quantity", max=settings.shop_max_quantity))
+    product_id = int((await state.get_data()).get("product_id") or 0)
+    await state.clear()
+    summary, markup = await _place_order(session, user, t, settings, product_id, int(text))
+    return message.answer(summary, reply_markup=markup)
+
+
+# ----------------------------------------------------------------- paying
+
+
+async def pay_stars(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
+) -> TelegramMethod[Any]:
+    order = await orders.get_owned(session=session, user=user, order_id=_id(query.data, "sh:pay:"))
+    if order.status == OrderStatus.EXPIRED and not await orders.revive(
+        session=session, settings=settings, order=order
+    ):
+        left = await orders.stock_left(session=session, product_id=order.product_id)
+        return query.answer(t("shop.sold_out", left=left), show_alert=True)
+    if order.status != OrderStatus.PENDING:
+        return query.answer(
+            t("shop.order_not_pending", status=t(f"shop.status.{order.status}")), show_alert=True
+        )
+    line = await orders.line(session=session, order_id=order.id)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    title = f"{line.category_name} {line.product_title}"[:32]
+    return query.message.answer_invoice(
+        title=title,
+        description=t("shop.invoice_description", quantity=order.quantity, id=order.id)[:255],
+        payload=payments.invoice_payload(order.id),
+        currency=STARS,
+        prices=[LabeledPrice(label=title, amount=order.stars_due)],
+    )
+
+
+async def pre_checkout(
+    query: PreCheckoutQuery, session: AsyncSession, t: Translator, settings: Settings
+) -> TelegramMethod[Any]:
+    try:
+        await payments.check_pre_checkout(
+            session=session,
+            settings=settings,
+            payload=query.invoice_payload,
+            currency=query.currency,
+            total_amount=query.total_amount,
+            telegram_id=query.from_user.id,
+        )
+    except DomainError as exc:
+        return query.answer(ok=False, error_message=t(exc.code, **exc.params))
+    return query.answer(ok=True)
+
+
+async def successful_payment(
+    message: Message, bot: Bot, session: AsyncSession, t: Translator, settings: Settings
+) -> SendMessage | None:
+    paid = message.successful_payment
+    assert paid is not None and message.from_user is not None
+    applied = await payments.apply_stars(
+        session=session,
+        settings=settings,
+        payload=paid.invoice_payload,
+        charge_id=paid.telegram_payment_charge_id,
+        currency=paid.currency,
+        total_amount=paid.total_amount,
+        telegram_id=message.from_user.id,
+    )
+    if applied.outcome == payments.Outcome.DELIVERED:
+        return message.answer(t("shop.paid"))
+    if applied.outcome == payments.Outcome.REFUND and applied.payment is not None:
+        await session.commit()  # the refund is owed whatever happens next
+        await refunds.refund_stars_now(session, bot, applied.payment)
+        return message.answer(t("shop.payment_refunded_now"))
+    return None
+
+
+async def use_bonus(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
+) -> TelegramMethod[Any]:
+    order = await orders.apply_bonus(
+        session=session, user=user, order_id=_id(query.data, "sh:bonus:")
+    )
+    line = await orders.line(session=session, order_id=order.id)
+    balance = await ledger.balance(session=session, user_id=user.id)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(
+        order_summary(t, line, settings),
+        reply_markup=summary_keyboard(t, order, settings, balance),
+    )
+
+
+async def pay_bonus(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator
+) -> TelegramMethod[Any]:
+    await orders.pay_with_bonus(
+        session=session, user=user, order_id=_id(query.data, "sh:bonuspay:")
+    )
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(t("shop.paid"))
+
+
+async def pay_card(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    settings: Settings,
+    bot: Bot,
+) -> TelegramMethod[Any]:
+    order_id = _id(query.data, "sh:card:")
+    line = await orders.line(session=session, order_id=order_id)
+    me = await bot.me()
+    payment: Payment = await card.start(
+        session=session,
+        settings=settings,
+        user=user,
+        order_id=order_id,
+        description=t(
+            "shop.card_description",
+            id=order_id,
+            product=line.product_title,
+            quantity=line.order.quantity,
+        ),
+        return_url=f"https://t.me/{me.username or ''}",
+    )
+    await query.answer()
+    assert isinstance(query.message, Message) and payment.payment_url is not None
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t("shop.open_card_page"), url=payment.payment_url)
+    return query.message.answer(
+        t(
+            "shop.card_link",
+            amount=catalogue.money(payment.amount),
+            currency=payment.currency,
+            id=order_id,
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def cancel_order(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator
+) -> TelegramMethod[Any]:
+    order = await orders.cancel(session=session, user=user, order_id=_id(query.data, "sh:x:"))
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(t("shop.cancelled", id=order.id))
+
+
+# ---------------------------------------------------------------- history
+
+
+def _history_view(
+    t: Translator, lines: list[orders.OrderLine], total: int, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not total:
+        return t("shop.no_purchases"), None
+    pages = (total + PER_PAGE - 1) // PER_PAGE
+    text = [t("shop.purchases_title", page=page + 1, pages=pages)]
+    builder = InlineKeyboardBuilder()
+    for line in lines:
+        order = line.order
+        text.append(
+            t(
+                "shop.purchase_line",
+                id=order.id,
+                date=order.created_at.strftime("%Y-%m-%d"),
+                category=line.category_name,
+                product=line.product_title,
+                quantity=order.quantity,
+                status=t(f"shop.status.{order.status}"),
+            )
+        )
+        if order.status in (OrderStatus.DELIVERED, OrderStatus.REFUNDED, OrderStatus.REFUND_DUE):
+            builder.button(text=t("shop.show_codes", id=order.id), callback_data=f"sh:o:{order.id}")
+    nav = InlineKeyboardBuilder()
+    if page > 0:
+        nav.button(text="◀️", callback_data=f"sh:h:{page - 1}")
+    if page + 1 < pages:
+        nav.button(text="▶️", callback_data=f"sh:h:{page + 1}")
+    builder.adjust(1)
+    builder.attach(nav)
+    return "\n".join(text), builder.as_markup()
+
+
+async def show_history(
+    message: Message, session: AsyncSession, user: User, t: Translator
+) -> SendMessage:
+    lines, total = await orders.history(session=session, user_id=user.id, page=0, per_page=PER_PAGE)
+    text, markup = _history_view(t, lines, total, 0)
+    return message.answer(text, reply_markup=markup)
+
+
+async def history_page(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator
+) -> TelegramMethod[Any]:
+    page = _id(query.data, "sh:h:")
+    lines, total = await orders.history(
+        session=session, user_id=user.id, page=page, per_page=PER_PAGE
+    )
+    text, markup = _history_view(t, lines, total, page)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(text, reply_markup=markup)
+
+
+async def show_codes(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
+) -> TelegramMethod[Any]:
+    order = await orders.get_owned(session=session, user=user, order_id=_id(query.data, "sh:o:"))
+    line = await orders.line(session=session, order_id=order.id)
+    found = await codes.reveal(session=session, settings=settings, order_id=order.id)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.answer(delivered_text(t, line, found), parse_mode="HTML")
+
+
+# ---------------------------------------------------------------- bonuses
+
+
+async def show_bonuses(
+    message: Message, session: AsyncSession, user: User, t: Translator, settings: Settings
+) -> SendMessage:
+    balance = await ledger.balance(session=session, user_id=user.id)
+    totals = await rewards.totals(session=session, user_id=user.id)
+    unclaimed = totals.earned - totals.claimed
+    text = t("shop.bonuses", balance=balance, earned=totals.earned, unclaimed=unclaimed)
+    builder = InlineKeyboardBuilder()
+    if unclaimed > 0:
+        builder.button(text=t("shop.claim_rewards", points=unclaimed), callback_data="sh:claim")
+    if "referrals" in settings.features:
+        text += "\n\n" + t("shop.bonuses_hint")
+    return message.answer(text, reply_markup=builder.as_markup() if unclaimed else None)
+
+
+async def claim_rewards(
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
+) -> TelegramMethod[Any]:
+    from sqlalchemy import select
+
+    granted = list(
+        await session.scalars(
+            select(Reward.id).where(
+                Reward.user_id == user.id, Reward.status == RewardStatus.GRANTED
+            )
+        )
+    )
+    claimed = 0
+    for reward_id in granted:
+        try:
+            reward = await rewards.claim(
+                session=session, user=user, reward_id=reward_id, settings=settings
+            )
+        except DomainError:  # claimed meanwhile (another tap, the API)
+            continue
+        claimed += reward.amount
+    balance = await ledger.balance(session=session, user_id=user.id)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.edit_text(t("shop.claimed", points=claimed, balance=balance))
+
+
+# ---------------------------------------------------------------- support
+
+
+async def show_support(
+    message: Message, session: AsyncSession, t: Translator, state: FSMContext
+) -> SendMessage:
+    await state.clear()
+    builder = InlineKeyboardBuilder()
+    for entry in await support.faq(session=session):
+        builder.button(text=entry.question[:60], callback_data=f"sh:faq:{entry.id}")
+    builder.button(text=t("shop.ask_button"), callback_data="sh:ask")
+    builder.adjust(1)
+    return message.answer(t("shop.support"), reply_markup=builder.as_markup())
+
+
+async def show_faq(query: CallbackQuery, session: AsyncSession) -> TelegramMethod[Any]:
+    entry = await support.get_faq(session=session, faq_id=_id(query.data, "sh:faq:"))
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.answer(f"❓ {entry.question}\n\n{entry.answer}")
+
+
+async def ask_button(query: CallbackQuery, t: Translator, state: FSMContext) -> TelegramMethod[Any]:
+    await state.set_state(Asking.question)
+    await query.answer()
+    assert isinstance(query.message, Message)
+    return query.message.answer(t("shop.ask_prompt"))
+
+
+async def paysupport(message: Message, t: Translator, state: FSMContext) -> SendMessage:
+    await state.set_state(Asking.question)
+    return message.answer(t("shop.paysupport"))
+
+
+async def terms(message: Message, t: Translator, settings: Settings) -> SendMessage:
+    text = t("shop.terms", minutes=round(settings.shop_order_minutes))
+    if settings.shop_terms_url:
+        text += f"\n\n{settings.shop_terms_url}"
+    return message.answer(text)
+
+
+async def question(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    settings: Settings,
+    state: FSMContext,
+) -> SendMessage:
+    await support.ask(session=session, settings=settings, user=user, text=message.text or "")
+    await state.clear()
+    return message.answer(t("shop.asked"), reply_markup=main_menu(t, settings.features))
+
+
+async def cancel_flow(
+    message: Message, t: Translator, state: FSMContext, settings: Settings
+) -> SendMessage:
+    await state.clear()
+    return message.answer(t("shop.flow_cancelled"), reply_markup=main_menu(t, settings.features))
+
+
+def create_router(settings: Settings) -> Router:
+    router = Router(name="shop")
+    private = F.chat.type == "private"
+    router.message.register(cancel_flow, Command("cancel"), StateFilter(Buying, Asking), private)
+    router.message.register(show_categories, Command("buy"), private)
+    router.message.register(show_categories, F.text.in_(all_translations("menu.buy")), private)
+    router.message.register(show_history, Command("purchases"), private)
+    router.message.register(show_history, F.text.in_(all_translations("menu.purchases")), private)
+    router.message.register(show_bonuses, Command("bonuses"), private)
+    router.message.register(show_bonuses, F.text.in_(all_translations("menu.bonuses")), private)
+    router.message.register(show_support, Command("support"), private)
+    router.message.register(show_support, F.text.in_(all_translations("menu.support")), private)
+    router.message.register(paysupport, Command("paysupport"), private)
+    router.message.register(terms, Command("terms"), private)
+    router.message.register(successful_payment, F.successful_payment)
+    router.pre_checkout_query.register(pre_checkout)
+    router.callback_query.register(back_to_categories, F.data == "sh:cats")
+    router.callback_query.register(show_products, F.data.startswith("sh:c:"))
+    router.callback_query.register(ask_quantity, F.data.startswith("sh:p:"))
+    router.callback_query.register(quantity_button, F.data.startswith("sh:q:"))
+    router.callback_query.register(pay_stars, F.data.startswith("sh:pay:"))
+    router.callback_query.register(use_bonus, F.data.startswith("sh:bonus:"))
+    router.callback_query.register(pay_bonus, F.data.startswith("sh:bonuspay:"))
+    router.callback_query.register(pay_card, F.data.startswith("sh:card:"))
+    router.callback_query.register(cancel_order, F.data.startswith("sh:x:"))
+    router.callback_query.register(history_page, F.data.startswith("sh:h:"))
+    router.callback_query.register(show_codes, F.data.startswith("sh:o:"))
+    router.callback_query.register(claim_rewards, F.data == "sh:claim")
+    router.callback_query.register(show_faq, F.data.startswith("sh:faq:"))
+    router.callback_query.register(ask_button, F.data == "sh:ask")
+    router.include_router(admin_bot.create_router(settings))
+    text = F.text & ~F.text.startswith("/")
+    router.message.register(quantity_typed, StateFilter(Buying.quantity), text, private)
+    router.message.register(question, StateFilter(Asking.question), text, private)
+    return router

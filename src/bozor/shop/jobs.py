@@ -1,0 +1,49 @@
+"""Background work of the shop: expiring unpaid orders (codes back in stock), carrying out
+refunds, and reconciling card payments with Portmone. Safe on several instances: each
+order and payment changes state by a conditional UPDATE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.db import session_scope
+from bozor.settings import Settings
+from bozor.shop import card, orders, refunds
+from bozor.telegram import FloodGate, ResilientRequests, create_bot
+
+log = logging.getLogger(__name__)
+
+
+async def run_once(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, bot: Bot | None
+) -> None:
+    while True:
+        async with session_scope(factory) as session:
+            expired = await orders.expire_due(session=session)
+        if len(expired) < 500:
+            break
+    if bot is not None:
+        await refunds.settle_stars(factory, bot)
+    await card.reconcile(factory, settings)
+
+
+async def run(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
+) -> None:
+    bot = create_bot(settings, ResilientRequests(FloodGate())) if settings.bot_token else None
+    try:
+        while not stop.is_set():
+            try:
+                await run_once(factory, settings, bot)
+            except Exception:
+                log.exception("shop jobs failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.shop_job_interval)
+    finally:
+        if bot is not None:
+            await bot.session.close()

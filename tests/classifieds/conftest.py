@@ -1,0 +1,34 @@
+"""Fixtures of the classifieds tests: the ads channel and a second admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bozor.emulator import Emulator, EmulatorDriver
+from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN
+
+SECOND_ADMIN = ADMIN_ID + 1
+
+
+@pytest.fixture
+async def channel(emulator: Emulator) -> int:
+    """The ads channel, the bot its admin (made before Bozor starts)."""
+    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
+        return await driver.create_channel("Vodiy bozor", username="vodiybozor")
+
+
+@pytest.fixture
+def bozor_overrides(channel: int, tmp_path: Any) -> dict[str, Any]:
+    return {
+        "classifieds_channel": str(channel),
+        "admin_ids": [ADMIN_ID, SECOND_ADMIN],
+        "outbox_chat_interval": 0,
+        "classifieds_job_interval": 3600,  # the tests drive the jobs with their own clock
+        "media_dir": str(tmp_path / "media"),
+        "classifieds_banned_words": ["weapon"],
+        # The tests answer the dialogue faster than anyone types; throttling is tested in core.
+        "throttle_rate": 100.0,
+        "throttle_burst": 100,
+    }

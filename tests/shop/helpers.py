@@ -1,0 +1,116 @@
+"""Arranging the shop's data for tests: a category, a product and its codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bozor.settings import Settings
+from bozor.shop import catalogue, codes
+from bozor.shop.models import Order
+from bozor.testing import Harness
+
+
+async def make_product(
+    bozor: Harness,
+    *,
+    stock: int = 5,
+    price: int = 50,
+    card_price: int | None = None,
+    prefix: str = "CODE",
+) -> int:
+    """A "Steam" category with a "20 USD" product and `stock` codes; the product id."""
+    async with bozor.db() as session:
+        category = await catalogue.create_category(session=session, name="Steam")
+        product = await catalogue.create_product(
+            session=session,
+            category_id=category.id,
+            title="20 USD",
+            price_stars=price,
+            card_price=card_price,
+            card_payable=card_price is not None,
+        )
+        if stock:
+            await codes.import_codes(
+                session=session,
+                settings=bozor.settings,
+                product_id=product.id,
+                lines=[codes.CodeLine(i, f"{prefix}-{i:04d}") for i in range(1, stock + 1)],
+                actor="test",
+            )
+        await session.commit()
+        return int(product.id)
+
+
+async def orders_of(db: async_sessionmaker[AsyncSession]) -> list[Order]:
+    async with db() as session:
+        return list(await session.scalars(select(Order).order_by(Order.id)))
+
+
+async def text_of(bozor: Harness, user: int, text: str, **wait: Any) -> dict[str, Any]:
+    sent = await bozor.driver.send_message(user, text)
+    return await bozor.driver.wait_for_message(user, after_message_id=sent["message_id"], **wait)
+
+
+def settings_of(bozor: Harness) -> Settings:
+    return bozor.settings
+
+
+async def edited(bozor: Harness, chat: int, message_id: int, contains: str) -> dict[str, Any]:
+    """The message once the bot has edited it to contain `contains`."""
+    from bozor.testing import eventually
+
+    found: dict[str, Any] = {}
+
+    async def check() -> bool:
+        for message in await bozor.driver.messages(chat):
+            if message["message_id"] == message_id and contains in (message.get("text") or ""):
+                found.update(message)
+                return True
+        return False
+
+    await eventually(check, timeout=10)
+    return found
+
+
+async def press(bozor: Harness, chat: int, message: dict[str, Any], data: str) -> str:
+    return await bozor.driver.press_button(chat, message["message_id"], callback_data=data)
+
+
+async def order_summary(
+    bozor: Harness, buyer: int, product_id: int, quantity: int
+) -> dict[str, Any]:
+    """Buy cards → Steam → 20 USD → quantity: the order summary message."""
+    menu = await text_of(bozor, buyer, "🛒 Buy cards", contains="Choose a service")
+    category_data = menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await press(bozor, buyer, menu, category_data)
+    await edited(bozor, buyer, menu["message_id"], "choose a denomination")
+    await press(bozor, buyer, menu, f"sh:p:{product_id}")
+    await edited(bozor, buyer, menu["message_id"], "How many codes")
+    await press(bozor, buyer, menu, f"sh:q:{product_id}:{quantity}")
+    return await edited(bozor, buyer, menu["message_id"], "Order #")
+
+
+def button(message: dict[str, Any], prefix: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for item in row:
+            if item.get("callback_data", "").startswith(prefix):
+                return str(item["callback_data"])
+    raise AssertionError(f"no {prefix} button in {message['reply_markup']}")
+
+
+async def forge_press(bozor: Harness, user: int, message: dict[str, Any], data: str) -> None:
+    """A callback with data the client never showed this user (callback data is client-side)."""
+    await bozor.driver.push_update(
+        {
+            "callback_query": {
+                "id": f"forged-{user}-{data}",
+                "from": {"id": user, "is_bot": False, "first_name": "Forger"},
+                "message": message,
+                "chat_instance": "1",
+                "data": data,
+            }
+        }
+    )

@@ -1,0 +1,136 @@
+"""Paying by card through Portmone (the fake gateway): the notification confirmed with
+`result`, duplicates and forgeries harmless, mismatches refused and refunded, lost
+notifications caught by reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.shop.helpers import button, make_product, order_summary, orders_of, press
+
+from bozor.payments.fake_portmone import FakePortmone
+from bozor.payments.portmone import PortmoneStatus
+from bozor.shop.models import Code, CodeStatus, OrderStatus, Payment, PaymentStatus
+from bozor.testing import Harness, eventually, free_port
+
+PORT = free_port()
+
+
+@pytest.fixture
+async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakePortmone]:
+    lost = "lost_notifications" in request.node.name  # Portmone's notifications never arrive
+    callback = None if lost else f"http://127.0.0.1:{PORT}/payments/portmone/callback"
+    async with FakePortmone(callback_url=callback) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def bozor_overrides(fake: FakePortmone) -> dict[str, Any]:
+    config = fake.config
+    return {
+        "http_port": PORT,
+        "portmone_payee_id": config.payee_id,
+        "portmone_login": config.login,
+        "portmone_password": config.password,
+        "portmone_key": config.key,
+        "portmone_url": config.url,
+        "shop_job_interval": 0.2,
+        "outbox_chat_interval": 0,
+        "throttle_burst": 100,
+    }
+
+
+async def card_payment(bozor: Harness, buyer: int, product: int) -> str:
+    """Order one code and press "Pay by card": Portmone's order number for it."""
+    summary = await order_summary(bozor, buyer, product, 1)
+    assert "or 250.00 UAH by card" in summary["text"]
+    await press(bozor, buyer, summary, button(summary, "sh:card:"))
+    link = await bozor.driver.wait_for_message(
+        buyer, after_message_id=summary["message_id"], contains="Portmone"
+    )
+    [[open_page]] = link["reply_markup"]["inline_keyboard"]
+    assert open_page["url"].startswith(str(bozor.settings.portmone_url).rsplit("/gateway", 1)[0])
+    async with bozor.db() as session:
+        number = await session.scalar(select(Payment.external_id).order_by(Payment.id.desc()))
+    assert number is not None
+    return number
+
+
+async def sold(bozor: Harness) -> int:
+    async with bozor.db() as session:
+        return len(
+            list(await session.scalars(select(Code.id).where(Code.status == CodeStatus.SOLD)))
+        )
+
+
+async def test_card_payment_confirmed_once(bozor: Harness, fake: FakePortmone) -> None:
+    product = await make_product(bozor, stock=2, card_price=25000)
+    buyer = await bozor.user("Oksana")
+    await bozor.start(buyer)
+    number = await card_payment(bozor, buyer, product)
+    assert fake.order(number).amount == Decimal("250.00")
+    await fake.pay(number)
+    await bozor.driver.wait_for_message(buyer, contains="CODE-0001", timeout=10)
+    # the same notification again, twice at once: nothing more happens
+    statuses = await asyncio.gather(fake.notify(number), fake.notify(number))
+    assert statuses == [200, 200]
+    assert await sold(bozor) == 1
+    [order] = await orders_of(bozor.db)
+    assert order.status == OrderStatus.DELIVERED and order.provider == "portmone"
+    async with bozor.db() as session:
+        [payment] = list(await session.scalars(select(Payment)))
+    assert payment.status == PaymentStatus.SUCCEEDED and payment.amount == 25000
+
+
+async def test_forged_and_mismatched_notifications(bozor: Harness, fake: FakePortmone) -> None:
+    product = await make_product(bozor, stock=2, card_price=25000)
+    buyer = await bozor.user("Taras")
+    await bozor.start(buyer)
+    number = await card_payment(bozor, buyer, product)
+    # forged: claims PAYED, but Portmone's result says it was not paid
+    assert await fake.notify(number, status="PAYED", billAmount="250.00") == 200
+    unknown = await fake.notify("BZ999-deadbeef")
+    assert unknown == 200
+    async with httpx.AsyncClient() as client:
+        garbage = await client.post(
+            f"http://127.0.0.1:{PORT}/payments/portmone/callback",
+            content=b"not json",
+            headers={"content-type": "application/json"},
+        )
+    assert garbage.status_code == 400
+    assert await sold(bozor) == 0
+    # paid, but less than billed: refused, logged, and the money goes back
+    await fake.pay(number, amount=Decimal("1.00"))
+
+    async def returned() -> bool:
+        async with bozor.db() as session:
+            status = await session.scalar(select(Payment.status))
+        return status == PaymentStatus.REFUNDED
+
+    await eventually(returned)
+    assert fake.order(number).status is PortmoneStatus.RETURN
+    assert await sold(bozor) == 0
+    async with bozor.db() as session:
+        payment = await session.scalar(select(Payment))
+    assert payment is not None
+    assert payment.detail.get("refused_as") == "mismatch"
+
+
+async def test_reconciliation_catches_lost_notifications(
+    bozor: Harness, fake: FakePortmone
+) -> None:
+    product = await make_product(bozor, stock=1, card_price=25000)
+    buyer = await bozor.user("Petro")
+    await bozor.start(buyer)
+    number = await card_payment(bozor, buyer, product)
+    fake.fail_next(1)  # one poll fails at the gateway; the next one succeeds
+    await fake.pay(number)  # no notification reaches Bozor
+    await bozor.driver.wait_for_message(buyer, contains="CODE-0001", timeout=15)
+    [order] = await orders_of(bozor.db)
+    assert order.status == OrderStatus.DELIVERED
