@@ -198,7 +198,20 @@ async def photo_step(
         key = "ads.photos_full" if full else "ads.photo_added"
         await message.answer(t(key, count=len(photos), max=MAX_PHOTOS))
         return
-    # An album: the step ends once its last photo is in.
+    locks.later(_end_album_step(message, state, t, settings, user, locks, turn))
+
+
+async def _end_album_step(
+    message: Message,
+    state: FSMContext,
+    t: Translator,
+    settings: Settings,
+    user: User,
+    locks: ChatLocks,
+    turn: int,
+) -> None:
+    """An album: the step ends once its last photo is in (no further photo for a moment)."""
+    chat = message.chat.id
     await asyncio.sleep(dialogue.ALBUM_SETTLE)
     async with locks(chat):
         if not locks.is_last(chat, turn) or await state.get_state() != AdForm.photos.state:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any
 
 from aiogram import Bot
@@ -47,6 +49,8 @@ from bozor.media.storage import MediaStorage, content_key
 from bozor.settings import Settings
 from bozor.users.models import User
 
+log = logging.getLogger(__name__)
+
 ALBUM_SETTLE = 0.8  # seconds without a further photo of the album before the step ends
 STEPS = ("category", "title", "description", "price", "photos", "contact", "region")
 _PHONE = re.compile(r"^\+?\d{9,15}$")
@@ -68,11 +72,28 @@ STATE_OF = {name: getattr(AdForm, name) for name in STEPS}
 
 
 class ChatLocks:
-    """One lock per chat, so the updates of an album change the draft one at a time."""
+    """One lock per chat, so the updates of an album change the draft one at a time.
+
+    Waiting for an album's last photo happens in a background task (`later`), never inside an
+    update's handler: the handler's database transaction would stay open meanwhile, and on
+    SQLite it would hold the write lock the album's other updates need.
+    """
 
     def __init__(self) -> None:
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._album_turn: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the current update's handling; failures are logged."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ending an album's photo step failed", exc_info=task.exception())
 
     def __call__(self, chat_id: int) -> asyncio.Lock:
         return self._locks[chat_id]
