@@ -60,19 +60,7 @@ def settings_of(bozor: Harness) -> Settings:
 
 async def edited(bozor: Harness, chat: int, message_id: int, contains: str) -> dict[str, Any]:
     """The message once the bot has edited it to contain `contains`."""
-    from bozor.testing import eventually
-
-    found: dict[str, Any] = {}
-
-    async def check() -> bool:
-        for message in await bozor.driver.messages(chat):
-            if message["message_id"] == message_id and contains in (message.get("text") or ""):
-                found.update(message)
-                return True
-        return False
-
-    await eventually(check, timeout=10)
-    return found
+    return await bozor.driver.wait_for_edit(chat, message_id, contains=contains, timeout=30)
 
 
 async def press(bozor: Harness, chat: int, message: dict[str, Any], data: str) -> str:

@@ -433,6 +433,26 @@ class EmulatorDriver:
             # Server-side long poll: returns as soon as the chat changes.
             wait = {"version": data["version"], "timeout": round(remaining, 3)}
 
+    async def wait_for_edit(
+        self, chat_id: int, message_id: int, *, contains: str, timeout: float = 5.0
+    ) -> Message:
+        """The message `message_id` once its text or caption contains `contains` (long poll)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        wait: dict[str, Any] = {}
+        while True:
+            data = await self._messages(chat_id, from_bot=False, after_id=message_id - 1, **wait)
+            for message in data["messages"]:
+                if message["message_id"] == message_id and contains in _content(message):
+                    return cast(Message, message)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"message {message_id} in chat {chat_id} never contained {contains!r} "
+                    f"within {timeout} s"
+                )
+            wait = {"version": data["version"], "timeout": round(remaining, 3)}
+
     async def _describe(
         self,
         chat_id: int,
