@@ -76,10 +76,12 @@ def seeders() -> dict[str, Seeder]:
     """Feature name → its seeder, in the order they run."""
     from bozor.lotteries import demo as lotteries_demo
     from bozor.referrals import demo as referrals_demo
+    from bozor.shop import demo as shop_demo
 
     return {
         "referrals": referrals_demo.seed,
         "lotteries": lotteries_demo.seed,
+        "shop": shop_demo.seed,
     }
 
 

@@ -237,13 +237,7 @@ async def show_stock(
 ) -> SendMessage:
     lines = [t("shop.stock_title", low=settings.shop_low_stock)]
     for row in await catalogue.products(session=session, include_hidden=True):
-        icon = (
-            "🔴"
-            if row.available == 0
-            else "🟡"
-            if row.available <= settings.shop_low_stock
-            else "🟢"
-        )
+        icon = catalogue.STOCK_ICONS[catalogue.stock_level(row.available, settings.shop_low_stock)]
         lines.append(
             f"{icon} #{row.product.id} {row.product.title}: {row.available} "
             f"(+{row.reserved} {t('shop.reserved')})"

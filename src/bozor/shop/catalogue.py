@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,22 @@ class ProductStock:
     available: int
     reserved: int
     sold: int
+
+
+class StockLevel(StrEnum):
+    OK = "ok"
+    LOW = "low"  # at or below SHOP_LOW_STOCK: admins were told
+    OUT = "out"  # sold out
+
+
+STOCK_ICONS = {StockLevel.OK: "🟢", StockLevel.LOW: "🟡", StockLevel.OUT: "🔴"}
+
+
+def stock_level(available: int, low: int) -> StockLevel:
+    """How a product's stock looks against the low-stock level (SHOP_LOW_STOCK)."""
+    if available <= 0:
+        return StockLevel.OUT
+    return StockLevel.LOW if available <= low else StockLevel.OK
 
 
 def _name(value: str, limit: int = 64) -> str:

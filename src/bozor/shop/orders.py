@@ -375,9 +375,15 @@ async def line(*, session: AsyncSession, order_id: int) -> OrderLine:
 
 
 async def listing(
-    *, session: AsyncSession, status: OrderStatus | None = None, limit: int = 50, offset: int = 0
+    *,
+    session: AsyncSession,
+    status: OrderStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    before_id: int | None = None,
 ) -> list[OrderLine]:
-    """Orders for admins, newest first."""
+    """Orders for admins, newest first (`before_id`: only older than that order, to page
+    through all of them)."""
     query = (
         select(Order, Product.title, Category.name)
         .join(Product, Product.id == Order.product_id)
@@ -388,4 +394,6 @@ async def listing(
     )
     if status is not None:
         query = query.where(Order.status == status)
+    if before_id is not None:
+        query = query.where(Order.id < before_id)
     return [OrderLine(o, t, n) for o, t, n in (await session.execute(query)).all()]

@@ -1,5 +1,5 @@
-"""Sales statistics: revenue per currency, orders and top products over a period, and a
-chart of daily revenue drawn with Pillow."""
+"""Sales statistics: revenue per currency, orders and top products over a period, the same
+day by day, and a chart of daily revenue drawn with Pillow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import utcnow
@@ -39,6 +39,14 @@ class Sales:
     daily: dict[date, dict[str, int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class DaySales:
+    day: date
+    orders: int = 0
+    codes: int = 0
+    revenue: dict[str, int] = field(default_factory=dict)  # currency → minor units
+
+
 def since_of(period: str, now: datetime | None = None) -> datetime:
     now = now or utcnow()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -47,10 +55,11 @@ def since_of(period: str, now: datetime | None = None) -> datetime:
 
 
 async def sales(*, session: AsyncSession, period: str = "7d", top: int = 5) -> Sales:
-    """Figures of orders delivered since the start of the period (UTC days)."""
+    """Figures of orders delivered since the start of the period (UTC days); the `top`
+    products by codes sold (none when `top` is 0)."""
     since = since_of(period)
     result = Sales(period=period, since=since)
-    sold = (Order.status == OrderStatus.DELIVERED, Order.delivered_at >= since)
+    sold = _sold(since)
     row = (
         await session.execute(
             select(
@@ -85,6 +94,8 @@ async def sales(*, session: AsyncSession, period: str = "7d", top: int = 5) -> S
             daily[delivered_at.date()][currency] += int(amount)
     result.revenue = dict(revenue)
     result.daily = {day: dict(values) for day, values in daily.items()}
+    if top <= 0:
+        return result
     rows = (
         await session.execute(
             select(
@@ -104,6 +115,30 @@ async def sales(*, session: AsyncSession, period: str = "7d", top: int = 5) -> S
     ).all()
     result.top = [TopProduct(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
     return result
+
+
+def _sold(since: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Orders that count as sales: delivered (not refunded) since then."""
+    return (Order.status == OrderStatus.DELIVERED, Order.delivered_at >= since)
+
+
+async def sales_by_day(*, session: AsyncSession, period: str = "30d") -> list[DaySales]:
+    """Every UTC day of the period, oldest first, empty days included: the orders delivered
+    that day (as `sales` counts them), their codes and revenue per currency."""
+    figures = await sales(session=session, period=period, top=0)
+    counts: dict[date, tuple[int, int]] = {}
+    rows = await session.execute(
+        select(Order.delivered_at, Order.quantity).where(*_sold(figures.since))
+    )
+    for delivered_at, quantity in rows.all():
+        if delivered_at is not None:  # always set when delivered
+            orders, codes = counts.get(delivered_at.date(), (0, 0))
+            counts[delivered_at.date()] = (orders + 1, codes + int(quantity))
+    first, today = figures.since.date(), utcnow().date()
+    days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
+    return [
+        DaySales(day, *counts.get(day, (0, 0)), revenue=figures.daily.get(day, {})) for day in days
+    ]
 
 
 def chart_png(
