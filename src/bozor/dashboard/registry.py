@@ -31,12 +31,13 @@ class Section:
 
 
 def all_sections() -> list[Section]:
+    from bozor.classifieds import dashboard as ads
     from bozor.lotteries import dashboard as lotteries
     from bozor.referrals import dashboard as referrals
     from bozor.users import dashboard as users
     from bozor.webhooks import dashboard as webhooks
 
-    return [referrals.SECTION, lotteries.SECTION, users.SECTION, webhooks.SECTION]
+    return [referrals.SECTION, lotteries.SECTION, ads.SECTION, users.SECTION, webhooks.SECTION]
 
 
 def sections(settings: Settings) -> list[Section]:

@@ -74,12 +74,14 @@ Seeder = Callable[[DemoContext], Awaitable[None]]
 
 def seeders() -> dict[str, Seeder]:
     """Feature name → its seeder, in the order they run."""
+    from bozor.classifieds import demo as classifieds_demo
     from bozor.lotteries import demo as lotteries_demo
     from bozor.referrals import demo as referrals_demo
 
     return {
         "referrals": referrals_demo.seed,
         "lotteries": lotteries_demo.seed,
+        "classifieds": classifieds_demo.seed,
     }
 
 
