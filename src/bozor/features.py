@@ -11,6 +11,7 @@ from aiogram import Router
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.broadcasts.segments import (
+    CLASSIFIEDS_SEGMENTS,
     LOTTERY_SEGMENTS,
     REFERRAL_SEGMENTS,
     SHOP_SEGMENTS,
@@ -73,6 +74,7 @@ def all_features() -> dict[str, Feature]:
             classifieds_bot.create_router,
             classifieds_bot.RENDERERS,
             classifieds_jobs.run,
+            segments=CLASSIFIEDS_SEGMENTS,
         ),
     }
 

@@ -72,6 +72,12 @@ def _buyers(_: Mapping[str, Any]) -> Select[Any]:
     return select(Order.user_id).where(Order.status == OrderStatus.DELIVERED)
 
 
+def _advertisers(_: Mapping[str, Any]) -> Select[Any]:
+    from bozor.classifieds.models import Ad
+
+    return select(Ad.user_id)  # any ad, whatever became of it
+
+
 CORE_SEGMENTS: dict[str, Segment] = {
     "all": Segment("all", _all),
     "language": Segment("language", _language, {"language": LANGUAGES}),
@@ -82,6 +88,7 @@ LOTTERY_SEGMENTS: dict[str, Segment] = {
 }
 
 SHOP_SEGMENTS: dict[str, Segment] = {"buyers": Segment("buyers", _buyers)}
+CLASSIFIEDS_SEGMENTS: dict[str, Segment] = {"advertisers": Segment("advertisers", _advertisers)}
 
 
 def available(features: Mapping[str, Mapping[str, Segment]]) -> dict[str, Segment]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy import select
 
 from bozor.api.auth import AdminDep, SessionDep
 from bozor.api.problems import responses
 from bozor.classifieds import service
 from bozor.classifieds.exceptions import AdNotFoundError
-from bozor.classifieds.models import Ad, AdState, ChannelPost, Decision
+from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.schemas import (
     AdDetail,
     AdRead,
@@ -116,12 +115,8 @@ async def get_ad(ad_id: AdId, session: SessionDep, _: AdminDep) -> AdDetail:
     """One ad with its photos, channel posts and decisions."""
     ad = await service.get(session=session, ad_id=ad_id)
     photos = await service.photos(session=session, ad_id=ad.id)
-    posts = await session.scalars(
-        select(ChannelPost).where(ChannelPost.ad_id == ad.id).order_by(ChannelPost.id)
-    )
-    decisions = await session.scalars(
-        select(Decision).where(Decision.ad_id == ad.id).order_by(Decision.id)
-    )
+    posts = await service.posts(session=session, ad_id=ad.id)
+    decisions = await service.decisions(session=session, ad_id=ad.id)
     return AdDetail(
         **(await _read(session, ad)).model_dump(),
         photo_list=[

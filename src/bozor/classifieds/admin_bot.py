@@ -15,9 +15,11 @@ from bozor.classifieds import service
 from bozor.classifieds.exceptions import AlreadyDecidedError
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.renderers import latest_url
+from bozor.classifieds.texts import ad_number
 from bozor.classifieds.views import (
     decided_text,
     reasons_keyboard,
+    refusal,
     review_keyboard,
     review_text,
     status_text,
@@ -79,7 +81,7 @@ async def review_button(
         await query.answer()
         await message.answer(t("ads.ask_reason", id=ad_id))
         return
-    reason = f"@{parts[4]}" if action == "rr" else None
+    reason = service.rejection_reason(listed=parts[4]) if action == "rr" else None
     try:
         decided = await service.decide(
             session=session,
@@ -105,14 +107,7 @@ async def _refuse(
     query: CallbackQuery, session: AsyncSession, t: Translator, ad: Ad, version: int
 ) -> None:
     """A decision came second (or on an older version): say who decided, show it."""
-    if ad.version != version:
-        await query.answer(t("ads.decided_newer", version=ad.version), show_alert=True)
-    elif ad.state == AdState.WITHDRAWN and ad.decided_by is None:
-        await query.answer(t("ads.decided_withdrawn"), show_alert=True)
-    else:
-        await query.answer(
-            t("ads.already_decided", by=ad.decided_by or "—", id=ad.id), show_alert=True
-        )
+    await query.answer(refusal(t, ad, version), show_alert=True)
     text = await _decided_view(session, t, ad, version)
     message = _message(query)
     if message.text != text:
@@ -126,10 +121,7 @@ async def reject_reason(
     state: FSMContext,
     settings: Settings,
 ) -> None:
-    reason = " ".join((message.text or "").split())
-    if not 2 <= len(reason) <= 500:
-        await message.answer(t("ads.bad_reason"))
-        return
+    reason = service.rejection_reason(typed=message.text)  # ads.bad_reason: type it again
     data = await state.get_data()
     await state.clear()
     assert message.from_user is not None
@@ -148,7 +140,7 @@ async def reject_reason(
     except AlreadyDecidedError:
         await session.rollback()
         ad = await service.get(session=session, ad_id=ad_id)
-        await message.answer(t("ads.already_decided", by=ad.decided_by or "—", id=ad.id))
+        await message.answer(refusal(t, ad, version))
         return
     await message.answer(t("ads.rejected_done", id=ad_id))
 
@@ -164,15 +156,10 @@ async def show_queue(message: Message, session: AsyncSession, t: Translator) -> 
     await message.answer("\n".join(lines))
 
 
-def _int(text: str | None) -> int | None:
-    text = (text or "").strip().removeprefix("#").removeprefix("ad")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
-
-
 async def show_ad(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
-    ad_id = _int(command.args)
+    ad_id = ad_number(command.args)
     if ad_id is None:
         raise InvalidInputError("ads.usage", usage="/ad 123")
     ad = await service.get(session=session, ad_id=ad_id)

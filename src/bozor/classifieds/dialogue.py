@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.bot.keyboards import main_menu
 from bozor.classifieds import service
 from bozor.classifieds.models import Ad
+from bozor.classifieds.photos import keep as keep_photo
 from bozor.classifieds.schemas import (
     DESCRIPTION_MAX,
     MAX_PHOTOS,
@@ -44,8 +45,7 @@ from bozor.classifieds.schemas import (
 )
 from bozor.classifieds.texts import caption, categories, category_name, parse_price
 from bozor.i18n import Translator, all_translations
-from bozor.media.imagehash import dhash
-from bozor.media.storage import MediaStorage, content_key
+from bozor.media.storage import MediaStorage
 from bozor.settings import Settings
 from bozor.users.models import User
 
@@ -302,15 +302,11 @@ async def stored_photos(
             return PhotoIn.model_validate(photo)
         buffer = io.BytesIO()
         await bot.download(str(photo["file_id"]), destination=buffer)
-        data = buffer.getvalue()
-        key = content_key(data)
-        if not await storage.exists(key):
-            await storage.put(key, data, "image/jpeg")
-        return PhotoIn(
+        return await keep_photo(
+            storage,
+            buffer.getvalue(),
             file_id=str(photo["file_id"]),
             file_unique_id=photo.get("file_unique_id"),
-            storage_key=key,
-            dhash=await asyncio.to_thread(dhash, data),
         )
 
     return list(await asyncio.gather(*(one(p) for p in photos)))

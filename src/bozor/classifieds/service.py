@@ -34,8 +34,14 @@ from bozor.classifieds.models import (
 )
 from bozor.classifieds.schemas import AdDraft
 from bozor.db import utcnow
+from bozor.errors import InvalidInputError
 from bozor.settings import Settings
 from bozor.users.models import User
+
+# The reasons admins pick from (Telegram's buttons, the dashboard's list); stored as `@<code>`
+# so each reader sees it in their own language. Any other reason is the admin's own words.
+REJECT_REASONS = ("prohibited", "incomplete", "photos", "duplicate", "price")
+REASON_MIN, REASON_MAX = 2, 500
 
 
 async def is_banned(*, session: AsyncSession, user_id: int) -> bool:
@@ -144,6 +150,17 @@ async def _own(session: AsyncSession, ad_id: int, user: User) -> Ad:
     if ad.user_id != user.id:
         raise NotYourAdError()
     return ad
+
+
+def rejection_reason(*, listed: str | None = None, typed: str | None = None) -> str:
+    """What a rejection stores: `@<code>` for a reason of REJECT_REASONS, else the admin's own
+    words (spaces collapsed, 2–500 characters; InvalidInputError `ads.bad_reason` otherwise)."""
+    if listed in REJECT_REASONS:
+        return f"@{listed}"
+    words = " ".join((typed or "").split())
+    if not REASON_MIN <= len(words) <= REASON_MAX:
+        raise InvalidInputError("ads.bad_reason")
+    return words
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +362,51 @@ async def queue_size(*, session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).where(Ad.state == AdState.REVIEW)) or 0)
 
 
+async def counts(*, session: AsyncSession) -> dict[AdState, int]:
+    """How many ads are in each state (every state listed, 0 when none)."""
+    rows = await session.execute(select(Ad.state, func.count()).group_by(Ad.state))
+    found = {AdState(state): int(n) for state, n in rows.all()}
+    return {state: found.get(state, 0) for state in AdState}
+
+
+async def photos_of(*, session: AsyncSession, ad_ids: Sequence[int]) -> dict[int, list[AdPhoto]]:
+    """The photos of several ads in order, by ad id (an ad without photos: an empty list)."""
+    found: dict[int, list[AdPhoto]] = {ad_id: [] for ad_id in ad_ids}
+    if ad_ids:
+        rows = await session.scalars(
+            select(AdPhoto)
+            .where(AdPhoto.ad_id.in_(ad_ids))
+            .order_by(AdPhoto.ad_id, AdPhoto.position)
+        )
+        for photo in rows:
+            found[photo.ad_id].append(photo)
+    return found
+
+
+async def photo(*, session: AsyncSession, photo_id: int) -> AdPhoto:
+    """One stored photo (AdNotFoundError if none)."""
+    found = await session.get(AdPhoto, photo_id)
+    if found is None:
+        raise AdNotFoundError(id=photo_id)
+    return found
+
+
+async def posts(*, session: AsyncSession, ad_id: int) -> list[ChannelPost]:
+    """An ad's channel posts, oldest first."""
+    return list(
+        await session.scalars(
+            select(ChannelPost).where(ChannelPost.ad_id == ad_id).order_by(ChannelPost.id)
+        )
+    )
+
+
+async def decisions(*, session: AsyncSession, ad_id: int) -> list[Decision]:
+    """The admins' decisions on an ad, one per version decided, oldest first."""
+    return list(
+        await session.scalars(select(Decision).where(Decision.ad_id == ad_id).order_by(Decision.id))
+    )
+
+
 async def find_user(*, session: AsyncSession, who: str) -> User | None:
     """A user by Telegram id or @username."""
     who = who.strip()
@@ -395,6 +457,7 @@ async def unban(*, session: AsyncSession, user: User) -> bool:
 
 
 async def bans(*, session: AsyncSession, limit: int = 200) -> list[tuple[Ban, User]]:
+    """Users who may not post ads, newest ban first."""
     rows = await session.execute(
         select(Ban, User).join(User, User.id == Ban.user_id).order_by(Ban.id.desc()).limit(limit)
     )

@@ -75,17 +75,27 @@ def parse_price(text: str) -> tuple[int, str] | None:
     return int(digits), currency
 
 
+def ad_number(text: str | None) -> int | None:
+    """An ad's id as admins write it: `123`, `#123`, `ad123` or `#ad123` (None otherwise)."""
+    text = (text or "").strip().removeprefix("#").removeprefix("ad")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
+
+
 def hashtag(slug: str) -> str:
     return "#" + re.sub(r"\W", "_", slug)
 
 
-def caption(t: Translator, ad: Ad, *, stamp: str | None = None) -> str:
-    """The ad as the channel shows it (and as the preview shows it to its author)."""
-    contact = " · ".join(
+def contact(ad: Ad) -> str:
+    """How to reach the advertiser: the phone and/or the @username."""
+    return " · ".join(
         part
         for part in (ad.contact_phone, f"@{ad.contact_username}" if ad.contact_username else None)
         if part
     )
+
+
+def caption(t: Translator, ad: Ad, *, stamp: str | None = None) -> str:
+    """The ad as the channel shows it (and as the preview shows it to its author)."""
     lines = []
     if stamp:
         lines.append(t(f"ads.stamp.{stamp}"))
@@ -98,7 +108,7 @@ def caption(t: Translator, ad: Ad, *, stamp: str | None = None) -> str:
         "",
         f"💰 {format_price(t, ad.price, ad.currency)}",
         f"📍 {ad.region}",
-        f"📞 {contact}",
+        f"📞 {contact(ad)}",
     ]
     if ad.id is not None:
         lines.append(f"🆔 #ad{ad.id}")

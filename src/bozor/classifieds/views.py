@@ -8,11 +8,12 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bozor.classifieds.models import Ad, AdState
+from bozor.classifieds.service import REJECT_REASONS
 from bozor.classifieds.texts import caption
 from bozor.i18n import Translator
 from bozor.users.models import User
 
-REJECT_REASONS = ("prohibited", "incomplete", "photos", "duplicate", "price")
+__all__ = ["REJECT_REASONS"]
 
 
 def reason_text(t: Translator, reason: str | None) -> str:
@@ -35,11 +36,15 @@ def who(user: User | None) -> str:
     return ", ".join(parts)
 
 
+def finding_lines(t: Translator, findings: list[dict[str, Any]]) -> list[str]:
+    """Each pre-screening finding in the reader's language."""
+    return [t(str(f["code"]), **dict(f.get("params") or {})) for f in findings]
+
+
 def findings_text(t: Translator, findings: list[dict[str, Any]]) -> str:
     if not findings:
         return t("ads.findings_none")
-    lines = [t("ads.findings_title")]
-    lines += ["⚠️ " + t(str(f["code"]), **dict(f.get("params") or {})) for f in findings]
+    lines = [t("ads.findings_title")] + ["⚠️ " + line for line in finding_lines(t, findings)]
     return "\n".join(lines)
 
 
@@ -60,6 +65,15 @@ def decision_line(t: Translator, ad: Ad, version: int) -> str:
             "ads.decided_rejected", by=ad.decided_by or "—", reason=reason_text(t, ad.reject_reason)
         )
     return t("ads.decided_approved", by=ad.decided_by or "—")
+
+
+def refusal(t: Translator, ad: Ad, version: int) -> str:
+    """Why a decision on `version` of the ad came too late: who decided first, or what changed."""
+    if ad.version != version:
+        return t("ads.decided_newer", version=ad.version)
+    if ad.state == AdState.WITHDRAWN and ad.decided_by is None:
+        return t("ads.decided_withdrawn")
+    return t("ads.already_decided", by=ad.decided_by or "—", id=ad.id)
 
 
 def decided_text(

@@ -51,7 +51,7 @@ def include_dashboard(app: FastAPI, runtime: Runtime) -> None:
 
 async def _not_signed_in(request: Request, exc: Exception) -> Response:
     path = request.url.path
-    if request.method != "GET" or path.endswith((".csv", ".json")):
+    if request.method != "GET" or path.endswith((".csv", ".json", ".jpg")):
         return PlainTextResponse("Sign in to the dashboard first.", status_code=401)
     target = path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"{PREFIX}/signin?next={quote(target, safe='')}", status_code=303)

@@ -31,13 +31,21 @@ class Section:
 
 
 def all_sections() -> list[Section]:
+    from bozor.classifieds import dashboard as ads
     from bozor.lotteries import dashboard as lotteries
     from bozor.referrals import dashboard as referrals
     from bozor.shop import dashboard as shop
     from bozor.users import dashboard as users
     from bozor.webhooks import dashboard as webhooks
 
-    return [referrals.SECTION, lotteries.SECTION, shop.SECTION, users.SECTION, webhooks.SECTION]
+    return [
+        referrals.SECTION,
+        lotteries.SECTION,
+        shop.SECTION,
+        ads.SECTION,
+        users.SECTION,
+        webhooks.SECTION,
+    ]
 
 
 def sections(settings: Settings) -> list[Section]:

@@ -70,6 +70,8 @@ async def run_demo(
                 http_host=host,
                 http_port=http_port,
                 lottery_channel=str(channel),
+                classifieds_channel=str(channel),
+                media_dir=str(folder / "media"),
                 dashboard_password=DEMO_DASHBOARD_PASSWORD,
                 outbox_chat_interval=0.3,
             )

@@ -74,6 +74,7 @@ Seeder = Callable[[DemoContext], Awaitable[None]]
 
 def seeders() -> dict[str, Seeder]:
     """Feature name → its seeder, in the order they run."""
+    from bozor.classifieds import demo as classifieds_demo
     from bozor.lotteries import demo as lotteries_demo
     from bozor.referrals import demo as referrals_demo
     from bozor.shop import demo as shop_demo
@@ -82,6 +83,7 @@ def seeders() -> dict[str, Seeder]:
         "referrals": referrals_demo.seed,
         "lotteries": lotteries_demo.seed,
         "shop": shop_demo.seed,
+        "classifieds": classifieds_demo.seed,
     }
 
 
