@@ -135,7 +135,7 @@ async def test_the_shop_pages_show_sales_stock_and_orders(
     assert page.status_code == 200
     html = page.text
     assert sale_figures(html) == {
-        "Revenue, ⭐": "1700",  # 2 × 50 + 2 × 800
+        "Revenue, ⭐": "1\u202f700",  # 2 × 50 + 2 × 800
         "Orders": "2",
         "Codes sold": "4",
         "Bonus points spent": "0",

@@ -57,6 +57,13 @@ def plain(minor: int, currency: str) -> str:
     return str(minor) if currency == STARS else catalogue.money(minor)
 
 
+def _grouped(minor: int, currency: str) -> str:
+    """For reading: 110900 → "110 900" (a narrow space between thousands)."""
+    whole, _, cents = plain(minor, currency).partition(".")
+    grouped = f"{int(whole):,}".replace(",", "\u202f")
+    return f"{grouped}.{cents}" if cents else grouped
+
+
 def _unit(currency: str) -> str:
     return "⭐" if currency == STARS else currency
 
@@ -104,7 +111,7 @@ def _charts(t: Translator, days: Sequence[stats.DaySales]) -> tuple[Markup, Mark
 
 def _sale_figures(t: Translator, figures: stats.Sales) -> list[tuple[str, str]]:
     revenue = [  # the unit in the label: the figure stays short enough for a phone
-        (t("dashboard.shop.revenue_in", currency=_unit(c)), plain(figures.revenue.get(c, 0), c))
+        (t("dashboard.shop.revenue_in", currency=_unit(c)), _grouped(figures.revenue.get(c, 0), c))
         for c in _currencies(figures.revenue)
     ]
     return [
