@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     lottery_channel: str | None = None
     lottery_claim_hours: float = Field(default=24.0, gt=0, le=24 * 365)  # to confirm a win
     lottery_job_interval: float = Field(default=30.0, gt=0)  # seconds between job runs
+    # After a draw, registered participants who did not win are told the results too.
+    lottery_notify_participants: bool = True
 
     # Web dashboard (/dashboard): admins sign in with an admin-scope API key, or this password
     # (plain, or "sha256:<hex digest>" so the file need not hold it); unset = API keys only.

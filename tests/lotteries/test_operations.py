@@ -11,14 +11,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.db import utcnow
 from bozor.emulator import Emulator, EmulatorDriver
-from bozor.lotteries.models import AuditEntry, Lottery, LotteryState, Win
+from bozor.lotteries.models import Account, AuditEntry, Lottery, LotteryState, Win
 from bozor.runtime import serve
 from bozor.settings import SettingsError
 from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness, bozor_settings
+from bozor.users.models import User
 
 CHANNEL = "draws_results"
 
@@ -170,3 +172,46 @@ async def test_accounts_listed_removed_and_shown_to_their_owner(bozor: Harness) 
     async with bozor.db() as session:
         winners = list(await session.scalars(select(Win.account_id)))
     assert len(winners) == 1, "the removed account left the draw; one account, one place"
+
+
+async def test_participants_who_did_not_win_are_told_the_results_in_their_language(
+    bozor: Harness,
+) -> None:
+    await bozor.user("Admin", user_id=ADMIN_ID)
+    alice, boris, carol = [await bozor.user(name) for name in ("Alice", "Boris", "Carol")]
+    for user, card in ((alice, "1001"), (boris, "1002"), (carol, "1003")):
+        await register(bozor, user, card)
+    async with bozor.db() as session:  # Boris reads the bot in Russian
+        russian = (await session.scalars(select(User).where(User.telegram_id == boris))).one()
+        russian.language = "ru"
+        await session.commit()
+    lottery_id = await new_lottery(bozor, "/new_lottery Autumn\n1. Bike")
+    for card, number in (("1001", "11-22-33-44-55-66-01"), ("1002", "11-22-33-44-55-66-02")):
+        await say(bozor, ADMIN_ID, f"/add_account {card} {number} {lottery_id}", "added")
+    await say(bozor, ADMIN_ID, f"/add_account - 11-22-33-44-55-66-03 {lottery_id}", "added")
+    await say(bozor, ADMIN_ID, f"/draw {lottery_id}", contains="Results")
+    async with bozor.db() as session:
+        won = (await session.scalars(select(Win))).one()
+        winning = (await session.get(Account, won.account_id)).number  # type: ignore[union-attr]
+        seed = (await session.get(Lottery, lottery_id)).seed  # type: ignore[union-attr]
+    told = {
+        alice: "did not win this time",
+        boris: "не выиграли",
+    }
+    winner = {"11-22-33-44-55-66-01": alice, "11-22-33-44-55-66-02": boris}.get(winning)
+    for user, words in told.items():
+        if user == winner:
+            continue  # the winner has their own message with the Confirm button
+        notice = await bozor.driver.wait_for_message(user, contains=words, timeout=20)
+        assert "Autumn" in notice["text"] and winning in notice["text"]
+        assert seed and seed in notice["text"]  # the fairness data, seed revealed
+    async with bozor.db() as session:
+        sent = list(await session.scalars(select(Broadcast).where(Broadcast.source == "lotteries")))
+        recipients = await session.scalar(select(func.count()).select_from(Delivery))
+    expected = len([u for u in told if u != winner])
+    assert len(sent) == expected and recipients == expected  # one per language; Carol: none
+    await asyncio.sleep(0.5)
+    assert not [m for m in await bozor.driver.messages(carol) if "Autumn" in (m.get("text") or "")]
+    if winner is not None:
+        texts = [m.get("text") or "" for m in await bozor.driver.messages(winner)]
+        assert not [x for x in texts if "did not win" in x or "не выиграли" in x]

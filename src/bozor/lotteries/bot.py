@@ -30,7 +30,7 @@ from bozor.i18n import Translator, all_translations
 from bozor.lotteries import accounts, audit, draws, notify, reports, service, wins
 from bozor.lotteries.exceptions import BadImportError, CardTakenError
 from bozor.lotteries.models import Account, Lottery, LotteryState, Participation, Win, WinStatus
-from bozor.lotteries.texts import STATUS_ICON, status_line, when
+from bozor.lotteries.texts import STATUS_ICON, results_text, status_line, when
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
 from bozor.users import service as users_service
@@ -453,60 +453,8 @@ async def draw(
         actor=message.chat.id,
         claim_hours=settings.lottery_claim_hours,
     )
-    await _after_draw(session, settings, result)
-    return message.answer(await _results_text(session, t, result.lottery, result.round))
-
-
-async def _after_draw(session: AsyncSession, settings: Settings, result: draws.DrawResult) -> None:
-    await notify.wins(session=session, won=result.wins)
-    await notify.results(
-        session=session,
-        channel=settings.lottery_channel_id,
-        lottery_id=result.lottery.id,
-        round_=result.round,
-        language=settings.default_language,
-    )
-
-
-async def _results_text(session: AsyncSession, t: Translator, lottery: Lottery, round_: int) -> str:
-    prizes = await service.prizes(session=session, lottery_id=lottery.id)
-    states = [
-        p for p in await wins.places(session=session, lottery_id=lottery.id) if p.round == round_
-    ]
-    lines = [
-        t(
-            "lottery.results_title" if round_ == 0 else "lottery.redraw_title",
-            title=lottery.title,
-            id=lottery.id,
-        )
-    ]
-    lines.extend(
-        t(
-            "lottery.result_line",
-            place=place.place,
-            prize=prizes.get(place.place, ""),
-            number=place.number,
-            who=_owner_suffix(place),
-        )
-        for place in states
-    )
-    lines.append(
-        t(
-            "lottery.fairness",
-            seed=lottery.seed,
-            seed_hash=lottery.seed_hash,
-            participants_hash=lottery.participants_hash or "—",
-            count=lottery.participants_count or 0,
-            external=lottery.external_value or "—",
-        )
-    )
-    return "\n".join(lines)
-
-
-def _owner_suffix(place: wins.PlaceState) -> str:
-    if place.owner_telegram_id is None:
-        return ""  # no registered owner: announced by the account number alone
-    return f" — {'@' + place.owner_username if place.owner_username else place.owner_name}"
+    await notify.drawn(session=session, settings=settings, result=result)
+    return message.answer(await results_text(session, t, result.lottery, result.round))
 
 
 async def verify_winner(
@@ -588,8 +536,8 @@ async def redraw(
         actor=message.chat.id,
         claim_hours=settings.lottery_claim_hours,
     )
-    await _after_draw(session, settings, result)
-    return message.answer(await _results_text(session, t, result.lottery, result.round))
+    await notify.drawn(session=session, settings=settings, result=result)
+    return message.answer(await results_text(session, t, result.lottery, result.round))
 
 
 async def show_audit(
@@ -737,7 +685,7 @@ async def _render_results(
     if lottery is None:
         return None
     t = Translator(str(params.get("language") or "en"))
-    return Outgoing(await _results_text(session, t, lottery, int(params["round"])))
+    return Outgoing(await results_text(session, t, lottery, int(params["round"])))
 
 
 async def _render_draw_postponed(

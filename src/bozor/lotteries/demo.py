@@ -120,14 +120,7 @@ async def _draw(ctx: DemoContext, session: AsyncSession, lottery_id: int) -> Non
         actor=DEMO_ADMIN_ID,
         claim_hours=ctx.settings.lottery_claim_hours,
     )
-    await notify.wins(session=session, won=result.wins)
-    await notify.results(
-        session=session,
-        channel=ctx.settings.lottery_channel_id,
-        lottery_id=lottery_id,
-        round_=0,
-        language=ctx.settings.default_language,
-    )
+    await notify.drawn(session=session, settings=ctx.settings, result=result)
     # One winner of the grand draw already came to the office with their code.
     places = await wins.places(session=session, lottery_id=lottery_id)
     owned = [p for p in places if p.owner_telegram_id is not None]

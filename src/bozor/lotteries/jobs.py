@@ -43,14 +43,7 @@ async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings
                     lottery_id=lottery_id,
                     claim_hours=settings.lottery_claim_hours,
                 )
-                await notify.wins(session=session, won=result.wins)
-                await notify.results(
-                    session=session,
-                    channel=settings.lottery_channel_id,
-                    lottery_id=lottery_id,
-                    round_=0,
-                    language=settings.default_language,
-                )
+                await notify.drawn(session=session, settings=settings, result=result)
         except (NoParticipantsError, ExternalValueMissingError) as exc:
             async with session_scope(factory) as session:
                 await _postpone(session, settings, exc)

@@ -2,22 +2,101 @@
 
 from __future__ import annotations
 
+import html
+from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.broadcasts import service as broadcasts
+from bozor.i18n import Translator
 from bozor.lotteries import audit
-from bozor.lotteries.models import Account, Member, Win
+from bozor.lotteries.models import Account, Lottery, Member, Participation, Win
 from bozor.outbox import service as outbox
+from bozor.settings import Settings
 from bozor.users.models import User
+from bozor.users.service import language_of
+
+if TYPE_CHECKING:
+    from bozor.lotteries.draws import DrawResult
 
 WIN = "lottery.win"
 CONFIRMED = "lottery.confirmed"
 ACCOUNTS_ADDED = "lottery.accounts_added"
 RESULTS = "lottery.results"
 DRAW_POSTPONED = "lottery.draw_postponed"
+
+
+async def drawn(*, session: AsyncSession, settings: Settings, result: DrawResult) -> None:
+    """Everything a draw (or redraw) tells, in its transaction: each winner with their Confirm
+    buttons, the results in the channel, and — after the main draw, when
+    `LOTTERY_NOTIFY_PARTICIPANTS` is on — every other registered participant, through the
+    broadcast engine (paced at Telegram's limit, resumed after a restart, never twice)."""
+    await wins(session=session, won=result.wins)
+    await results(
+        session=session,
+        channel=settings.lottery_channel_id,
+        lottery_id=result.lottery.id,
+        round_=result.round,
+        language=settings.default_language,
+    )
+    if result.round == 0 and settings.lottery_notify_participants:
+        await participants(
+            session=session,
+            lottery=result.lottery,
+            won=result.wins,
+            default_language=settings.default_language,
+        )
+
+
+async def participants(
+    *, session: AsyncSession, lottery: Lottery, won: Sequence[Win], default_language: str
+) -> int:
+    """The results to the registered owners of the lottery's accounts who did not win (the
+    winners have their own message): one broadcast per language. Returns how many users."""
+    from bozor.lotteries.texts import results_text
+
+    winning = [w.account_id for w in won]
+    owners_of_winning = (
+        select(Member.user_id)
+        .join(Account, Account.club_card == Member.club_card)
+        .where(Account.id.in_(winning))
+    )
+    users = (
+        await session.scalars(
+            select(User)
+            .join(Member, Member.user_id == User.id)
+            .join(Account, Account.club_card == Member.club_card)
+            .join(Participation, Participation.account_id == Account.id)
+            .where(Participation.lottery_id == lottery.id, User.id.not_in(owners_of_winning))
+            .distinct()
+        )
+    ).all()
+    by_language: defaultdict[str, list[int]] = defaultdict(list)
+    for user in users:
+        by_language[language_of(user, default_language)].append(user.id)
+    for language, user_ids in sorted(by_language.items()):
+        t = Translator(language)
+        header = t("lottery.participant_results")
+        room = broadcasts.TEXT_LIMIT - len(header) - 2
+        body = _fit(await results_text(session, t, lottery, 0), room)
+        await broadcasts.enqueue(
+            session=session,
+            user_ids=user_ids,
+            content=broadcasts.Content(text=html.escape(f"{header}\n\n{body}")),
+            source="lotteries",
+        )
+    return len(users)
+
+
+def _fit(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a line end (a draw with very many places)."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1].rsplit("\n", 1)[0]
+    return f"{kept}\n…"
 
 
 async def wins(*, session: AsyncSession, won: Sequence[Win]) -> int:
