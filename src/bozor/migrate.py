@@ -31,12 +31,33 @@ async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
         config.attributes["connection"] = connection
         action(config)
 
+    if engine.dialect.name == "sqlite":
+        await _run_sqlite(engine, run)
+        return
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Instances starting together migrate one after the other (the next finds nothing
             # left to do); the lock ends with the transaction.
             await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         await connection.run_sync(run)
+
+
+async def _run_sqlite(engine: AsyncEngine, run: Callable[[Connection], None]) -> None:
+    """On SQLite with foreign keys off: a migration that rebuilds a table (Alembic's batch
+    mode copies it and drops the old one) would otherwise cascade the drop to every row that
+    points at it. The keys are checked once it is done, then switched on again."""
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no-op inside a transaction
+        await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

@@ -64,6 +64,31 @@ class FloodGate:
 _single_attempt: ContextVar[bool] = ContextVar("bozor_single_attempt", default=False)
 
 
+TEXT_LIMIT = 4096  # characters of one message's text
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """A long text as messages Telegram accepts: cut at line ends, a line longer than a whole
+    message cut where it must be."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) > limit:
+            parts.append(current)
+            joined = line
+        current = joined
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
 @contextmanager
 def single_attempt() -> Iterator[None]:
     """Calls inside fail at once instead of being retried (for callers holding a lock)."""

@@ -8,7 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +18,8 @@ from bozor.settings import Settings
 
 ADMIN_ID = 900_000_001  # the admin the `bozor` test fixture configures
 TEST_BOT_TOKEN = "7000000001:AAbozor-test-token-0123456789abcdefXYZ"
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -69,6 +71,29 @@ async def eventually(
             if await check():
                 return
             await asyncio.sleep(every)
+
+
+async def while_open(
+    db: async_sessionmaker[AsyncSession],
+    change: Callable[[AsyncSession], Awaitable[object]],
+    concurrent: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """`concurrent` in its own transaction while `change`'s is open, then both committed
+    (`concurrent`'s on success); returns what `concurrent` returned, or raises what it raised.
+
+    Races on PostgreSQL's READ COMMITTED made deterministic: each transaction has done its
+    reads and writes before the other commits."""
+    async with db() as changing:
+        await change(changing)
+
+        async def in_transaction() -> T:
+            async with db() as session, session.begin():
+                return await concurrent(session)
+
+        task = asyncio.create_task(in_transaction())
+        await asyncio.sleep(0.5)  # done, or waiting for a lock `change` holds
+        await changing.commit()
+    return await task
 
 
 async def new_api_key(harness: Harness, *scopes: str) -> str:

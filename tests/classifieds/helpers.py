@@ -1,4 +1,5 @@
-"""Driving the "Post an ad" dialogue and the review buttons through the emulator."""
+"""Driving the "Post an ad" dialogue and the review buttons through the emulator; ads made
+through the service for tests of what comes after."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from bozor.classifieds import service
+from bozor.classifieds.schemas import AdDraft
 from bozor.testing import Harness, eventually
+from bozor.users import service as users_service
 
 
 def picture(seed: int, size: int = 64) -> bytes:
@@ -137,3 +141,39 @@ async def shown(bozor: Harness, chat_id: int, message_id: int, contains: str) ->
 
     await eventually(check, timeout=10)
     return found
+
+
+async def published(
+    bozor: Harness, owner: int, titles: list[str], *, approve: bool = True
+) -> list[int]:
+    """Ads of `owner`, submitted and (unless not `approve`) approved through the service; their
+    ids."""
+    ids = []
+    async with bozor.db() as session:
+        user = await users_service.get_by_telegram_id(session=session, telegram_id=owner)
+        assert user is not None
+        for title in titles:
+            draft = AdDraft(
+                category="home",
+                title=title,
+                description=f"{title}: in good condition, pick up in Fergana.",
+                price=100_000,
+                currency="UZS",
+                contact_phone="+998901234567",
+                region="Fergana",
+            )
+            ad = await service.submit(
+                session=session, settings=bozor.settings, user=user, draft=draft
+            )
+            if approve:
+                await service.decide(
+                    session=session,
+                    ad_id=ad.id,
+                    approve=True,
+                    admin_name="Admin",
+                    admin_chat_id=None,
+                    channel=bozor.settings.classifieds_channel_id,
+                )
+            ids.append(ad.id)
+        await session.commit()
+    return ids

@@ -13,50 +13,17 @@ from sqlalchemy import func, select
 
 from bozor.classifieds import jobs, service
 from bozor.classifieds.models import Ad, AdState, ChannelPost, PostKind, RepostSlot, SoldCheck
-from bozor.classifieds.schemas import AdDraft
 from bozor.db import create_engine, create_session_factory
 from bozor.outbox.models import OutboxMessage
 from bozor.testing import Harness, eventually
 from bozor.users import service as users_service
 
-from .helpers import press
+from .helpers import press, published
 
 
 @pytest.fixture
 def bozor_overrides(bozor_overrides: dict[str, Any]) -> dict[str, Any]:
     return {**bozor_overrides, "admin_ids": [], "classifieds_max_unanswered": 2}
-
-
-async def published(bozor: Harness, owner: int, titles: list[str]) -> list[int]:
-    """Ads of `owner`, submitted and approved through the service; their ids."""
-    ids = []
-    async with bozor.db() as session:
-        user = await users_service.get_by_telegram_id(session=session, telegram_id=owner)
-        assert user is not None
-        for title in titles:
-            draft = AdDraft(
-                category="home",
-                title=title,
-                description=f"{title}: in good condition, pick up in Fergana.",
-                price=100_000,
-                currency="UZS",
-                contact_phone="+998901234567",
-                region="Fergana",
-            )
-            ad = await service.submit(
-                session=session, settings=bozor.settings, user=user, draft=draft
-            )
-            await service.decide(
-                session=session,
-                ad_id=ad.id,
-                approve=True,
-                admin_name="Admin",
-                admin_chat_id=None,
-                channel=bozor.settings.classifieds_channel_id,
-            )
-            ids.append(ad.id)
-        await session.commit()
-    return ids
 
 
 async def start_of_next_slot(bozor: Harness) -> datetime:
@@ -122,8 +89,12 @@ async def _outbox_empty(bozor: Harness) -> bool:
 
 
 async def _all_sold(bozor: Harness, channel: int, ad_id: int) -> bool:
+    return await _all_stamped(bozor, channel, ad_id, "✅ SOLD")
+
+
+async def _all_stamped(bozor: Harness, channel: int, ad_id: int, stamp: str) -> bool:
     posts = [p for p in await bozor.driver.bot_messages(channel) if f"#ad{ad_id}" in p["text"]]
-    return all(p["text"].startswith("✅ SOLD") for p in posts)
+    return bool(posts) and all(p["text"].startswith(stamp) for p in posts)
 
 
 async def test_crash_mid_slot_and_two_instances_do_each_slot_once(
@@ -207,6 +178,8 @@ async def test_sold_check_answers_and_expiry(bozor: Harness, channel: int) -> No
         expired = await session.get(Ad, expiring_id)
     assert kept is not None and kept.state == AdState.SOLD
     assert expired is not None and expired.state == AdState.EXPIRED
+    # Its channel posts say it is gone, so nobody calls about it.
+    await eventually(lambda: _all_stamped(bozor, channel, expiring_id, "⌛ EXPIRED"), timeout=30)
     # Nothing left to repost, nothing left to ask.
     reposts = select(func.count()).where(RepostSlot.ad_id.is_not(None))
     async with bozor.db() as session:

@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 import bozor.models  # noqa: F401
 from bozor import migrate
@@ -69,3 +70,44 @@ def test_db_upgrade_command_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
         return str(mode), int(keys or 0)
 
     assert asyncio.run(pragmas()) == ("wal", 1)
+
+
+async def insert_row(connection: AsyncConnection, table: str, **given: object) -> None:
+    """A row with the given values and a plain one in every other required column."""
+    columns = (await connection.exec_driver_sql(f"PRAGMA table_info({table})")).all()
+    values = dict(given)
+    for _, name, kind, not_null, default, primary in columns:
+        if name not in values and not_null and default is None and not primary:
+            kind = kind.upper()
+            values[name] = (
+                0
+                if "INT" in kind or "BOOL" in kind
+                else ("2026-01-01 00:00:00" if "DATE" in kind else "x")
+            )
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    await connection.exec_driver_sql(
+        f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values())
+    )
+
+
+async def test_upgrading_sqlite_keeps_the_rows_of_rebuilt_tables(tmp_path: Path) -> None:
+    """A broadcast and its delivery, made before the broadcasts table gained columns, are all
+    there after the upgrade (a table rebuilt with foreign keys on took its children along)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.sqlite3")
+    try:
+        await migrate.upgrade(engine, "a8909be59cba")
+        async with engine.begin() as connection:
+            await insert_row(connection, "users", id=1, telegram_id=10)
+            await insert_row(connection, "broadcasts", id=1, buttons="[]", segment_params="{}")
+            await insert_row(connection, "broadcast_deliveries", broadcast_id=1, user_id=1)
+        await migrate.upgrade(engine)
+        await migrate.downgrade(engine, "a8909be59cba")  # the downgrade rebuilds the table
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql("SELECT count(*) FROM broadcast_deliveries")
+            assert rows.scalar() == 1
+            keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+            assert keys == 1  # switched on again for whoever uses the connection next
+    finally:
+        await engine.dispose()

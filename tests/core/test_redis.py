@@ -51,7 +51,9 @@ async def two_instances(
                 "http_port": port,
                 "webhook_secret": SECRET,
                 "throttle_burst": 3,
-                "throttle_rate": 0.2,
+                # One token back per 1000 s: a slow machine taking seconds over the test's
+                # messages must not refill the bucket (it did at 0.2/s under CI load).
+                "throttle_rate": 0.001,
             }
             instances.append(
                 await stack.enter_async_context(

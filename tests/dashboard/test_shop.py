@@ -185,7 +185,7 @@ async def test_the_shop_pages_show_sales_stock_and_orders(
                                         ["App Store", "10 USD", "2", "1"]]  # fmt: skip
 
     overview = (await web.get("/dashboard/")).text
-    assert "revenue today" in overview and "1700 ⭐" in overview
+    assert "revenue today" in overview and "1\u202f700 ⭐" in overview
     assert (await web.get("/dashboard/shop", params={"period": "year"})).status_code == 422
 
 

@@ -20,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.classifieds.helpers import fill_dialogue, picture
 
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.instances import Instance, start_instance
@@ -320,3 +321,28 @@ async def test_redis_connections_killed_mid_load_are_survived(
             await check_exact(db, bozor.driver, users, expected)
     finally:
         await redis.aclose()
+
+
+async def test_an_albums_photos_spread_over_instances_make_one_step(
+    emulator: Emulator,
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """The round-robin proxy gives an album's photos to different instances: the draft keeps
+    every photo and the step ends once (a shared lock, the turn counted in the shared draft)."""
+    async with cluster(emulator, database_url, redis_url, tmp_path, 3) as bozor:
+        seller = await bozor.driver.create_user("Seller")
+        photos = [picture(n) for n in range(1, 6)]
+        preview = await fill_dialogue(bozor, seller, photos=photos)  # type: ignore[arg-type]
+        assert "Fergana" in preview
+        taken = [
+            m
+            for m in await bozor.driver.bot_messages(seller)
+            if "photo(s) added" in (m.get("text") or "")
+        ]
+        assert [m["text"] for m in taken] == ["📷 5 photo(s) added."]
+        shown = [m for m in await bozor.driver.bot_messages(seller) if m.get("media_group_id")]
+        assert len(shown) == 5  # the preview: the whole album
+        targets = await bozor.driver.webhook_targets()
+        assert sum(1 for n in targets["deliveries"].values() if n > 0) > 1, targets

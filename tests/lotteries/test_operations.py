@@ -19,7 +19,14 @@ from bozor.emulator import Emulator, EmulatorDriver
 from bozor.lotteries.models import Account, AuditEntry, Lottery, LotteryState, Win
 from bozor.runtime import serve
 from bozor.settings import SettingsError
-from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness, bozor_settings
+from bozor.testing import (
+    ADMIN_ID,
+    TEST_BOT_TOKEN,
+    Harness,
+    bozor_settings,
+    eventually,
+    make_lottery,
+)
 from bozor.users.models import User
 
 CHANNEL = "draws_results"
@@ -215,3 +222,41 @@ async def test_participants_who_did_not_win_are_told_the_results_in_their_langua
     if winner is not None:
         texts = [m.get("text") or "" for m in await bozor.driver.messages(winner)]
         assert not [x for x in texts if "did not win" in x or "не выиграли" in x]
+
+
+async def test_results_of_very_many_places_reach_the_channel_in_several_messages(
+    bozor: Harness, channel: int
+) -> None:
+    places = 100  # the most a lottery may have: about 4,900 characters of results
+    lottery_id = await make_lottery(bozor.db, participants=200, places=places)
+    await bozor.user("Admin", user_id=ADMIN_ID)
+    await say(bozor, ADMIN_ID, f"/draw {lottery_id}", contains="Results")
+    async with bozor.db() as session:
+        numbers = [
+            number
+            for (number,) in await session.execute(
+                select(Account.number).join(Win, Win.account_id == Account.id)
+            )
+        ]
+    assert len(numbers) == places
+
+    async def posted() -> list[str]:
+        return [str(m.get("text") or "") for m in await bozor.driver.messages(channel)]
+
+    await eventually(lambda: _all_in(posted, numbers), timeout=20)
+    texts = await posted()
+    assert len(texts) >= 2 and all(len(text) <= 4096 for text in texts)
+    assert "Prize 1" in texts[0] and "Test" in texts[0]  # the title first, in order
+    joined = "\n".join(texts)
+    assert all(joined.count(number) == 1 for number in numbers)  # each winner once
+
+    async def to_admin() -> list[str]:  # the reply to /draw, then the rest
+        return [str(m.get("text") or "") for m in await bozor.driver.bot_messages(ADMIN_ID)]
+
+    await eventually(lambda: _all_in(to_admin, numbers), timeout=20)
+    assert (await to_admin())[-len(texts) :] == texts  # the same parts, in order
+
+
+async def _all_in(posted: Any, numbers: list[str]) -> bool:
+    joined = "\n".join(await posted())
+    return all(number in joined for number in numbers)

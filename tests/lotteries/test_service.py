@@ -19,7 +19,7 @@ from bozor.lotteries.exceptions import (
     NothingToRedrawError,
 )
 from bozor.lotteries.models import Account, Participation, Win, WinStatus
-from bozor.testing import account_number, make_lottery
+from bozor.testing import account_number, make_lottery, while_open
 from bozor.users.models import User
 
 Factory = async_sessionmaker[AsyncSession]
@@ -219,3 +219,58 @@ async def test_bad_import_saves_nothing(db: Factory) -> None:
     async with db() as session:
         await session.execute(delete(Account))
         await session.commit()
+
+
+async def _outsider(db: Factory, number: int) -> int:
+    """An account that takes part in no lottery; its id."""
+    async with db() as session:
+        account = Account(number=account_number(number), club_card=None)
+        session.add(account)
+        await session.commit()
+        return int(account.id)
+
+
+async def _drawn_fairly(db: Factory, lottery_id: int) -> None:
+    async with db() as session:
+        entered = len(
+            list(
+                await session.scalars(
+                    select(Participation.id).where(Participation.lottery_id == lottery_id)
+                )
+            )
+        )
+        report = await draws.verify(session=session, lottery_id=lottery_id)
+    assert report.ok, report.problems
+    assert entered == 10
+
+
+async def test_joining_while_the_draw_commits_is_refused(db: Factory) -> None:
+    """Joined after the draw read the participants, before it committed: refused, not left
+    out of a draw that would then fail verification."""
+    lottery_id = await make_lottery(db, 10)
+    late = await _outsider(db, 500)
+    with pytest.raises(LotteryDrawnError):
+        await while_open(
+            db,
+            lambda session: draws.draw(session=session, lottery_id=lottery_id),
+            lambda session: service.join(session=session, lottery_id=lottery_id, account_id=late),
+        )
+    await _drawn_fairly(db, lottery_id)
+
+
+async def test_an_import_while_the_draw_commits_is_refused_whole(db: Factory) -> None:
+    lottery_id = await make_lottery(db, 10)
+    lines = [service.ImportLine(i, None, account_number(i)) for i in range(600, 605)]
+    with pytest.raises(LotteryDrawnError):
+        await while_open(
+            db,
+            lambda session: draws.draw(session=session, lottery_id=lottery_id),
+            lambda session: service.import_accounts(
+                session=session, lines=lines, lottery_id=lottery_id, actor=None
+            ),
+        )
+    await _drawn_fairly(db, lottery_id)
+    async with db() as session:  # nothing half-saved: not even the accounts
+        assert (
+            await session.scalar(select(Account).where(Account.number == lines[0].number)) is None
+        )

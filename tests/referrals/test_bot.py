@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bozor.outbox.models import OutboxMessage, OutboxStatus
 from bozor.referrals.models import Referral, ReferralStatus
-from bozor.testing import Harness, reply_buttons
+from bozor.testing import Harness, eventually, reply_buttons
 from bozor.users.models import User
 
 LINK_RE = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9]+)")
@@ -82,9 +82,14 @@ async def test_user_details_are_kept_up_to_date(bozor: Harness) -> None:
     renamed.pop("update_id")
     await bozor.driver.push_update(renamed)
     await bozor.driver.wait_for_messages(alice, 3)
-    async with bozor.db() as session:
-        user = await session.scalar(select(User).where(User.telegram_id == alice))
-    assert user is not None and (user.first_name, user.username) == ("Alicia", "alicia")
+
+    async def renamed_in_the_database() -> bool:
+        # The reply can reach the chat before the update's transaction has committed.
+        async with bozor.db() as session:
+            user = await session.scalar(select(User).where(User.telegram_id == alice))
+        return user is not None and (user.first_name, user.username) == ("Alicia", "alicia")
+
+    await eventually(renamed_in_the_database)
 
 
 async def test_invited_friend_is_credited_once_and_referrer_told(bozor: Harness) -> None:

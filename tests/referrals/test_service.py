@@ -1,14 +1,21 @@
-"""Referral rules that the bot cannot reach on its own (the REST API will): cycles."""
+"""Referral rules that the bot cannot reach on its own (the REST API will): cycles, and
+confirmations racing for a tier."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.referrals import service
 from bozor.referrals.exceptions import ReferralCycleError
+from bozor.referrals.models import Reward
 from bozor.settings import Settings
+from bozor.testing import while_open
 from bozor.users import service as users_service
+from bozor.users.models import User
 from bozor.users.service import TelegramProfile
 
 SETTINGS = Settings(velocity_burst=0)
@@ -68,3 +75,45 @@ async def test_codes_are_unique_and_deep_link_safe(db: async_sessionmaker[AsyncS
         assert len(codes) == 200
         assert all(code.isalnum() and len(code) <= 64 for code in codes)
         await session.rollback()
+
+
+async def test_two_referrals_confirmed_at_once_reach_the_tier(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """The 4th and 5th referrals confirmed at the same moment: each counts the other, so the
+    5-referral tier is granted (once), not missed by both."""
+
+    async def user(session: AsyncSession, telegram_id: int) -> User:
+        created, _ = await users_service.upsert_from_telegram(
+            session=session, profile=TelegramProfile(telegram_id, f"U{telegram_id}")
+        )
+        return created
+
+    def referred_by(telegram_id: int) -> Callable[[AsyncSession], Awaitable[object]]:
+        async def refer(session: AsyncSession) -> None:
+            await service.register_referral(
+                session=session,
+                referred=await user(session, telegram_id),
+                code=code,
+                referred_is_new=True,
+                settings=SETTINGS,
+            )
+
+        return refer
+
+    async with db() as session:
+        referrer = await user(session, 100)
+        code = referrer.referral_code
+        await session.commit()
+    for telegram_id in (101, 102, 103):
+        async with db() as session:
+            await referred_by(telegram_id)(session)
+            await session.commit()
+    await while_open(db, referred_by(104), referred_by(105))
+    async with db() as session:
+        tiers = list(
+            await session.scalars(
+                select(Reward.title).where(Reward.user_id == referrer.id, Reward.kind == "tier")
+            )
+        )
+    assert tiers == ["Bronze"]

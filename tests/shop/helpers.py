@@ -7,10 +7,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor.ledger import service as ledger
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes
+from bozor.shop import catalogue, codes, orders
 from bozor.shop.models import Order
 from bozor.testing import Harness
+from bozor.users import service as users
+from bozor.users.models import User
 
 
 async def make_product(
@@ -102,3 +105,29 @@ async def forge_press(bozor: Harness, user: int, message: dict[str, Any], data: 
             }
         }
     )
+
+
+async def buyer_with_points(bozor: Harness, name: str, points: int) -> User:
+    telegram_id = await bozor.user(name)
+    await bozor.start(telegram_id)
+    async with bozor.db() as session:
+        user = await users.get_by_telegram_id(session=session, telegram_id=telegram_id)
+        assert user is not None
+        await ledger.book(
+            session=session, user_id=user.id, amount=points, reason="test", reference="1"
+        )
+        await session.commit()
+    return user
+
+
+async def pending_orders(bozor: Harness, user: User, product: int, count: int = 1) -> list[Order]:
+    """`count` pending orders of one code each, made through the service."""
+    async with bozor.db() as session:
+        made = [
+            await orders.create(
+                session=session, settings=bozor.settings, user=user, product_id=product, quantity=1
+            )
+            for _ in range(count)
+        ]
+        await session.commit()
+    return made

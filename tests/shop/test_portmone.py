@@ -12,12 +12,23 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from tests.shop.helpers import button, make_product, order_summary, orders_of, press
+from tests.shop.helpers import (
+    button,
+    buyer_with_points,
+    make_product,
+    order_summary,
+    orders_of,
+    pending_orders,
+    press,
+)
 
+from bozor.ledger import service as ledger
 from bozor.payments.fake_portmone import FakePortmone
 from bozor.payments.portmone import PortmoneStatus
+from bozor.shop import card, orders
+from bozor.shop.exceptions import BonusNotApplicableError
 from bozor.shop.models import Code, CodeStatus, OrderStatus, Payment, PaymentStatus
-from bozor.testing import Harness, eventually, free_port
+from bozor.testing import Harness, eventually, free_port, while_open
 
 PORT = free_port()
 
@@ -134,3 +145,42 @@ async def test_reconciliation_catches_lost_notifications(
     await bozor.driver.wait_for_message(buyer, contains="CODE-0001", timeout=15)
     [order] = await orders_of(bozor.db)
     assert order.status == OrderStatus.DELIVERED
+
+
+async def test_bonus_and_card_exclude_each_other_even_at_once(bozor: Harness) -> None:
+    """A card link is for the whole price: bonus points cannot then be applied to the order
+    (they would be spent and the card still charged in full), nor the other way round, even
+    when both are pressed at the same moment."""
+    product = await make_product(bozor, stock=3, price=30, card_price=25000)
+    user = await buyer_with_points(bozor, "Zarina", 100)
+    first, second, third = await pending_orders(bozor, user, product, 3)
+
+    def card_link(order_id: int) -> Any:
+        return lambda session: card.start(
+            session=session,
+            settings=bozor.settings,
+            user=user,
+            order_id=order_id,
+            description="20 USD",
+            return_url="https://t.me/bozor_bot",
+        )
+
+    def bonus(order_id: int) -> Any:
+        return lambda session: orders.apply_bonus(session=session, user=user, order_id=order_id)
+
+    async with bozor.db() as session:
+        await card_link(first.id)(session)
+        await session.commit()
+    with pytest.raises(BonusNotApplicableError):
+        async with bozor.db() as session:
+            await bonus(first.id)(session)
+    with pytest.raises(BonusNotApplicableError):
+        await while_open(bozor.db, card_link(second.id), bonus(second.id))
+    with pytest.raises(BonusNotApplicableError):
+        await while_open(bozor.db, bonus(third.id), card_link(third.id))
+    async with bozor.db() as session:
+        assert await ledger.balance(session=session, user_id=user.id) == 70  # the third's 30
+        links = await session.scalars(
+            select(Payment.order_id).where(Payment.payment_url.is_not(None))
+        )
+        assert sorted(links) == [first.id, second.id]

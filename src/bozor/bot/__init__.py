@@ -38,7 +38,8 @@ def create_dispatcher(
         if redis is not None
         else MemoryStorage()
     )
-    dispatcher = Dispatcher(storage=storage, settings=settings)
+    # `redis` reaches handlers that share state between instances (None: one process).
+    dispatcher = Dispatcher(storage=storage, settings=settings, redis=redis)
     if metrics is not None:  # first: it times and counts everything the others do
         bot_metrics.install(dispatcher, metrics)
     dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis, prefix=prefix))

@@ -3,7 +3,7 @@ then a status message with live progress and a Cancel button."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -15,11 +15,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.broadcasts import render, service, status
+from bozor.broadcasts import render, segments, service, status
 from bozor.broadcasts.models import Broadcast
 from bozor.errors import InvalidInputError
 from bozor.features import broadcast_segments
-from bozor.i18n import LANGUAGES, Translator
+from bozor.i18n import Translator
 from bozor.settings import Settings
 from bozor.users.models import User
 
@@ -44,20 +44,7 @@ class IsAdmin(Filter):
 
 
 def segment_choices(settings: Settings) -> list[tuple[str, dict[str, str]]]:
-    """(segment, params) an admin can pick: every segment, each language of `language`."""
-    choices: list[tuple[str, dict[str, str]]] = []
-    for name, segment in broadcast_segments(settings).items():
-        if name == "language":
-            choices += [(name, {"language": language}) for language in LANGUAGES]
-        elif not segment.params:
-            choices.append((name, {}))
-    return choices
-
-
-def segment_label(t: Translator, name: str, params: dict[str, str]) -> str:
-    if name == "language":
-        return t("broadcast.segment.language", language=params["language"])
-    return t(f"broadcast.segment.{name}")
+    return segments.choices(broadcast_segments(settings))
 
 
 def _content(data: dict[str, Any]) -> service.Content:
@@ -116,7 +103,7 @@ def _segments(t: Translator, settings: Settings) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for index, (name, params) in enumerate(segment_choices(settings)):
         builder.button(
-            text=segment_label(t, name, params), callback_data=f"{SEGMENT_PREFIX}{index}"
+            text=segments.label(t, name, params), callback_data=f"{SEGMENT_PREFIX}{index}"
         )
     builder.adjust(1)
     return builder.as_markup()
@@ -155,7 +142,7 @@ async def chose_segment(
     builder.adjust(1)
     await bot.send_message(
         query.from_user.id,
-        t("broadcast.confirm", count=count, segment=segment_label(t, name, params)),
+        t("broadcast.confirm", count=count, segment=segments.label(t, name, params)),
         reply_markup=builder.as_markup(),
     )
 
@@ -179,14 +166,6 @@ async def ask_time(query: CallbackQuery, t: Translator, state: FSMContext) -> No
         await query.message.answer(t("broadcast.ask_time"))
 
 
-def parse_time(text: str) -> datetime:
-    """`YYYY-MM-DD HH:MM`, in UTC."""
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidInputError("broadcast.bad_time") from None
-
-
 async def got_time(
     message: Message,
     bot: Bot,
@@ -195,7 +174,7 @@ async def got_time(
     state: FSMContext,
     settings: Settings,
 ) -> None:
-    when = parse_time(message.text or "")
+    when = service.parse_time(message.text or "")
     await _create(message.chat.id, bot, session, t, state, settings, when=when)
 
 

@@ -41,7 +41,10 @@ FINISHED = (
 
 class Broadcast(TimestampMixin, Base):
     __tablename__ = "broadcasts"
-    __table_args__ = (Index("ix_broadcasts_state_scheduled_at", "state", "scheduled_at"),)
+    __table_args__ = (
+        Index("ix_broadcasts_state_scheduled_at", "state", "scheduled_at"),
+        Index("uq_broadcasts_draft_key", "draft_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     text: Mapped[str] = mapped_column(Text)  # Telegram HTML
@@ -55,6 +58,7 @@ class Broadcast(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     created_by: Mapped[int | None] = mapped_column(BigInteger)  # admin's Telegram id
+    created_by_name: Mapped[str | None] = mapped_column(String(128))  # e.g. a dashboard admin
     source: Mapped[str] = mapped_column(String(32), default="admin")  # admin, api, a feature
     # The admin's status message, edited with the progress.
     status_chat_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -62,6 +66,8 @@ class Broadcast(TimestampMixin, Base):
     status_language: Mapped[str] = mapped_column(String(8), default="en")
     status_edited_at: Mapped[datetime | None]
     status_final: Mapped[bool] = mapped_column(default=False)  # the last edit is made
+    # The dashboard's confirmation form: sent twice, it still makes one broadcast.
+    draft_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Delivery(Base):

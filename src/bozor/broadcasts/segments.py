@@ -17,7 +17,7 @@ from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.errors import InvalidInputError
-from bozor.i18n import LANGUAGES
+from bozor.i18n import LANGUAGES, Translator
 from bozor.users.models import User
 
 # Given the segment's parameters, a SELECT of users.id (it may return an id twice).
@@ -115,6 +115,24 @@ def check(segments: Mapping[str, Segment], name: str, params: Mapping[str, Any])
             )
         checked[key] = value
     return checked
+
+
+def choices(segments: Mapping[str, Segment]) -> list[tuple[str, dict[str, str]]]:
+    """(segment, params) an admin can pick: every segment, `language` once per language."""
+    found: list[tuple[str, dict[str, str]]] = []
+    for name, segment in segments.items():
+        if name == "language":
+            found += [(name, {"language": language}) for language in LANGUAGES]
+        elif not segment.params:
+            found.append((name, {}))
+    return found
+
+
+def label(t: Translator, name: str, params: Mapping[str, Any]) -> str:
+    """A segment as admins read it: "language: ru", "customers of the shop"."""
+    if name == "language":
+        return t("broadcast.segment.language", language=params.get("language", "?"))
+    return t(f"broadcast.segment.{name}")
 
 
 def recipients(query: Select[Any]) -> Select[int, int | None]:

@@ -18,7 +18,6 @@ always retried; 403 marks the user as having blocked the bot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -35,6 +34,7 @@ from aiogram.types import Message
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import jobs
 from bozor.broadcasts import render, service, status
 from bozor.broadcasts.models import Broadcast, BroadcastState, Delivery, DeliveryStatus
 from bozor.broadcasts.segments import Segment
@@ -86,11 +86,10 @@ class BroadcastSender:
                 try:
                     sent = await self.send_batch(stop)
                 except Exception:
-                    log.exception("broadcast sending failed")
+                    log.exception("broadcast sending sweep failed; it runs again")
                     sent = 0
                 if sent == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.settings.broadcast_interval)
+                    await jobs.pause(stop, self.settings.broadcast_interval)
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -98,13 +97,7 @@ class BroadcastSender:
 
     async def _upkeep(self, stop: asyncio.Event) -> None:
         """Start due broadcasts, settle stale rows, finish, edit status messages."""
-        while not stop.is_set():
-            try:
-                await self.upkeep()
-            except Exception:
-                log.exception("broadcast upkeep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.broadcast_interval)
+        await jobs.repeat("broadcast-upkeep", self.settings.broadcast_interval, stop, self.upkeep)
 
     async def upkeep(self) -> None:
         async with session_scope(self.session_factory) as session:

@@ -11,12 +11,14 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import telegram_html
 from bozor.broadcasts import segments as segments_module
 from bozor.broadcasts.exceptions import BroadcastFinishedError, BroadcastNotFoundError
 from bozor.broadcasts.models import Broadcast, BroadcastState, Delivery, DeliveryStatus
@@ -35,6 +37,9 @@ SCHEDULE_HORIZON = timedelta(days=366)
 EXPLICIT = "users"  # the segment name of a broadcast to a list of users
 _TAG = re.compile(r"<[^>]*>")
 _URL = re.compile(r"^(https?://[^\s/]+\S*|tg://\S+)$")
+_PHOTO_URL = re.compile(r"^https://[^\s/]+\S*$")
+_FILE_ID = re.compile(r"^[A-Za-z0-9_-]{20,255}$")  # Telegram's file ids are base64url
+_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")  # typed in the bot; a browser's field
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +71,22 @@ def visible_length(text: str) -> int:
 
 
 def check_content(content: Content) -> Content:
-    """The message, checked against Telegram's limits; InvalidInputError says what is wrong."""
+    """The message, checked against Telegram's limits and HTML; InvalidInputError says what
+    is wrong."""
+    try:
+        telegram_html.parse(content.text)
+    except telegram_html.HtmlError as exc:
+        raise InvalidInputError(f"broadcast.html_{exc.kind}", **exc.params) from None
     length = visible_length(content.text)
     if not html.unescape(_TAG.sub("", content.text)).strip() and content.photo is None:
         raise InvalidInputError("broadcast.empty")
     limit = CAPTION_LIMIT if content.photo else TEXT_LIMIT
     if length > limit:
         raise InvalidInputError("broadcast.too_long", length=length, limit=limit)
-    if content.photo is not None and not content.photo.strip():
-        raise InvalidInputError("broadcast.empty")
+    if content.photo is not None and not (
+        _PHOTO_URL.match(content.photo) or _FILE_ID.match(content.photo)
+    ):
+        raise InvalidInputError("broadcast.bad_photo")
     count = sum(len(row) for row in content.buttons)
     if count > MAX_BUTTONS or any(len(row) > MAX_ROW for row in content.buttons):
         raise InvalidInputError("broadcast.too_many_buttons", limit=MAX_BUTTONS, row=MAX_ROW)
@@ -112,6 +124,28 @@ def parse_buttons(text: str) -> list[list[Button]]:
     return rows
 
 
+def parse_time(text: str) -> datetime:
+    """`YYYY-MM-DD HH:MM` (or a browser's `YYYY-MM-DDTHH:MM`), in UTC."""
+    for form in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), form).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise InvalidInputError("broadcast.bad_time")
+
+
+def check_schedule(when: datetime | None) -> datetime:
+    """When a broadcast goes out: now when None; InvalidInputError when past or too far."""
+    now = utcnow()
+    if when is None:
+        return now
+    if when < now - SCHEDULE_SKEW:
+        raise InvalidInputError("broadcast.in_the_past")
+    if when > now + SCHEDULE_HORIZON:
+        raise InvalidInputError("broadcast.too_far")
+    return when
+
+
 def segment_query(
     available: Mapping[str, Segment],
     name: str,
@@ -146,20 +180,21 @@ async def create(
     params: Mapping[str, Any] | None = None,
     scheduled_at: datetime | None = None,
     created_by: int | None = None,
+    created_by_name: str | None = None,
     source: str = "admin",
     status_chat_id: int | None = None,
     status_language: str = "en",
+    draft_key: str | None = None,
 ) -> Broadcast:
     """A broadcast to a segment, sent at `scheduled_at` (now when None). Its recipients are
-    listed when it starts, so users who arrive meanwhile receive it too."""
+    listed when it starts, so users who arrive meanwhile receive it too. With a `draft_key`
+    (one per confirmation form), a confirmation sent twice makes one broadcast: the second
+    gets the first's."""
     check_content(content)
     checked = segments_module.check(available, segment, params or {})
-    now = utcnow()
-    when = scheduled_at or now
-    if when < now - SCHEDULE_SKEW:
-        raise InvalidInputError("broadcast.in_the_past")
-    if when > now + SCHEDULE_HORIZON:
-        raise InvalidInputError("broadcast.too_far")
+    when = check_schedule(scheduled_at)
+    if draft_key is not None and (earlier := await by_draft(session=session, key=draft_key)):
+        return earlier
     broadcast = Broadcast(
         text=content.text,
         photo=content.photo,
@@ -169,15 +204,33 @@ async def create(
         state=BroadcastState.SCHEDULED,
         scheduled_at=when,
         created_by=created_by,
+        created_by_name=created_by_name,
         source=source,
         status_chat_id=status_chat_id,
         status_language=status_language,
         status_final=False,
-        created_at=now,
+        draft_key=draft_key,
+        created_at=utcnow(),
     )
-    session.add(broadcast)
-    await session.flush()
+    if draft_key is None:
+        session.add(broadcast)
+        await session.flush()
+        return broadcast
+    try:
+        async with session.begin_nested():
+            session.add(broadcast)
+            await session.flush()
+    except IntegrityError:
+        earlier = await by_draft(session=session, key=draft_key)
+        if earlier is None:
+            raise
+        return earlier  # the same confirmation, sent at the same moment
     return broadcast
+
+
+async def by_draft(*, session: AsyncSession, key: str) -> Broadcast | None:
+    """The broadcast a confirmation form made, if it was sent already."""
+    return await session.scalar(select(Broadcast).where(Broadcast.draft_key == key))
 
 
 async def enqueue(
@@ -311,9 +364,41 @@ async def get(*, session: AsyncSession, broadcast_id: int) -> Broadcast:
     return broadcast
 
 
-async def listing(*, session: AsyncSession, limit: int = 50) -> list[Broadcast]:
-    """The latest broadcasts, newest first."""
-    return list(await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+async def listing(
+    *, session: AsyncSession, limit: int = 50, before_id: int | None = None
+) -> list[Broadcast]:
+    """The latest broadcasts, newest first (those older than `before_id`, to page on)."""
+    query = select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Broadcast.id < before_id)
+    return list(await session.scalars(query))
+
+
+async def deliveries(
+    *,
+    session: AsyncSession,
+    broadcast_id: int,
+    limit: int = 100,
+    after_id: int | None = None,
+    problems_only: bool = False,
+) -> list[Delivery]:
+    """A broadcast's deliveries in order (page on with `after_id`); `problems_only`: those
+    blocked, failed or of unknown outcome."""
+    query = (
+        select(Delivery)
+        .where(Delivery.broadcast_id == broadcast_id)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(Delivery.id > after_id)
+    if problems_only:
+        query = query.where(
+            Delivery.status.in_(
+                [DeliveryStatus.BLOCKED, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]
+            )
+        )
+    return list(await session.scalars(query))
 
 
 async def cancel(*, session: AsyncSession, broadcast_id: int) -> Broadcast:
@@ -368,12 +453,40 @@ class Progress:
 
 async def progress(*, session: AsyncSession, broadcast_id: int) -> Progress:
     """Deliveries of the broadcast by status (counted, never stored)."""
-    rows = await session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.broadcast_id == broadcast_id)
-        .group_by(Delivery.status)
+    return (await progress_of(session=session, broadcast_ids=[broadcast_id]))[broadcast_id]
+
+
+async def progress_of(
+    *, session: AsyncSession, broadcast_ids: Sequence[int]
+) -> dict[int, Progress]:
+    """The progress of several broadcasts, in one query."""
+    counts: dict[int, dict[str, int]] = {
+        i: {s.value: 0 for s in DeliveryStatus} for i in broadcast_ids
+    }
+    if broadcast_ids:
+        rows = await session.execute(
+            select(Delivery.broadcast_id, Delivery.status, func.count())
+            .where(Delivery.broadcast_id.in_(broadcast_ids))
+            .group_by(Delivery.broadcast_id, Delivery.status)
+        )
+        for broadcast_id, status, n in rows.all():
+            counts[broadcast_id][str(status)] = int(n)
+    return {i: Progress(sum(c.values()), c) for i, c in counts.items()}
+
+
+async def open_count(*, session: AsyncSession) -> int:
+    """Broadcasts scheduled or being sent."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Broadcast)
+        .where(Broadcast.state.in_([BroadcastState.SCHEDULED, BroadcastState.RUNNING]))
     )
-    counts = {str(status): int(n) for status, n in rows.all()}
-    for status in DeliveryStatus:
-        counts.setdefault(status.value, 0)
-    return Progress(sum(counts.values()), counts)
+    return int(found or 0)
+
+
+async def created_since(*, session: AsyncSession, since: datetime) -> int:
+    """Broadcasts created since then (features' mass sends included)."""
+    found = await session.scalar(
+        select(func.count()).select_from(Broadcast).where(Broadcast.created_at >= since)
+    )
+    return int(found or 0)

@@ -43,6 +43,9 @@ class _Inject(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         data.update(self.values)
+        locks = self.values.get("locks")
+        if isinstance(locks, ChatLocks) and data.get("redis") is not None:
+            locks.share(data["redis"])
         return await handler(event, data)
 
 
@@ -188,12 +191,13 @@ async def photo_step(
     async with locks(chat):
         if await state.get_state() != AdForm.photos.state:
             return  # the album's step already ended
-        photos = list((await state.get_data()).get("photos", []))
+        data = await state.get_data()
+        photos = list(data.get("photos", []))
         full = len(photos) >= MAX_PHOTOS
         if not full:
             photos.append({"file_id": biggest.file_id, "file_unique_id": biggest.file_unique_id})
-            await state.update_data(photos=photos)
-        turn = locks.next_turn(chat)
+        turn = int(data.get("album_turn", 0)) + 1
+        await state.update_data(photos=photos, album_turn=turn)
     if message.media_group_id is None:
         key = "ads.photos_full" if full else "ads.photo_added"
         await message.answer(t(key, count=len(photos), max=MAX_PHOTOS))
@@ -214,9 +218,11 @@ async def _end_album_step(
     chat = message.chat.id
     await asyncio.sleep(dialogue.ALBUM_SETTLE)
     async with locks(chat):
-        if not locks.is_last(chat, turn) or await state.get_state() != AdForm.photos.state:
+        data = await state.get_data()
+        last = data.get("album_turn") == turn
+        if not last or await state.get_state() != AdForm.photos.state:
             return
-        count = len((await state.get_data()).get("photos", []))
+        count = len(data.get("photos", []))
         await message.answer(t("ads.photos_taken", count=count, max=MAX_PHOTOS))
         await dialogue.go_on("photos", message, state, t, settings, user)
 
@@ -416,7 +422,7 @@ async def sold_answer(
 
 def create_router(settings: Settings) -> Router:
     router = Router(name="classifieds")
-    inject = _Inject(media=create_storage(settings), locks=ChatLocks())
+    inject = _Inject(media=create_storage(settings), locks=ChatLocks(settings.redis_prefix))
     router.message.middleware(inject)
     router.callback_query.middleware(inject)
     private = F.chat.type == "private"

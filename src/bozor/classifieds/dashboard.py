@@ -25,7 +25,6 @@ from bozor.classifieds.dashboard_views import (
     back_to,
     ban_row,
     cards,
-    decider,
     decision_row,
     lines,
     notice,
@@ -40,6 +39,7 @@ from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import (
     Admin,
     AdminDep,
+    admin_name,
     checked_form,
     csv_response,
     language_of,
@@ -263,7 +263,7 @@ def create_router() -> APIRouter:
             if found is None:
                 return back_to(fields.get("next"), result="user_unknown")
             reason = " ".join(fields.get("reason", "").split())[:500] or None
-            by = await decider(session, admin)
+            by = await admin_name(session, admin)
             await service.ban(session=session, user=found, reason=reason, by=by)
             await session.commit()
             return back_to(fields.get("next"), result="banned", uid=found.id)
@@ -302,7 +302,7 @@ async def _decide(request: Request, admin: Admin, ad_id: int, *, approve: bool) 
                 session=session,
                 ad_id=ad_id,
                 approve=approve,
-                admin_name=await decider(session, admin),
+                admin_name=await admin_name(session, admin),
                 admin_chat_id=None,  # every admin's review message is edited by the outbox
                 channel=runtime.settings.classifieds_channel_id,
                 reason=reason,

@@ -12,13 +12,11 @@ from fastapi import Depends, Query
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.apikeys import service as keys_service
 from bozor.classifieds import service
 from bozor.classifieds.models import Ad, Ban, ChannelPost, Decision
 from bozor.classifieds.renderers import latest_url
 from bozor.classifieds.texts import category_name, contact, format_price
 from bozor.classifieds.views import finding_lines, reason_text, refusal, status_text, who
-from bozor.dashboard.web import Admin
 from bozor.i18n import Translator
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -155,17 +153,6 @@ def ban_row(ban: Ban, user: User) -> list[Any]:
         user.id, user.telegram_id, user.full_name, user.username, ban.reason, ban.banned_by,
         ban.created_at,
     ]  # fmt: skip
-
-
-async def decider(session: AsyncSession, admin: Admin) -> str:
-    """The signed-in admin as decisions and bans record them (and other admins read them):
-    the API key's name and id, or the dashboard password."""
-    if admin.subject.startswith("key:"):
-        key_id = int(admin.subject.removeprefix("key:"))
-        key = await keys_service.get_live(session=session, key_id=key_id)
-        name = key.name if key is not None else "?"
-        return f"{name} (dashboard, API key #{key_id})"
-    return "dashboard admin (password)"
 
 
 def back_to(target: str | None, **notice: object) -> RedirectResponse:

@@ -14,6 +14,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Coroutine
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from aiogram import Bot
@@ -29,6 +30,7 @@ from aiogram.types import (
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.bot.keyboards import main_menu
@@ -74,15 +76,32 @@ STATE_OF = {name: getattr(AdForm, name) for name in STEPS}
 class ChatLocks:
     """One lock per chat, so the updates of an album change the draft one at a time.
 
+    With Redis (several instances, whose webhooks a proxy spreads round-robin, so an album's
+    photos may reach different instances) the lock is a Redis lock; otherwise an asyncio one.
+    Which photo came last is counted in the draft itself (`album_turn`), which the FSM storage
+    shares between instances.
+
     Waiting for an album's last photo happens in a background task (`later`), never inside an
     update's handler: the handler's database transaction would stay open meanwhile, and on
     SQLite it would hold the write lock the album's other updates need.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "bozor") -> None:
+        self._prefix = prefix
+        self._redis: Redis | None = None
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._album_turn: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def share(self, redis: Redis | None) -> None:
+        """Use Redis locks from now on (the dispatcher's client, when Redis is configured)."""
+        self._redis = redis
+
+    def __call__(self, chat_id: int) -> AbstractAsyncContextManager[Any]:
+        if self._redis is not None:
+            return self._redis.lock(
+                f"{self._prefix}:ads-draft:{chat_id}", timeout=30, blocking_timeout=30
+            )
+        return self._locks[chat_id]
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` after the current update's handling; failures are logged."""
@@ -94,16 +113,6 @@ class ChatLocks:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("ending an album's photo step failed", exc_info=task.exception())
-
-    def __call__(self, chat_id: int) -> asyncio.Lock:
-        return self._locks[chat_id]
-
-    def next_turn(self, chat_id: int) -> int:
-        self._album_turn[chat_id] = self._album_turn.get(chat_id, 0) + 1
-        return self._album_turn[chat_id]
-
-    def is_last(self, chat_id: int, turn: int) -> bool:
-        return self._album_turn.get(chat_id) == turn
 
 
 def _cancel_row(t: Translator) -> list[KeyboardButton]:

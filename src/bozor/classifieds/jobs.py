@@ -8,7 +8,6 @@ on one database do each slot once. `run_once(now=...)` takes the clock from the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import jobs
 from bozor.classifieds import notify
 from bozor.classifieds.models import (
     Ad,
@@ -180,6 +180,7 @@ async def _expire(
         await notify.owner(
             session=session, telegram_id=telegram_id, kind=notify.EXPIRED, ad_id=ad_id
         )
+        await notify.stamp(session=session, ad_id=ad_id, stamp="expired")
 
 
 async def run_once(
@@ -204,10 +205,9 @@ async def run(
     *,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
-    while not stop.is_set():
-        try:
-            await run_once(factory, settings, now=clock())
-        except Exception:
-            log.exception("classifieds jobs failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.classifieds_job_interval)
+    await jobs.repeat(
+        "classifieds",
+        settings.classifieds_job_interval,
+        stop,
+        lambda: run_once(factory, settings, now=clock()),
+    )

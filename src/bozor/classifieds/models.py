@@ -123,7 +123,7 @@ class ChannelPost(TimestampMixin, Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     has_photos: Mapped[bool]
     url: Mapped[str] = mapped_column(String(256))
-    stamp: Mapped[str | None] = mapped_column(String(16))  # sold / withdrawn / outdated
+    stamp: Mapped[str | None] = mapped_column(String(16))  # sold / withdrawn / expired / outdated
 
 
 class RepostSlot(TimestampMixin, Base):

@@ -66,7 +66,7 @@ async def channel_post(*, session: AsyncSession, ad: Ad, channel: int, kind: Pos
 async def stamp(
     *, session: AsyncSession, ad_id: int, stamp: str, before_version: int | None = None
 ) -> None:
-    """Mark the ad's channel posts (SOLD, withdrawn, outdated) by editing their captions."""
+    """Mark the ad's channel posts (SOLD, withdrawn, expired, outdated) in their captions."""
     query = select(ChannelPost).where(ChannelPost.ad_id == ad_id, ChannelPost.stamp.is_(None))
     if before_version is not None:
         query = query.where(ChannelPost.version < before_version)

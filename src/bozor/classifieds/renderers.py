@@ -68,7 +68,7 @@ async def admin_review(
                 .on_conflict_do_nothing(index_elements=["ad_id", "version", "chat_id"])
             )
         # Decided while this copy was on its way: show it at once.
-        fresh = await hook_session.get(Ad, ad.id)
+        fresh = await service.locked_after_write(hook_session, ad.id)
         if fresh is not None and (fresh.state != AdState.REVIEW or fresh.version != version):
             await notify.decided(session=hook_session, ad=fresh, version=version, skip_chat=None)
 

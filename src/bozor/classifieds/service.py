@@ -243,6 +243,24 @@ async def decide(
     return Decided(ad, version, approve)
 
 
+async def locked_after_write(session: AsyncSession, ad_id: int) -> Ad | None:
+    """The ad, read after writing a message's record and, on PostgreSQL, under its row lock.
+
+    A change of the ad (decision, sale, withdrawal, expiry) committing meanwhile then either
+    sees the record and edits that message, or is seen by the caller, who edits it. Without
+    the lock each could miss the other (write skew) and the message would stay stale.
+
+    FOR NO KEY UPDATE, the lock an UPDATE of the ad takes: two hooks for one ad both hold the
+    key-share lock of their record's foreign key, which a plain FOR UPDATE would wait on, each
+    for the other's, in a deadlock."""
+    return await session.scalar(
+        select(Ad)
+        .where(Ad.id == ad_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+
+
 async def record_post(
     *,
     session: AsyncSession,
@@ -268,12 +286,11 @@ async def record_post(
         )
     )
     await session.flush()
-    ad = await session.get(Ad, ad_id)
+    ad = await locked_after_write(session, ad_id)
     if ad is None:
         return
     if ad.state in CLOSED_STATES:  # closed while the post was on its way
-        stamp = str(ad.state) if ad.state != AdState.EXPIRED else "withdrawn"
-        await notify.stamp(session=session, ad_id=ad_id, stamp=stamp)
+        await notify.stamp(session=session, ad_id=ad_id, stamp=str(ad.state))
     if kind == PostKind.PUBLISH:
         owner = await session.get(User, ad.user_id)
         await notify.owner(

@@ -31,6 +31,7 @@ class Section:
 
 
 def all_sections() -> list[Section]:
+    from bozor.broadcasts import dashboard as broadcasts
     from bozor.classifieds import dashboard as ads
     from bozor.lotteries import dashboard as lotteries
     from bozor.referrals import dashboard as referrals
@@ -43,6 +44,7 @@ def all_sections() -> list[Section]:
         lotteries.SECTION,
         shop.SECTION,
         ads.SECTION,
+        broadcasts.SECTION,
         users.SECTION,
         webhooks.SECTION,
     ]

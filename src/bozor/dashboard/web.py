@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.apikeys import service as keys_service
 from bozor.dashboard import sessions
@@ -131,6 +132,17 @@ async def current_admin(request: Request) -> Admin:
 AdminDep = Annotated[Admin, Depends(current_admin)]
 
 
+async def admin_name(session: AsyncSession, admin: Admin) -> str:
+    """The signed-in admin as records show them to other admins (who decided an ad, who sent
+    a broadcast): the API key's name and id, or the dashboard password."""
+    if admin.subject.startswith("key:"):
+        key_id = int(admin.subject.removeprefix("key:"))
+        key = await keys_service.get_live(session=session, key_id=key_id)
+        name = key.name if key is not None else "?"
+        return f"{name} (dashboard, API key #{key_id})"
+    return "dashboard admin (password)"
+
+
 async def form(request: Request) -> dict[str, str]:
     """An urlencoded form's fields (first value of each)."""
     body = await request.body()
@@ -160,12 +172,27 @@ def csv_response(
 ) -> StreamingResponse:
     """A table as a CSV download."""
 
+    async def one_page() -> AsyncIterator[Iterable[Sequence[Any]]]:
+        yield rows
+
+    return csv_pages(filename, columns, one_page())
+
+
+def csv_pages(
+    filename: str, columns: Sequence[str], pages: AsyncIterator[Iterable[Sequence[Any]]]
+) -> StreamingResponse:
+    """A large table as a CSV download, sent page by page as `pages` reads them."""
+
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns)
-        for row in rows:
-            writer.writerow([csv_value(v) for v in row])
+        async for rows in pages:
+            for row in rows:
+                writer.writerow([csv_value(v) for v in row])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
         yield buffer.getvalue()
 
     return csv_stream(filename, lines())

@@ -25,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import jobs
 from bozor.db import dialect_name, session_scope, utcnow
 from bozor.events.models import DomainEvent
 from bozor.observability.metrics import current as current_metrics
@@ -102,8 +103,7 @@ class BrokerPublisher:
                     wait, delay = delay, min(MAX_BACKOFF, delay * 2)
                 else:
                     wait = self.interval
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=wait)
+                await jobs.pause(stop, wait)
         finally:
             await self.close()
 

@@ -33,6 +33,7 @@ from bozor.lotteries.models import Account, Lottery, LotteryState, Participation
 from bozor.lotteries.texts import STATUS_ICON, results_text, status_line, when
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
+from bozor.telegram import split_text
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -454,7 +455,25 @@ async def draw(
         claim_hours=settings.lottery_claim_hours,
     )
     await notify.drawn(session=session, settings=settings, result=result)
-    return message.answer(await results_text(session, t, result.lottery, result.round))
+    return await _results_reply(message, session, t, result)
+
+
+async def _results_reply(
+    message: Message, session: AsyncSession, t: Translator, result: draws.DrawResult
+) -> SendMessage:
+    """The results as the reply; when too long for one message, the rest follow through the
+    outbox (sent after this reply, once the draw is committed)."""
+    parts = split_text(await results_text(session, t, result.lottery, result.round))
+    if len(parts) > 1:
+        await notify.results(
+            session=session,
+            channel=message.chat.id,
+            lottery_id=result.lottery.id,
+            round_=result.round,
+            language=t.language,
+            first_part=1,
+        )
+    return message.answer(parts[0])
 
 
 async def verify_winner(
@@ -537,7 +556,7 @@ async def redraw(
         claim_hours=settings.lottery_claim_hours,
     )
     await notify.drawn(session=session, settings=settings, result=result)
-    return message.answer(await results_text(session, t, result.lottery, result.round))
+    return await _results_reply(message, session, t, result)
 
 
 async def show_audit(
@@ -685,7 +704,9 @@ async def _render_results(
     if lottery is None:
         return None
     t = Translator(str(params.get("language") or "en"))
-    return Outgoing(await results_text(session, t, lottery, int(params["round"])))
+    parts = split_text(await results_text(session, t, lottery, int(params["round"])))
+    part = int(params.get("part", 0))  # rows queued before results were split have none
+    return Outgoing(parts[part]) if part < len(parts) else None
 
 
 async def _render_draw_postponed(

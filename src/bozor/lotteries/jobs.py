@@ -4,18 +4,17 @@ several instances: a draw is claimed by a conditional UPDATE, expiry only takes 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import jobs
 from bozor.db import session_scope, utcnow
 from bozor.errors import DomainError
 from bozor.lotteries import audit, draws, notify, wins
 from bozor.lotteries.exceptions import ExternalValueMissingError, NoParticipantsError
 from bozor.lotteries.models import Lottery, LotteryState
-from bozor.observability.metrics import job_run
 from bozor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,11 +81,6 @@ async def _postpone(session: AsyncSession, settings: Settings, error: DomainErro
 async def run(
     factory: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
 ) -> None:
-    while not stop.is_set():
-        try:
-            with job_run("lotteries"):
-                await run_once(factory, settings)
-        except Exception:
-            log.exception("lottery jobs failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.lottery_job_interval)
+    await jobs.repeat(
+        "lotteries", settings.lottery_job_interval, stop, lambda: run_once(factory, settings)
+    )

@@ -16,6 +16,7 @@ from bozor.lotteries import audit
 from bozor.lotteries.models import Account, Lottery, Member, Participation, Win
 from bozor.outbox import service as outbox
 from bozor.settings import Settings
+from bozor.telegram import split_text
 from bozor.users.models import User
 from bozor.users.service import language_of
 
@@ -162,16 +163,32 @@ async def accounts_added(*, session: AsyncSession, user_id: int, numbers: Sequen
 
 
 async def results(
-    *, session: AsyncSession, channel: int | None, lottery_id: int, round_: int, language: str
+    *,
+    session: AsyncSession,
+    channel: int | None,
+    lottery_id: int,
+    round_: int,
+    language: str,
+    first_part: int = 0,
 ) -> None:
-    """Announce a round's winners in the results channel (accounts with no owner by number)."""
-    if channel is not None:
+    """Announce a round's winners in the results channel (accounts with no owner by number),
+    in as many messages as Telegram's length limit needs (a draw with very many places).
+    `first_part`: the parts before it were sent otherwise (the admin's reply to /draw)."""
+    from bozor.lotteries.texts import results_text
+
+    if channel is None:
+        return
+    lottery = await session.get(Lottery, lottery_id)
+    if lottery is None:
+        return
+    text = await results_text(session, Translator(language), lottery, round_)
+    for part in range(first_part, len(split_text(text))):
         await outbox.enqueue(
             session=session,
             chat_id=channel,
             kind=RESULTS,
-            params={"lottery_id": lottery_id, "round": round_, "language": language},
-            coalesce_key=f"lottery-results:{lottery_id}:{round_}",
+            params={"lottery_id": lottery_id, "round": round_, "language": language, "part": part},
+            coalesce_key=f"lottery-results:{lottery_id}:{round_}:{part}",
         )
 
 

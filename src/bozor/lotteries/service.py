@@ -86,6 +86,20 @@ async def get_open(*, session: AsyncSession, lottery_id: int) -> Lottery:
     return lottery
 
 
+async def still_open(*, session: AsyncSession, lottery_id: int) -> None:
+    """After entering accounts: refuse (and so roll back) if the lottery was drawn meanwhile.
+
+    Read after the writes and, on PostgreSQL, under a share lock on the lottery, which the
+    draw's UPDATE conflicts with: either the draw waits for these entries and counts them, or
+    this waits for the draw and refuses. A check before the writes alone lets an entry slip in
+    after the draw read its participants, and the draw would no longer verify."""
+    state = await session.scalar(
+        select(Lottery.state).where(Lottery.id == lottery_id).with_for_update(read=True)
+    )
+    if state != LotteryState.OPEN:
+        raise LotteryDrawnError(lottery_id=lottery_id)
+
+
 async def prizes(*, session: AsyncSession, lottery_id: int) -> dict[int, str]:
     """Place → prize."""
     rows = await session.execute(
@@ -267,6 +281,8 @@ async def import_accounts(
                         notify.setdefault(owner_of[item.club_card], []).append(item.number)
         if progress is not None:
             progress(len(part))
+    if lottery_id is not None:
+        await still_open(session=session, lottery_id=lottery_id)
     await audit.record(
         session=session,
         action="accounts_imported",
@@ -286,4 +302,5 @@ async def join(*, session: AsyncSession, lottery_id: int, account_id: int) -> bo
         .on_conflict_do_nothing()
         .returning(Participation.id)
     )
+    await still_open(session=session, lottery_id=lottery_id)
     return inserted is not None

@@ -8,7 +8,6 @@ other instances for CLAIM_FOR, longer than one delivery with all its retries can
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -29,8 +28,9 @@ from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import jobs
+from bozor.bot.errors import is_transient
 from bozor.db import dialect_name, session_scope, utcnow
-from bozor.observability.metrics import job_run
 from bozor.outbox.models import OutboxMessage, OutboxStatus
 from bozor.pacing import MemoryPacer, Pacer
 
@@ -91,18 +91,13 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep until `stop` is set."""
         while not stop.is_set():
-            try:
-                with job_run("outbox"):
-                    await self.sweep()
-                # An after-send hook may have queued a follow-up (the owner's link once the
-                # channel post exists): look again at once rather than after the interval.
-                if self._hooks_ran:
-                    self._hooks_ran = False
-                    continue
-            except Exception:
-                log.exception("outbox sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+            swept = await jobs.run_once("outbox", self.sweep)
+            # An after-send hook may have queued a follow-up (the owner's link once the
+            # channel post exists): look again at once rather than after the interval.
+            hooks_ran, self._hooks_ran = self._hooks_ran, False
+            if swept and hooks_ran:
+                continue
+            await jobs.pause(stop, self.interval)
 
     async def sweep(self) -> int:
         """Send what is due now; returns the number of messages sent."""
@@ -191,7 +186,12 @@ class OutboxWorker:
         except (TelegramServerError, TelegramNetworkError) as exc:
             await self._retry_later(rows, str(exc))
             return 0
-        except Exception as exc:  # a renderer bug: retried a few times, then given up
+        except Exception as exc:
+            if is_transient(exc):  # Redis or the database went away: not the rows' fault
+                log.warning("outbox rows %s wait for a lost connection: %r", ids, exc)
+                await self._release(ids, delay=1.0)
+                return 0
+            # a renderer bug: retried a few times, then given up
             log.exception("outbox rows %s failed", ids)
             await self._retry_later(rows, repr(exc))
             return 0

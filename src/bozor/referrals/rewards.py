@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import upsert_insert, utcnow
+from bozor.db import serialize, upsert_insert, utcnow
 from bozor.errors import ConflictError, ForbiddenError, NotFoundError
 from bozor.events import service as events
 from bozor.ledger import service as ledger
@@ -129,7 +129,12 @@ async def grant_for_confirmed(
     *, session: AsyncSession, referral: Referral, settings: Settings
 ) -> list[Reward]:
     """Grant what a newly confirmed referral earns. Safe to repeat and under concurrency:
-    each cause (`key`) is unique per user."""
+    each cause (`key`) is unique per user.
+
+    One referrer's confirmations are calculated one at a time: two committing at once would
+    each count the confirmed referrals without the other, and both miss a tier's threshold.
+    The lock waits for the other's commit, after which the count includes it."""
+    await serialize(session, f"referrer:{referral.referrer_id}", sqlite_table="rewards")
     policy = await current_policy(session, settings)
     grants = await hooks_from(settings).calculator(session, referral, policy)
     granted = []

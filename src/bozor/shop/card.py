@@ -88,6 +88,13 @@ async def start(
     )
     session.add(payment)
     await session.flush()
+    # Read again after the write, under the order's lock: a bonus applied meanwhile is seen
+    # here, or sees this payment (orders.apply_bonus checks after its own write).
+    await orders.locked(session, order_id)  # the same object as `order`, read again
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotPendingError(status=order.status)
+    if order.bonus_points:
+        raise BonusNotApplicableError
     try:
         async with PortmoneClient(config) as client:
             link = await client.create_link(
@@ -150,7 +157,7 @@ async def confirm(
         return payments.Applied(payments.Outcome.DUPLICATE, payment, None)
     await session.refresh(payment)
     assert payment.order_id is not None
-    order = await payments.locked_order(session, payment.order_id)
+    order = await orders.locked(session, payment.order_id)
     assert order is not None
     expected = catalogue.to_decimal(payment.amount)
     if found.amount != expected or found.currency != payment.currency:

@@ -5,10 +5,8 @@ and the latest orders by status; every table with CSV. Reads through the shop's 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -19,9 +17,8 @@ from bozor.dashboard.charts import Series, line_chart
 from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import (
     AdminDep,
+    csv_pages,
     csv_response,
-    csv_stream,
-    csv_value,
     language_of,
     render,
     runtime_of,
@@ -245,21 +242,19 @@ def create_router() -> APIRouter:
     @router.get("/orders.csv")
     async def orders_csv(request: Request, admin: AdminDep, status: Status = None) -> Response:
         """Every order (or those in one status), newest first; codes are never exported."""
-        return csv_stream(
+        return csv_pages(
             f"shop-orders{f'-{status}' if status else ''}.csv",
-            _order_lines(runtime_of(request).session_factory, status),
+            ORDER_COLUMNS,
+            _order_pages(runtime_of(request).session_factory, status),
         )
 
     return router
 
 
-async def _order_lines(
+async def _order_pages(
     factory: async_sessionmaker[AsyncSession], status: OrderStatus | None
-) -> AsyncIterator[str]:
-    """The orders as CSV text, header first, read page by page in a session of its own."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(ORDER_COLUMNS)
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The orders, newest first, a page at a time, read in a session of its own."""
     before: int | None = None
     async with factory() as session:
         while lines := await orders.listing(
@@ -268,24 +263,15 @@ async def _order_lines(
             names = await users_service.display_names(
                 session=session, user_ids=[line.order.user_id for line in lines]
             )
-            for line in lines:
-                o = line.order
-                writer.writerow(
-                    [
-                        csv_value(v)
-                        for v in (
-                            o.id, o.created_at, o.status, o.user_id, names.get(o.user_id),
-                            line.category_name, line.product_title, o.quantity, o.stars_total,
-                            o.bonus_points, o.stars_due, o.card_total, o.card_currency,
-                            o.provider, o.paid_at, o.delivered_at, o.refunded_at,
-                        )
-                    ]
-                )  # fmt: skip
+            yield [
+                (o.id, o.created_at, o.status, o.user_id, names.get(o.user_id),
+                 line.category_name, line.product_title, o.quantity, o.stars_total,
+                 o.bonus_points, o.stars_due, o.card_total, o.card_currency,
+                 o.provider, o.paid_at, o.delivered_at, o.refunded_at)
+                for line in lines
+                for o in (line.order,)
+            ]  # fmt: skip
             before = lines[-1].order.id
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 async def figures(session: AsyncSession) -> list[Figure]:
@@ -299,7 +285,10 @@ async def figures(session: AsyncSession) -> list[Figure]:
     return [
         (
             "dashboard.shop.revenue_today",
-            " · ".join(amount(today.revenue.get(c, 0), c) for c in _currencies(today.revenue)),
+            " · ".join(
+                f"{_grouped(today.revenue.get(c, 0), c)} {_unit(c)}"
+                for c in _currencies(today.revenue)
+            ),
             link + "?period=today",
         ),
         ("dashboard.shop.orders_today", str(today.orders), link + "?period=today"),

@@ -5,12 +5,12 @@ order and payment changes state by a conditional UPDATE."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import jobs
 from bozor.db import session_scope
 from bozor.settings import Settings
 from bozor.shop import card, orders, refunds
@@ -37,13 +37,9 @@ async def run(
 ) -> None:
     bot = create_bot(settings, ResilientRequests(FloodGate())) if settings.bot_token else None
     try:
-        while not stop.is_set():
-            try:
-                await run_once(factory, settings, bot)
-            except Exception:
-                log.exception("shop jobs failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.shop_job_interval)
+        await jobs.repeat(
+            "shop", settings.shop_job_interval, stop, lambda: run_once(factory, settings, bot)
+        )
     finally:
         if bot is not None:
             await bot.session.close()

@@ -24,7 +24,17 @@ from bozor.shop.exceptions import (
     OrderNotPendingError,
     SoldOutError,
 )
-from bozor.shop.models import Category, Code, CodeStatus, Order, OrderStatus, Product
+from bozor.shop.models import (
+    Category,
+    Code,
+    CodeStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentProvider,
+    PaymentStatus,
+    Product,
+)
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -142,6 +152,18 @@ async def get_owned(*, session: AsyncSession, user: User, order_id: int) -> Orde
     return order
 
 
+async def locked(session: AsyncSession, order_id: int) -> Order | None:
+    """The order, locked until the transaction ends: payments for it apply one at a time.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: the payment recorded first holds a key-share lock on
+    the order (its foreign key), which FOR UPDATE waits on; two payments at once would each
+    wait for the other's."""
+    query = select(Order).where(Order.id == order_id)
+    if dialect_name(session) == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return (await session.scalars(query.execution_options(populate_existing=True))).first()
+
+
 async def _lock_balance(session: AsyncSession, user_id: int) -> None:
     """Spending from a balance is check-then-write: one at a time per user."""
     await serialize(session, f"ledger:{user_id}", sqlite_table="ledger_entries")
@@ -168,6 +190,10 @@ async def apply_bonus(*, session: AsyncSession, user: User, order_id: int) -> Or
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise BonusNotApplicableError
+    # A card link is for the whole price. Read after the UPDATE, which waits for a link being
+    # made (card.start locks the order), so the two never both go through.
+    if await _card_payment_started(session, order.id):
+        raise BonusNotApplicableError
     await ledger.book(
         session=session,
         user_id=user.id,
@@ -177,6 +203,19 @@ async def apply_bonus(*, session: AsyncSession, user: User, order_id: int) -> Or
     )
     await session.refresh(order)
     return order
+
+
+async def _card_payment_started(session: AsyncSession, order_id: int) -> bool:
+    started = await session.scalar(
+        select(Payment.id)
+        .where(
+            Payment.order_id == order_id,
+            Payment.provider == PaymentProvider.PORTMONE,
+            Payment.status == PaymentStatus.PENDING,
+        )
+        .limit(1)
+    )
+    return started is not None
 
 
 async def deliver(*, session: AsyncSession, order: Order, provider: str) -> bool:
@@ -262,9 +301,11 @@ async def _close_unpaid(session: AsyncSession, order: Order, status: OrderStatus
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    # Read again: a bonus applied after the caller loaded the order, and committed while the
+    # UPDATE above waited for it, must come back too.
+    await session.refresh(order)
     await _release(session, order.id)
     await return_bonus(session, order)
-    await session.refresh(order)
     return True
 
 

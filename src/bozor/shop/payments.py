@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import dialect_name, upsert_insert, utcnow
+from bozor.db import upsert_insert, utcnow
 from bozor.settings import Settings
 from bozor.shop import audit, notify, orders
 from bozor.shop.exceptions import (
@@ -62,13 +62,6 @@ def order_id_of(payload: str) -> int | None:
     return int(rest) if rest.isascii() and rest.isdigit() and len(rest) < 19 else None
 
 
-async def locked_order(session: AsyncSession, order_id: int) -> Order | None:
-    query = select(Order).where(Order.id == order_id)
-    if dialect_name(session) == "postgresql":
-        query = query.with_for_update()
-    return (await session.scalars(query.execution_options(populate_existing=True))).first()
-
-
 async def check_pre_checkout(
     *,
     session: AsyncSession,
@@ -82,7 +75,7 @@ async def check_pre_checkout(
     its amount in Stars, with its codes still held (an order that lapsed is held again from
     stock if it can be). Raises the reason to refuse."""
     order_id = order_id_of(payload)
-    order = await locked_order(session, order_id) if order_id is not None else None
+    order = await orders.locked(session, order_id) if order_id is not None else None
     owner = await session.get(User, order.user_id) if order is not None else None
     if order is None or owner is None or owner.telegram_id != telegram_id:
         raise OrderNotFoundError
@@ -131,7 +124,7 @@ async def apply_stars(
     if payment is None:
         log.info("Stars charge %s for order %s delivered again; ignored", charge_id, order_id)
         return Applied(Outcome.DUPLICATE, None, None)
-    order = await locked_order(session, order_id)
+    order = await orders.locked(session, order_id)
     if order is None:
         return Applied(Outcome.REFUND, payment, None)  # _record made it refund_due already
     if currency != STARS or total_amount != order.stars_due:
@@ -259,7 +252,7 @@ async def request_refund(
 ) -> Order:
     """An admin refunds a delivered order: its payments are queued for refund, its bonus
     returned. The codes stay sold (the buyer has seen them)."""
-    order = await locked_order(session, order_id)
+    order = await orders.locked(session, order_id)
     if order is None:
         raise OrderNotFoundError
     if order.status != OrderStatus.DELIVERED:

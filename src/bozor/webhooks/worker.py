@@ -10,7 +10,6 @@ the row delivered sends it again later, with the same event id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -20,10 +19,9 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor import crypto
+from bozor import crypto, jobs
 from bozor.api.idempotency import forget_expired
 from bozor.db import dialect_name, session_scope, utcnow
-from bozor.observability.metrics import job_run
 from bozor.settings import Settings
 from bozor.webhook_signing import sign_webhook
 from bozor.webhooks import service
@@ -71,15 +69,12 @@ class WebhookWorker:
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         ) as client:
-            while not stop.is_set():
-                try:
-                    with job_run("webhooks"):
-                        await self.sweep(client)
-                        await self._housekeeping()
-                except Exception:
-                    log.exception("webhook sweep failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+            async def sweep() -> None:
+                await self.sweep(client)
+                await self._housekeeping()
+
+            await jobs.repeat("webhooks", self.interval, stop, sweep)
 
     async def sweep(self, client: httpx.AsyncClient) -> int:
         """Fan out new events and send what is due; returns the number delivered."""
