@@ -54,18 +54,31 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     """`bozor demo` running, with its sample data, until the test ends."""
     emulator_port, http_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
+    # The tests click faster than anyone can (ten steps of a form in 0.6 s), which the per-user
+    # throttle rightly refuses; throttling is tested in tests/core.
+    env |= {"THROTTLE_RATE": "100", "THROTTLE_BURST": "100"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bozor", "demo", "--emulator-port", str(emulator_port),
         "--http-port", str(http_port), "--data-dir", str(tmp_path), env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None
+    output = bytearray()
+    started = asyncio.Event()
+
+    async def drain(stream: asyncio.StreamReader) -> None:
+        # Read all along: a pipe nobody reads blocks the demo once it is full.
+        while line := await stream.readline():
+            output.extend(line)
+            if b"Press Ctrl+C" in line:
+                started.set()
+
+    reader = asyncio.create_task(drain(process.stdout))
     try:
-        banner = b""
-        while b"Press Ctrl+C" not in banner:
-            line = await asyncio.wait_for(process.stdout.readline(), timeout=90)
-            assert line, banner.decode()
-            banner += line
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait({waiting, reader}, timeout=90, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        assert started.is_set(), output.decode(errors="replace")
         emulator = f"http://127.0.0.1:{emulator_port}"
         yield Demo(f"{emulator}/chat/", f"http://127.0.0.1:{http_port}", emulator)
         process.send_signal(signal.SIGINT)
@@ -74,6 +87,8 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
         if process.returncode is None:
             process.kill()
             await process.wait()
+        await reader
+        print(output.decode(errors="replace"))  # pytest shows it when the test failed
 
 
 @pytest.fixture

@@ -69,7 +69,8 @@ async def test_an_ad_from_the_web_chat_approved_in_the_dashboard(
     image = card.locator("img")
     await expect(image).to_have_count(1)
     await image.scroll_into_view_if_needed()
-    assert await image.evaluate("img => img.complete && img.naturalWidth") == 480  # from storage
+    # 480 px, as stored; decode() waits while a busy machine is still fetching the picture.
+    assert await image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 480
     # The seeded queue: photos, and one ad with pre-screening findings.
     await expect(dashboard.get_by_test_id("review-queue")).to_contain_text("nearly the same photo")
     await shoot(dashboard, "dashboard-classifieds.png", full_page=True)
