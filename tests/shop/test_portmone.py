@@ -24,7 +24,7 @@ from tests.shop.helpers import (
 
 from bozor.ledger import service as ledger
 from bozor.payments.fake_portmone import FakePortmone
-from bozor.payments.portmone import PortmoneStatus
+from bozor.payments.portmone import PortmoneClient, PortmoneStatus
 from bozor.shop import card, orders
 from bozor.shop.exceptions import BonusNotApplicableError
 from bozor.shop.models import Code, CodeStatus, OrderStatus, Payment, PaymentStatus
@@ -42,7 +42,7 @@ async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakePortmone]:
 
 
 @pytest.fixture
-def bozor_overrides(fake: FakePortmone) -> dict[str, Any]:
+def bozor_overrides(fake: FakePortmone, request: pytest.FixtureRequest) -> dict[str, Any]:
     config = fake.config
     return {
         "http_port": PORT,
@@ -51,7 +51,8 @@ def bozor_overrides(fake: FakePortmone) -> dict[str, Any]:
         "portmone_password": config.password,
         "portmone_key": config.key,
         "portmone_url": config.url,
-        "shop_job_interval": 0.2,
+        # refund_sweep tests run the sweep themselves
+        "shop_job_interval": 3600 if "refund_sweep" in request.node.name else 0.2,
         "outbox_chat_interval": 0,
         "throttle_burst": 100,
     }
@@ -184,3 +185,86 @@ async def test_bonus_and_card_exclude_each_other_even_at_once(bozor: Harness) ->
             select(Payment.order_id).where(Payment.payment_url.is_not(None))
         )
         assert sorted(links) == [first.id, second.id]
+
+
+async def test_pressing_pay_by_card_twice_at_once_makes_one_link(bozor: Harness) -> None:
+    """Two presses of "Pay by card" at the same moment: one Portmone payment and one link, so
+    that the buyer cannot be charged twice for one order."""
+    product = await make_product(bozor, stock=3, price=30, card_price=25000)
+    user = await buyer_with_points(bozor, "Zarina", 0)
+    [order] = await pending_orders(bozor, user, product, 1)
+
+    async def card_link(session: Any) -> Payment:
+        return await card.start(
+            session=session,
+            settings=bozor.settings,
+            user=user,
+            order_id=order.id,
+            description="20 USD",
+            return_url="https://t.me/bozor_bot",
+        )
+
+    second = await while_open(bozor.db, card_link, card_link)
+    async with bozor.db() as session:
+        payments = list(await session.scalars(select(Payment).where(Payment.order_id == order.id)))
+    assert [(p.id, p.payment_url) for p in payments] == [(second.id, second.payment_url)]
+
+
+async def refund_due_by_mismatch(bozor: Harness, fake: FakePortmone) -> str:
+    """A card payment of too little, refused: its refund is due. Its order number."""
+    product = await make_product(bozor, stock=2, card_price=25000)
+    buyer = await bozor.user("Taras")
+    await bozor.start(buyer)
+    number = await card_payment(bozor, buyer, product)
+    await fake.pay(number, amount=Decimal("1.00"))
+
+    async def due() -> bool:
+        return await payment_status(bozor) == PaymentStatus.REFUND_DUE
+
+    await eventually(due)
+    return number
+
+
+async def payment_status(bozor: Harness) -> PaymentStatus | None:
+    async with bozor.db() as session:
+        return await session.scalar(select(Payment.status))
+
+
+def returns_asked(fake: FakePortmone) -> int:
+    return sum(1 for r in fake.requests if r.method == "return")
+
+
+async def test_refund_sweep_whose_answer_was_lost_records_the_refund(
+    bozor: Harness, fake: FakePortmone
+) -> None:
+    """Portmone made the refund but its answer never came: the refund stays due (nothing is
+    handed to an admin, who would refund it a second time); the next sweep's `return` is
+    refused, `result` shows the money back, and the refund is recorded."""
+    number = await refund_due_by_mismatch(bozor, fake)
+    fake.stall_next(1, seconds=1.0)  # answered after the client gave up
+    async with PortmoneClient(fake.config, timeout=0.3) as client:
+        await card.refund_due(bozor.db, bozor.settings, client)
+        assert await payment_status(bozor) == PaymentStatus.REFUND_DUE
+        await asyncio.sleep(1.0)
+        assert fake.order(number).status is PortmoneStatus.RETURN
+        await card.refund_due(bozor.db, bozor.settings, client)
+    assert await payment_status(bozor) == PaymentStatus.REFUNDED
+    assert returns_asked(fake) == 2
+
+
+async def test_refund_sweeps_on_two_instances_return_the_money_once(
+    bozor: Harness, fake: FakePortmone, database_url: str
+) -> None:
+    """Two instances sweep at the same moment: one asks Portmone, the other skips the payment
+    it is working on."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several instances share PostgreSQL; SQLite is one process")
+    await refund_due_by_mismatch(bozor, fake)
+    fake.stall_next(1, seconds=0.5)  # the first sweep is still waiting when the second runs
+    async with PortmoneClient(fake.config) as client:
+        await asyncio.gather(
+            card.refund_due(bozor.db, bozor.settings, client),
+            card.refund_due(bozor.db, bozor.settings, client),
+        )
+    assert await payment_status(bozor) == PaymentStatus.REFUNDED
+    assert returns_asked(fake) == 1

@@ -105,6 +105,14 @@ class PortmoneError(Exception):
         self.message = message
         super().__init__(f"Portmone error {code}: {message}")
 
+    @property
+    def answered(self) -> bool:
+        """Portmone itself answered (and refused). False when what became of the request is
+        unknown: no answer, a network or HTTP error, an answer that could not be read."""
+        return self.code not in {"timeout", "network", "bad_response"} and not (
+            self.code.startswith("http_")
+        )
+
 
 class PortmoneNotificationError(ValueError):
     """A notification body that cannot be read (malformed, or missing the order number)."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor.db import dialect_name, session_scope, utcnow
+from bozor.db import dialect_name, serialize, session_scope, utcnow
 from bozor.payments.portmone import PortmoneClient, PortmoneError, PortmoneStatus
 from bozor.settings import Settings
 from bozor.shop import audit, catalogue, notify, orders, payments
@@ -65,6 +66,8 @@ async def start(
         raise BonusNotApplicableError
     if config is None or order.card_total is None or order.card_currency is None:
         raise CardPaymentUnavailableError
+    # Two presses at once: the second waits here, then finds the first's link.
+    await serialize(session, f"card-payment:{order.id}", sqlite_table=Payment.__tablename__)
     existing = await session.scalar(
         select(Payment).where(
             Payment.order_id == order.id,
@@ -212,37 +215,62 @@ async def reconcile(factory: async_sessionmaker[AsyncSession], settings: Setting
 async def refund_due(
     factory: async_sessionmaker[AsyncSession], settings: Settings, client: PortmoneClient
 ) -> None:
-    """Return card payments that are due back; what Portmone refuses is left to an admin."""
-    async with session_scope(factory) as session:
-        due = [
-            (
-                p.id,
-                p.external_id,
-                Decimal(str(p.detail.get("paid_amount") or catalogue.to_decimal(p.amount))),
-            )
-            for p in await payments.refunds_due(session=session, provider=PaymentProvider.PORTMONE)
-        ]
-    for payment_id, number, amount in due:
-        try:
-            await client.refund(
-                shop_order_number=number,
-                amount=amount,
-                message="Bozor refund",
-            )
-        except PortmoneError as exc:
-            log.warning("Portmone refused the refund of payment %s: %s", payment_id, exc.code)
-            async with session_scope(factory) as session:
-                if await payments.mark_refunded(
-                    session=session, payment_id=payment_id, manual=True
-                ):
-                    await notify.manual_refund(
-                        session=session, settings=settings, payment_id=payment_id
-                    )
-                    await audit.record(
-                        session=session,
-                        action="refund_refused",
-                        detail={"payment_id": payment_id, "code": exc.code},
-                    )
-            continue
+    """Return the card payments that are due back, each in its own transaction that keeps the
+    payment locked while Portmone is asked (another instance's sweep passes it over).
+
+    No answer (timeout, network, 5xx) leaves the refund due: Portmone may have made it, and
+    the next sweep finds out. A refusal is checked with `result`: the money already back (a
+    refund whose answer was lost) is recorded as refunded; otherwise an admin must refund by
+    hand."""
+    tried: list[int] = []
+    while True:
         async with session_scope(factory) as session:
-            await payments.mark_refunded(session=session, payment_id=payment_id)
+            payment = await payments.next_refund(
+                session=session, provider=PaymentProvider.PORTMONE, skip=tried
+            )
+            if payment is None:
+                return
+            tried.append(payment.id)
+            answer = await _ask_refund(client, payment)
+            if answer.done is None:
+                continue
+            await payments.mark_refunded(
+                session=session, payment_id=payment.id, manual=not answer.done
+            )
+            if not answer.done:
+                await notify.manual_refund(
+                    session=session, settings=settings, payment_id=payment.id
+                )
+                await audit.record(
+                    session=session,
+                    action="refund_refused",
+                    detail={"payment_id": payment.id, "code": answer.code},
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class _RefundAnswer:
+    done: bool | None  # True: the money is back; False: refused; None: not known yet
+    code: str | None = None  # Portmone's reason for a refusal
+
+
+async def _ask_refund(client: PortmoneClient, payment: Payment) -> _RefundAnswer:
+    number = payment.external_id
+    amount = Decimal(str(payment.detail.get("paid_amount") or catalogue.to_decimal(payment.amount)))
+    try:
+        await client.refund(shop_order_number=number, amount=amount, message="Bozor refund")
+        return _RefundAnswer(done=True)
+    except PortmoneError as exc:
+        if not exc.answered:
+            log.warning("Portmone refund of payment %s: no answer (%s)", payment.id, exc.code)
+            return _RefundAnswer(done=None)
+        refusal = exc.code
+        log.warning("Portmone refused the refund of payment %s: %s", payment.id, refusal)
+    try:
+        found = await client.result(shop_order_number=number)
+    except PortmoneError as exc:
+        log.warning("Portmone result of payment %s failed: %s", payment.id, exc.code)
+        return _RefundAnswer(done=None)
+    if found is not None and found.status is PortmoneStatus.RETURN:
+        return _RefundAnswer(done=True)  # an earlier refund whose answer was lost
+    return _RefundAnswer(done=False, code=refusal)

@@ -5,6 +5,7 @@ and refunded when it cannot be fulfilled — never silently lost."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
@@ -297,6 +298,22 @@ async def refunds_due(*, session: AsyncSession, provider: str, limit: int = 100)
             .order_by(Payment.id)
             .limit(limit)
         )
+    )
+
+
+async def next_refund(
+    *, session: AsyncSession, provider: str, skip: Collection[int] = ()
+) -> Payment | None:
+    """The oldest payment due back (not in `skip`), locked until the transaction ends; on
+    PostgreSQL a payment another transaction holds is passed over, so that two instances
+    never ask the provider to refund one payment at once."""
+    query = select(Payment).where(
+        Payment.provider == provider, Payment.status == PaymentStatus.REFUND_DUE
+    )
+    if skip:
+        query = query.where(Payment.id.not_in(skip))
+    return await session.scalar(
+        query.order_by(Payment.id).limit(1).with_for_update(skip_locked=True)
     )
 
 
