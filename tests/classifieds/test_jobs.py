@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bozor.classifieds import jobs, service
+from bozor.classifieds.exceptions import WrongStateError
 from bozor.classifieds.models import Ad, AdState, ChannelPost, PostKind, RepostSlot, SoldCheck
 from bozor.db import create_engine, create_session_factory
 from bozor.outbox.models import OutboxMessage
-from bozor.testing import Harness, eventually
+from bozor.testing import Harness, eventually, while_open
 from bozor.users import service as users_service
+from bozor.users.models import User
 
 from .helpers import press, published
 
@@ -197,3 +199,58 @@ async def _asked(bozor: Harness, owner: int, title: str, times: int) -> bool:
         if f"“{title}” sold?" in str(m.get("text"))
     ]
     return len(asks) >= times
+
+
+async def _two_asks_unanswered(bozor: Harness, name: str) -> tuple[User, int, int, datetime]:
+    """A user's published ad asked "Sold?" twice (CLASSIFIEDS_MAX_UNANSWERED=2), no answer:
+    the user, the ad, the last ask, and the moment the next sweep expires the ad."""
+    owner = await bozor.user(name)
+    await bozor.start(owner)
+    [ad_id] = await published(bozor, owner, ["Old piano"])
+    async with bozor.db() as session:
+        first = await session.scalar(select(Ad.published_at).where(Ad.id == ad_id))
+        user = await users_service.get_by_telegram_id(session=session, telegram_id=owner)
+    assert first is not None and user is not None
+    for days in (3, 6):
+        async with bozor.db() as session:
+            await jobs.sold_checks(
+                session=session,
+                settings=bozor.settings,
+                now=first + timedelta(days=days, minutes=1),
+            )
+            await session.commit()
+    async with bozor.db() as session:
+        last = await session.scalar(select(func.max(SoldCheck.id)).where(SoldCheck.ad_id == ad_id))
+    assert last is not None
+    return user, ad_id, last, first + timedelta(days=9, minutes=1)
+
+
+async def test_a_no_given_while_the_sweep_counts_the_asks_keeps_the_ad(bozor: Harness) -> None:
+    """The owner's "No" (still for sale), made while the expiry sweep runs, is counted: the
+    owner was told the ad stays, so it must stay."""
+    user, ad_id, last, expiry = await _two_asks_unanswered(bozor, "Iroda")
+    await while_open(
+        bozor.db,
+        lambda session: service.answer_check(session=session, check_id=last, user=user, sold=False),
+        lambda session: jobs.sold_checks(session=session, settings=bozor.settings, now=expiry),
+    )
+    async with bozor.db() as session:
+        ad = await session.get(Ad, ad_id)
+    assert ad is not None and ad.state == AdState.PUBLISHED
+
+
+async def test_a_no_given_while_the_ad_expires_is_told_it_expired(bozor: Harness) -> None:
+    """The sweep expires the ad while the owner answers "No": the owner is told the ad is
+    closed, not that it stays in the channel."""
+    user, ad_id, last, expiry = await _two_asks_unanswered(bozor, "Iroda")
+    with pytest.raises(WrongStateError):
+        await while_open(
+            bozor.db,
+            lambda session: jobs.sold_checks(session=session, settings=bozor.settings, now=expiry),
+            lambda session: service.answer_check(
+                session=session, check_id=last, user=user, sold=False
+            ),
+        )
+    async with bozor.db() as session:
+        ad = await session.get(Ad, ad_id)
+    assert ad is not None and ad.state == AdState.EXPIRED

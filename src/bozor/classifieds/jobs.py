@@ -17,7 +17,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor import jobs
-from bozor.classifieds import notify
+from bozor.classifieds import notify, service
 from bozor.classifieds.models import (
     Ad,
     AdState,
@@ -141,6 +141,8 @@ async def sold_checks(*, session: AsyncSession, settings: Settings, now: datetim
         if check_id is None:
             continue  # asked already in this period
         done += 1
+        # The answers are counted under the ad's lock, which an owner's answer also takes.
+        await service.locked_after_write(session, ad_id)
         earlier = list(
             await session.scalars(
                 select(SoldCheck.answer)

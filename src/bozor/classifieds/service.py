@@ -244,11 +244,13 @@ async def decide(
 
 
 async def locked_after_write(session: AsyncSession, ad_id: int) -> Ad | None:
-    """The ad, read after writing a message's record and, on PostgreSQL, under its row lock.
+    """The ad, read after a write (a message's record, an owner's answer) and, on PostgreSQL,
+    under its row lock.
 
     A change of the ad (decision, sale, withdrawal, expiry) committing meanwhile then either
-    sees the record and edits that message, or is seen by the caller, who edits it. Without
-    the lock each could miss the other (write skew) and the message would stay stale.
+    sees the write (and edits that message, or keeps the ad) or is seen by the caller.
+    Without the lock each could miss the other (write skew): a stale message, or an ad
+    expired after its owner was told it stays.
 
     FOR NO KEY UPDATE, the lock an UPDATE of the ad takes: two hooks for one ad both hold the
     key-share lock of their record's foreign key, which a plain FOR UPDATE would wait on, each
@@ -349,9 +351,12 @@ async def answer_check(*, session: AsyncSession, check_id: int, user: User, sold
     )
     if sold:
         return await _close(session, ad, AdState.SOLD, (AdState.PUBLISHED,))
-    if ad.state != AdState.PUBLISHED:
-        raise WrongStateError(state=str(ad.state))
-    return ad
+    # The expiry sweep counts the answers under the same lock: it sees this "No", or the
+    # ad read here is already expired.
+    kept = await locked_after_write(session, ad.id)
+    if kept is None or kept.state != AdState.PUBLISHED:
+        raise WrongStateError(state=str(kept.state if kept else ad.state))
+    return kept
 
 
 async def my_ads(*, session: AsyncSession, user_id: int, limit: int = 30) -> list[Ad]:
