@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from bozor.classifieds.models import RepostSlot
 from bozor.emulator import Emulator, EmulatorDriver
-from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN
+from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness, eventually
 
 SECOND_ADMIN = ADMIN_ID + 1
 
@@ -32,3 +34,17 @@ def bozor_overrides(channel: int, tmp_path: Any) -> dict[str, Any]:
         "throttle_rate": 100.0,
         "throttle_burst": 100,
     }
+
+
+@pytest.fixture
+async def bozor(bozor: Harness) -> Harness:
+    """Bozor, once its own classifieds sweep has run: it runs at start (then hourly), and
+    would otherwise take the real clock's repost slot in the middle of a test, reposting an
+    ad the test has just published."""
+
+    async def swept() -> bool:
+        async with bozor.db() as session:
+            return bool(await session.scalar(select(func.count()).select_from(RepostSlot)))
+
+    await eventually(swept)
+    return bozor

@@ -337,11 +337,15 @@ async def my_ad_action(
         await message.edit_text(text, reply_markup=markup)
         return
     action, ad_id = (parts[1], int(parts[2])) if len(parts) == 3 else ("show", int(parts[1]))
+    # Committed before the owner is told: "Withdrawn" must not be said of a change that could
+    # still fail to be saved.
     if action == "s":
         await service.mark_sold(session=session, ad_id=ad_id, user=user)
+        await session.commit()
         await query.answer(t("ads.marked_sold"))
     elif action == "w":
         await service.withdraw(session=session, ad_id=ad_id, user=user)
+        await session.commit()
         await query.answer(t("ads.withdrawn"))
     elif action == "e":
         await _start_edit(query, session, user, t, state, settings, ad_id)
@@ -415,6 +419,7 @@ async def sold_answer(
     _, answer, check_id = (query.data or "").split(":")
     sold = answer == "y"
     ad = await service.answer_check(session=session, check_id=int(check_id), user=user, sold=sold)
+    await session.commit()  # before the owner is told
     await query.answer()
     key = "ads.check_sold" if sold else "ads.check_kept"
     await _message(query).edit_text(t(key, id=ad.id, title=ad.title), reply_markup=None)
