@@ -158,10 +158,12 @@ async def locked(session: AsyncSession, order_id: int) -> Order | None:
     FOR NO KEY UPDATE, not FOR UPDATE: the payment recorded first holds a key-share lock on
     the order (its foreign key), which FOR UPDATE waits on; two payments at once would each
     wait for the other's."""
-    query = select(Order).where(Order.id == order_id)
-    if dialect_name(session) == "postgresql":
-        query = query.with_for_update(key_share=True)
-    return (await session.scalars(query.execution_options(populate_existing=True))).first()
+    return await session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update(key_share=True)  # not rendered on SQLite, which has one writer
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _lock_balance(session: AsyncSession, user_id: int) -> None:
