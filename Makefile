@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKERS ?= 3
 
-.PHONY: install demo run test lint typecheck format bench bench-instances clear-db clean
+.PHONY: install demo run test lint typecheck format bench bench-instances screenshots clear-db clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,10 @@ typecheck: install
 	$(BIN)/mypy
 
 test: lint typecheck  ## everything CI runs: lint, types, the whole suite on SQLite and PostgreSQL
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --durations=15
+
+screenshots: install  ## the README's pictures, from the browser tests (docs/screenshots)
+	BOZOR_SCREENSHOTS=1 $(BIN)/pytest tests/browser -n 1
 
 format: install
 	$(BIN)/ruff format src tests bench
