@@ -178,6 +178,11 @@ def db_current() -> None:
 
     settings = _settings()
 
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        typer.echo(f"current: none (no database at {missing})  newest: {migrate.head_revision()}")
+        raise typer.Exit(1)
+
     async def main() -> None:
         engine = create_engine(settings.database_url)
         try:
@@ -187,6 +192,17 @@ def db_current() -> None:
             await engine.dispose()
 
     _run(main())
+
+
+def _missing_sqlite_file(database_url: str) -> Path | None:
+    """The file a SQLite URL names when it does not exist (opening it would create it)."""
+    from sqlalchemy import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
 
 
 @db_app.command("revision")
@@ -338,7 +354,10 @@ def apikey_list() -> None:
     from bozor.apikeys import service as keys_service
 
     async def work(session: AsyncSession) -> None:
-        for key in await keys_service.list_keys(session=session):
+        keys = await keys_service.list_keys(session=session)
+        if not keys:
+            typer.echo("no API keys yet; `bozor apikey create NAME` makes one")
+        for key in keys:
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
             typer.echo(
@@ -372,13 +391,20 @@ def lottery_verify(
 ) -> None:
     """Recompute a drawn lottery's winners from its published data (seed, participant list,
     external value); print OK, or exactly what differs (exit code 1)."""
-    from bozor.errors import DomainError
+    from bozor.errors import DomainError, NotFoundError
     from bozor.i18n import Translator
     from bozor.lotteries import draws, service
 
     async def work(session: AsyncSession) -> None:
         try:
             report = await draws.verify(session=session, lottery_id=lottery_id)
+        except NotFoundError:  # the translated text points to a bot command
+            typer.echo(
+                f"error: there is no lottery #{lottery_id} (the dashboard's Lotteries page "
+                "lists them)",
+                err=True,
+            )
+            raise typer.Exit(2) from None
         except DomainError as exc:
             typer.echo(f"error: {Translator('en')(exc.code, **exc.params)}", err=True)
             raise typer.Exit(2) from None
