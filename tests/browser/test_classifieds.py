@@ -88,3 +88,7 @@ async def test_an_ad_from_the_web_chat_approved_in_the_dashboard(
     await expect(messages).to_contain_text(
         re.compile(rf"#{ad_id} .{TITLE}. is published in the channel: https://t\.me/")
     )
+    # The post's link opens the post in the demo's channel view, not a broken tab.
+    await messages.locator("a[href^='https://t.me/']").last.click()
+    await expect(chat.get_by_test_id("chat-title")).to_have_text("Bozor News")
+    await expect(messages.locator(".msg", has_text=TITLE).last).to_be_in_viewport()

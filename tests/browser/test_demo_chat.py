@@ -31,11 +31,16 @@ async def test_a_referral_from_one_persona_to_another(
     await expect(link).to_be_visible()
     await link.click()
     await expect(page.get_by_test_id("open-as")).to_be_visible()
+    await expect(page.get_by_test_id("open-as-admin")).to_contain_text("admin")
+    await expect(page.get_by_test_id("open-as-jasur")).to_contain_text("new")
     await page.get_by_test_id("open-as-jasur").click()
     messages = page.get_by_test_id("messages")
     await expect(messages).to_contain_text("Alice taklifi")  # Jasur reads Uzbek
+    await expect(page.get_by_test_id("persona-jasur")).not_to_contain_text("new")
     await page.get_by_test_id("persona-alice").click()
     await expect(messages).to_contain_text(re.compile(r"Jasur.*joined through your link"))
+    favicon = await page.request.get(demo.emulator_url + "/favicon.ico")
+    assert favicon.ok
     await shoot(page, "demo-referral.png")
 
 

@@ -6,11 +6,13 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from bozor.api import problems
@@ -34,17 +36,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 3.0  # seconds each dependency gets to answer /readyz
+FAVICON = resources.files("bozor").joinpath("static", "favicon.svg").read_bytes()
 
 
 def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> FastAPI:
     """The HTTP app: the REST API (`api`) and Telegram's webhook endpoint (`webhook`, when
     WEBHOOK_URL is set); health checks always."""
-    app = FastAPI(
+    # Swagger UI's assets are served from the fastapi-offline package, not a CDN: /docs works
+    # offline (the demo) and behind firewalls.
+    app = FastAPIOffline(
         title="Bozor",
         version="0.1.0",
         summary="Referrals for your app, on the same graph as the Telegram bot.",
         docs_url="/docs",
         redoc_url=None,
+        favicon_url="/favicon.ico",
     )
     app.state.runtime = runtime
     app.state.limits = limits_from(runtime.settings, runtime.redis)
@@ -52,6 +58,12 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
     # Starlette tries routes in order: the busiest (health checks, Telegram's webhook, referral
     # links) come first, so they are not matched against every API route before.
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(
+            FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+        )
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

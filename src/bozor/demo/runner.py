@@ -142,7 +142,7 @@ def webchat_config(ctx: DemoContext, http_url: str) -> dict[str, Any]:
         ],
         "channels": []
         if ctx.channel_id is None
-        else [{"id": ctx.channel_id, "title": "Bozor News"}],
+        else [{"id": ctx.channel_id, "title": "Bozor News", "username": DEMO_CHANNEL_USERNAME}],
         "links": {"dashboard": f"{http_url}/dashboard/", "api_docs": f"{http_url}/docs"},
         "texts": {language: _texts(Translator(language), ctx) for language in LANGUAGES},
     }

@@ -18,7 +18,12 @@ from aiohttp import web
 if TYPE_CHECKING:
     from bozor.emulator.server import Emulator
 
-_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
 _FILES = frozenset({"chat.js", "chat.css"})
 
 
@@ -49,6 +54,13 @@ def webchat_routes(emu: Emulator) -> list[web.RouteDef]:
             headers={"Cache-Control": "no-cache"},
         )
 
+    async def favicon(request: web.Request) -> web.Response:
+        return web.Response(
+            body=resources.files("bozor").joinpath("static", "favicon.svg").read_bytes(),
+            content_type="image/svg+xml",
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
     async def config(request: web.Request) -> web.Response:
         if emu.webchat is None:
             return web.json_response(
@@ -64,4 +76,5 @@ def webchat_routes(emu: Emulator) -> list[web.RouteDef]:
         web.get("/chat/", page),
         web.get("/chat/config.json", config),
         web.get("/chat/static/{name}", asset),
+        web.get("/favicon.ico", favicon),
     ]

@@ -39,12 +39,13 @@
     return `<span class="avatar" style="background:${COLORS[Math.abs(id) % COLORS.length]}">${esc(name[0] || "?")}</span>`;
   }
 
+  const roleText = (p) => (p.role === "admin" ? t("admin") : p.started ? t("member") : t("newcomer"));
+
   function renderSide() {
     $("chats-title").textContent = t("choose_persona");
     $("channels-title").textContent = t("channels");
     $("personas").innerHTML = state.config.personas.map((p) => {
-      const role = p.role === "admin" ? `<span class="badge admin">${esc(t("admin"))}</span>`
-        : `<span class="badge">${esc(p.started ? t("member") : t("newcomer"))}</span>`;
+      const role = `<span class="badge${p.role === "admin" ? " admin" : ""}">${esc(roleText(p))}</span>`;
       const unread = state.unread[p.id] ? `<span class="unread">${state.unread[p.id]}</span>` : "";
       const active = state.chat && state.chat.kind === "persona" && state.chat.id === p.id ? " active" : "";
       return `<button class="persona${active}" data-persona="${esc(p.key)}" data-testid="persona-${esc(p.key)}">
@@ -88,6 +89,7 @@
     state.messages = [];
     state.rendered = false;
     state.poll += 1;
+    state.pendingPost = null;
     state.unread[id] = 0;
     location.hash = kind === "persona" ? `persona=${persona(id).key}` : `channel=${id}`;
     document.body.classList.add("in-chat");
@@ -235,7 +237,8 @@
         : body(m);
       return `<div class="msg${out ? " out" : ""}" data-id="${m.message_id}" data-testid="message">${content}<div class="meta">${m.edit_date ? "✎ " : ""}${time}</div></div>`;
     }).join("") : `<div class="empty">${esc(t("no_messages"))}</div>`;
-    if (state.atBottom || !state.rendered) toBottom();
+    if (state.pendingPost && showPost(state.pendingPost)) state.pendingPost = null;
+    else if (state.atBottom || !state.rendered) toBottom();
     // photos without a known size take their height once loaded
     box.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => {
       if (state.atBottom) toBottom();
@@ -258,7 +261,12 @@
   const me = () => state.chat.id;
 
   async function sendText(text) {
+    const who = persona(me());
     await control("POST", "/messages", { user_id: me(), text });
+    if (who && !who.started && text.startsWith("/start")) {
+      who.started = true; // a newcomer who started the bot is a member now
+      renderSide();
+    }
   }
 
   function deepLink(url) {
@@ -271,7 +279,7 @@
   function openAs(payload) {
     const list = $("dialog-list");
     const others = state.config.personas.filter((p) => !state.chat || p.id !== state.chat.id);
-    list.innerHTML = others.map((p) => `<button data-open-as="${p.id}" data-testid="open-as-${esc(p.key)}">${avatar(p.name, p.id)}<span class="who">${esc(p.name)}<small>${esc(p.started ? t("member") : t("newcomer"))}</small></span></button>`).join("");
+    list.innerHTML = others.map((p) => `<button data-open-as="${p.id}" data-testid="open-as-${esc(p.key)}">${avatar(p.name, p.id)}<span class="who">${esc(p.name)}<small>${esc(roleText(p))}</small></span></button>`).join("");
     $("dialog").hidden = false;
     list.onclick = (event) => {
       const button = event.target.closest("[data-open-as]");
@@ -282,10 +290,34 @@
     };
   }
 
+  // A channel's post (t.me/<channel>/<id>) opens in the channel view, scrolled to the post.
+  function channelPost(url) {
+    const match = /^https?:\/\/t\.me\/([A-Za-z0-9_]+)\/(\d+)\/?$/.exec(url);
+    if (!match || !state.config.channels.length) return null;
+    const channel = state.config.channels.find((c) => (c.username || "").toLowerCase() === match[1].toLowerCase())
+      || state.config.channels[0];
+    return { channel: channel.id, post: Number(match[2]) };
+  }
+
+  function showPost(post) {
+    const box = $("messages");
+    const found = box.querySelector(`[data-id="${post}"]`);
+    if (!found) return false;
+    found.scrollIntoView({ block: "center" });
+    state.atBottom = false; // stay on the post when photos load
+    found.classList.add("highlight");
+    setTimeout(() => found.classList.remove("highlight"), 2000);
+    return true;
+  }
+
   function openUrl(url) {
     const payload = deepLink(url);
+    const post = channelPost(url);
     if (payload) openAs(payload);
-    else if (/^https?:\/\/t\.me\/([A-Za-z0-9_]+)\/?$/.test(url) && state.config.channels.length) {
+    else if (post) {
+      open("channel", post.channel);
+      state.pendingPost = post.post;
+    } else if (/^https?:\/\/t\.me\/([A-Za-z0-9_]+)\/?$/.test(url) && state.config.channels.length) {
       open("channel", state.config.channels[0].id);
     } else window.open(url, "_blank", "noopener");
   }
