@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -228,8 +230,8 @@ class RedisRemote:
 
     name = "Redis pub/sub"
 
-    def __init__(self, redis: Any, prefix: str) -> None:
-        self._redis = redis  # redis.asyncio.Redis
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
         self.channel = f"{prefix}:outbox-wake"
         self._health = _Health(self.name)
 
@@ -245,14 +247,15 @@ class RedisRemote:
                 on_wake()  # what was committed while nobody listened
                 self._health.ok(listening=True)
                 delay = 0.5
+                pinged_at = time.monotonic()
                 while not stop.is_set():
-                    message = await pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=HEARTBEAT
-                    )
-                    if message is not None:
+                    # Short waits: `stop` is seen within a second.
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                    if message is not None and message["type"] == "message":
                         on_wake()
-                    elif not stop.is_set():
+                    elif time.monotonic() - pinged_at > HEARTBEAT:
                         await pubsub.ping()  # a silently dropped connection raises here
+                        pinged_at = time.monotonic()
             except (OSError, RedisError) as exc:
                 self._health.lost(exc)
                 delay = await _backoff(stop, delay)
@@ -279,7 +282,7 @@ async def _first(*events: asyncio.Event, timeout: float) -> None:
             waiter.cancel()
 
 
-def create_wake(database_url: str, redis: Any, redis_prefix: str) -> OutboxWake:
+def create_wake(database_url: str, redis: Redis | None, redis_prefix: str) -> OutboxWake:
     """Redis pub/sub when Redis is configured, else LISTEN/NOTIFY on PostgreSQL; on SQLite
     without Redis (one process) the wake stays in-process."""
     if redis is not None:
