@@ -4,12 +4,17 @@ with 1,000 ads waiting for review.
 In one run, on this machine, all in this process against the Bot API emulator:
   1. baseline: the smallest aiogram bot that, on a button press, posts to a channel and
      messages a user directly (no database, no outbox) — the floor of aiogram + HTTP here;
-  2. Bozor on SQLite;  3. Bozor on PostgreSQL (skipped when unreachable).
+  2. Bozor on SQLite, one instance (the outbox woken in-process);
+  3. Bozor on PostgreSQL, one instance;
+  4. Bozor on PostgreSQL, the bot and the outbox worker as two instances (two Runtimes with
+     nothing in memory shared): the worker is woken by LISTEN/NOTIFY;
+  5. the same with Redis: woken by Redis pub/sub (skipped when Redis is unreachable).
+PostgreSQL variants are skipped when it is unreachable.
 For each of --samples ads (out of --queued in review), the admin presses Approve on its review
 message; measured: press → the post in the channel, and press → the advertiser's message with
 the link. Approvals are made one after another, 1.1 s apart, so each is timed alone.
-Bozor runs with its default outbox settings (a sweep every 0.5 s, 1 s between messages to a
-chat), so the figures include the outbox's wait.
+Bozor runs with its default outbox settings (a sweep every 0.5 s as the safety net, 1 s between
+messages to a chat); a committed message wakes the worker, so no sweep is waited for.
 
     .venv/bin/python bench/classifieds_approval.py [--queued 1000] [--samples 100]
 """
@@ -21,24 +26,31 @@ import asyncio
 import os
 import platform
 import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from redis.asyncio import Redis
 
 from bozor import migrate
 from bozor.classifieds import service
 from bozor.classifieds.schemas import AdDraft
 from bozor.db import create_engine, create_session_factory
 from bozor.emulator import Emulator, EmulatorDriver
-from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, start_bozor
+from bozor.runtime import ALL_ROLES
+from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness, start_bozor
 from bozor.users import service as users_service
 from databases import fresh_postgres, fresh_sqlite
 
 BASELINE_TOKEN = "8000000009:AAbench-classifieds-baseline-000000"
+REDIS_URL = os.environ.get("BOZOR_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
 
 @dataclass
@@ -158,8 +170,45 @@ async def run_baseline(emulator: Emulator, samples: int) -> Result:
     return _result("baseline: aiogram bot, two direct sends", channel_times, owner_times)
 
 
+@asynccontextmanager
+async def bozor_instances(
+    emulator: Emulator, database_url: str, factory: Any, split: bool, **overrides: Any
+) -> AsyncIterator[Harness]:
+    """One instance with every role, or (`split`) one receiving updates and one sending."""
+    if not split:
+        async with start_bozor(emulator, database_url, factory, **overrides) as bozor:
+            yield bozor
+        return
+    async with AsyncExitStack() as stack:
+        front = await stack.enter_async_context(
+            start_bozor(emulator, database_url, factory, roles=ALL_ROLES - {"worker"}, **overrides)
+        )
+        await stack.enter_async_context(
+            start_bozor(emulator, database_url, factory, roles=frozenset({"worker"}), **overrides)
+        )
+        yield front
+
+
+async def redis_reachable() -> bool:
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except OSError:
+        return False
+    finally:
+        await client.aclose()
+    return True
+
+
 async def run_bozor(
-    emulator: Emulator, name: str, database_url: str, queued: int, samples: int
+    emulator: Emulator,
+    name: str,
+    database_url: str,
+    queued: int,
+    samples: int,
+    *,
+    split: bool = False,
+    redis: bool = False,
 ) -> Result:
     engine = create_engine(database_url)
     await migrate.upgrade(engine)
@@ -178,7 +227,9 @@ async def run_bozor(
         "throttle_burst": 1000,
         "media_dir": os.path.join(os.path.dirname(__file__), "results", "media"),
     }
-    async with start_bozor(emulator, database_url, factory, **overrides) as bozor:
+    if redis:
+        overrides |= {"redis_url": REDIS_URL, "redis_prefix": f"bench-{uuid.uuid4().hex[:8]}"}
+    async with bozor_instances(emulator, database_url, factory, split, **overrides) as bozor:
         driver = bozor.driver
         admin = await bozor.user("Admin", user_id=ADMIN_ID)
         await bozor.start(admin)
@@ -251,11 +302,19 @@ async def main() -> None:
                 args.samples,
             )
         )
-        postgres = await fresh_postgres("bozor_bench_classifieds")
-        if postgres is not None:
+        variants = [
+            ("Bozor on PostgreSQL", False, False),
+            ("PostgreSQL, bot | worker: LISTEN/NOTIFY", True, False),
+        ]
+        if await redis_reachable():
+            variants.append(("PostgreSQL + Redis, bot | worker: pub/sub", True, True))
+        for name, split, redis in variants:
+            postgres = await fresh_postgres("bozor_bench_classifieds")
+            if postgres is None:
+                break
             results.append(
                 await run_bozor(
-                    emulator, "Bozor on PostgreSQL", postgres, args.queued, args.samples
+                    emulator, name, postgres, args.queued, args.samples, split=split, redis=redis
                 )
             )
     print(

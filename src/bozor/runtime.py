@@ -33,6 +33,7 @@ from bozor.features import broadcast_segments, enabled_features, outbox_renderer
 from bozor.observability import metrics as metrics_module
 from bozor.observability.bot import TelegramCallMetrics
 from bozor.observability.metrics import Metrics
+from bozor.outbox.wake import OutboxWake, create_wake
 from bozor.outbox.worker import OutboxWorker
 from bozor.pacing import Pacer, create_pacer
 from bozor.referrals.clicks import ClickBuffer
@@ -69,6 +70,7 @@ class Runtime:
     broker: BrokerPublisher | None
     pacer: Pacer
     broadcasts: BroadcastSender
+    wake: OutboxWake
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -100,6 +102,9 @@ class Runtime:
         dispatcher = create_dispatcher(
             settings, session_factory=session_factory, redis=redis, metrics=metrics
         )
+        # Every commit through this factory that queued a message wakes the outbox worker.
+        wake = create_wake(settings.database_url, redis, settings.redis_prefix)
+        wake.attach(session_factory)
         outbox = OutboxWorker(
             bot,
             session_factory,
@@ -107,6 +112,7 @@ class Runtime:
             interval=settings.outbox_interval,
             per_chat_interval=settings.outbox_chat_interval,
             pacer=pacer,
+            wake=wake.event,
         )
         # Webhooks are not chat messages: a quarter of a second later is soon enough, and an
         # idle sweep costs two queries.
@@ -135,6 +141,7 @@ class Runtime:
             else None,
             pacer,
             BroadcastSender(bot, session_factory, pacer, settings, broadcast_segments(settings)),
+            wake,
         )
 
     @property
@@ -168,6 +175,12 @@ async def serve(
     bot_role = "bot" in roles
     try:
         await _check_connections(runtime)
+        # The worker listens for the other instances' commits; the other roles tell it theirs.
+        runtime.tasks.append(
+            asyncio.create_task(
+                runtime.wake.run(stop, listen="worker" in roles), name="outbox-wake"
+            )
+        )
         if bot_role:
             try:
                 await register_commands(runtime.bot, settings.features)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import utcnow
 from bozor.outbox.models import OutboxMessage
+from bozor.outbox.wake import WRITTEN
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 
@@ -36,3 +37,4 @@ async def enqueue(
             "due_at": due_at or utcnow(),
         },
     )
+    session.info[WRITTEN] = True  # the commit wakes the sender (outbox.wake)

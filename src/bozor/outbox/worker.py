@@ -3,11 +3,16 @@
 Delivery is at-least-once: a row is marked sent right after Telegram accepts it, so a crash
 in between can send one message twice, and nothing is lost. A claimed row is locked for the
 other instances for CLAIM_FOR, longer than one delivery with all its retries can take.
+
+The worker sweeps when woken (`wake`, set by outbox.wake when a transaction that queued a
+message commits, here or on another instance), when a row it put off falls due, and every
+`interval` in any case: the periodic sweep finds what no wake announced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections import defaultdict
@@ -38,6 +43,9 @@ log = logging.getLogger(__name__)
 
 CLAIM_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# A woken sweep starts at least this long after the previous one: a burst of commits costs
+# at most 1/WAKE_GAP sweeps a second, not one each. The messages' own pace is per chat anyway.
+WAKE_GAP = 0.05
 
 
 # Called with the messages Telegram accepted, in a transaction of its own, right after sending.
@@ -75,6 +83,8 @@ class OutboxWorker:
         global_rate: float = 30.0,
         batch_size: int = 500,
         pacer: Pacer | None = None,
+        wake: asyncio.Event | None = None,
+        wake_gap: float = WAKE_GAP,
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
@@ -87,17 +97,47 @@ class OutboxWorker:
         self.batch_size = batch_size
         self._next_send_at: dict[int, float] = {}
         self._hooks_ran = False
+        self.wake = wake or asyncio.Event()
+        self.wake_gap = wake_gap
+        # When rows this worker put off (pacing, retry-after, retries) fall due (monotonic):
+        # it sweeps then without waiting for the interval or a wake.
+        self._due: list[float] = []
+        self._full = False  # the last claim took a full batch: more are waiting
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep until `stop` is set."""
         while not stop.is_set():
+            started = time.monotonic()
+            self.wake.clear()  # a commit from now on is found by this sweep or wakes the next
+            while self._due and self._due[0] <= started:
+                heapq.heappop(self._due)
             swept = await jobs.run_once("outbox", self.sweep)
             # An after-send hook may have queued a follow-up (the owner's link once the
-            # channel post exists): look again at once rather than after the interval.
+            # channel post exists): look again at once rather than after the gap.
             hooks_ran, self._hooks_ran = self._hooks_ran, False
-            if swept and hooks_ran:
+            if swept and (hooks_ran or self._full):
                 continue
-            await jobs.pause(stop, self.interval)
+            await self._sleep(stop, started)
+
+    async def _sleep(self, stop: asyncio.Event, started: float) -> None:
+        """Until a wake (but not sooner than `wake_gap` after `started`), a put-off row's due
+        time, the interval, or `stop`."""
+        until = started + self.interval
+        if self._due:
+            until = min(until, self._due[0])
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            await asyncio.wait(
+                waiters,
+                timeout=max(0.0, until - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        gap = started + self.wake_gap - time.monotonic()
+        if gap > 0 and self.wake.is_set() and not stop.is_set():
+            await jobs.pause(stop, gap)
 
     async def sweep(self) -> int:
         """Send what is due now; returns the number of messages sent."""
@@ -136,6 +176,7 @@ class OutboxWorker:
             if dialect_name(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = list((await session.scalars(query)).all())
+            self._full = len(rows) >= self.batch_size
             if rows:
                 # Conditional, so that on SQLite (no SKIP LOCKED) two workers that read the same
                 # rows claim each row once: the second UPDATE finds the lock already taken.
@@ -273,6 +314,11 @@ class OutboxWorker:
                 .where(OutboxMessage.id.in_(ids))
                 .values(locked_until=None, due_at=utcnow() + timedelta(seconds=delay))
             )
+        self._sweep_in(delay)
+
+    def _sweep_in(self, delay: float) -> None:
+        # Read after the due time was written: the sweep comes no earlier than the rows are due.
+        heapq.heappush(self._due, time.monotonic() + delay)
 
     async def _retry_later(self, rows: list[OutboxMessage], error: str) -> None:
         attempts = max(row.attempts for row in rows) + 1
@@ -290,3 +336,4 @@ class OutboxWorker:
                     due_at=utcnow() + timedelta(seconds=min(600, 2**attempts)),
                 )
             )
+        self._sweep_in(min(600, 2**attempts))
