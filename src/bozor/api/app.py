@@ -13,7 +13,7 @@ from aiogram.types import Update
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from sqlalchemy import text
 
-from bozor.api import problems
+from bozor.api import methods, problems
 from bozor.api.limits import limit_ip, limits_from
 from bozor.api.tokens import router as token_router
 from bozor.bot.errors import is_transient
@@ -49,6 +49,7 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     app.state.runtime = runtime
     app.state.limits = limits_from(runtime.settings, runtime.redis)
     problems.install(app)
+    methods.install(app)
     app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
     # Starlette tries routes in order: the busiest (health checks, Telegram's webhook, referral
     # links) come first, so they are not matched against every API route before.
