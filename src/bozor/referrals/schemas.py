@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
 
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
-from bozor.schema_types import UTCDatetime
+from bozor.schema_types import UTCDatetime as UTCDatetime  # re-exported for the routes
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
