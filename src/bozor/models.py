@@ -2,6 +2,7 @@
 
 from bozor.api.models import IdempotentResponse
 from bozor.apikeys.models import ApiKey
+from bozor.botidentity.models import BotIdentity
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.classifieds.models import (
     Ad,
@@ -49,6 +50,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Ban",
+    "BotIdentity",
     "Broadcast",
     "Campaign",
     "Category",

@@ -11,12 +11,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramNetworkError,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from redis.asyncio import Redis
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +21,8 @@ from bozor import migrate
 from bozor.api.app import create_app
 from bozor.bot import create_dispatcher
 from bozor.bot.common import register_commands
+from bozor.botidentity import service as identity_service
+from bozor.botidentity.link import TRANSIENT, TelegramLink, describe
 from bozor.broadcasts.sender import BroadcastSender
 from bozor.db import create_engine, create_session_factory, session_scope
 from bozor.events.broker import BrokerPublisher
@@ -39,7 +36,7 @@ from bozor.pacing import Pacer, create_pacer
 from bozor.referrals.clicks import ClickBuffer
 from bozor.referrals.hooks import load_object
 from bozor.settings import Settings, SettingsError
-from bozor.telegram import ResilientRequests, create_bot
+from bozor.telegram import ResilientRequests, create_bot, single_attempt
 from bozor.updates import jobs as updates_jobs
 from bozor.users import service as users_service
 from bozor.webhooks.worker import WebhookWorker
@@ -52,6 +49,7 @@ SHUTDOWN_GRACE = 5.0  # seconds in-flight updates get to finish
 # "bot" receives updates (polling, or webhooks on the HTTP server), "api" serves the REST API,
 # "worker" runs background work (the outbox, webhook deliveries, scheduled jobs).
 ALL_ROLES = frozenset({"bot", "api", "worker"})
+CHANNEL_SETTINGS = ("lottery_channel", "classifieds_channel")  # an id, or an @username
 
 
 @dataclass
@@ -71,6 +69,7 @@ class Runtime:
     pacer: Pacer
     broadcasts: BroadcastSender
     wake: OutboxWake
+    telegram: TelegramLink
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -99,6 +98,8 @@ class Runtime:
         metrics = Metrics()
         bot = create_bot(settings, resilience)
         bot.session.middleware(TelegramCallMetrics(metrics))  # inner: sees every attempt
+        telegram = TelegramLink(bot, session_factory, max_retry=settings.telegram_retry_max)
+        bot.session.middleware(telegram)  # inner too: every attempt tells whether Telegram is up
         dispatcher = create_dispatcher(
             settings, session_factory=session_factory, redis=redis, metrics=metrics
         )
@@ -142,6 +143,7 @@ class Runtime:
             pacer,
             BroadcastSender(bot, session_factory, pacer, settings, broadcast_segments(settings)),
             wake,
+            telegram,
         )
 
     @property
@@ -174,18 +176,13 @@ async def serve(
     metrics_module.current.set(runtime.metrics)  # the tasks started below inherit it
     bot_role = "bot" in roles
     try:
-        await _check_connections(runtime)
+        telegram_up = await _check_connections(runtime, roles)
         # The worker listens for the other instances' commits; the other roles tell it theirs.
         runtime.tasks.append(
             asyncio.create_task(
                 runtime.wake.run(stop, listen="worker" in roles), name="outbox-wake"
             )
         )
-        if bot_role:
-            try:
-                await register_commands(runtime.bot, settings.features)
-            except Exception:
-                log.exception("could not register the command menu; continuing")
         server: uvicorn.Server | None = None
         # A worker alone serves the operations endpoints (/healthz, /readyz, /metrics) too.
         if "api" in roles or "worker" in roles or (bot_role and settings.webhook_url):
@@ -223,17 +220,12 @@ async def serve(
                             name=f"{feature.name}-jobs",
                         )
                     )
-        if bot_role and settings.webhook_url:
-            await runtime.bot.set_webhook(
-                url=settings.webhook_url + settings.webhook_path,
-                secret_token=runtime.webhook_secret,
-                allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+        # The Telegram side: at once when Telegram answered, else once it does.
+        if not (telegram_up and await _telegram_side(runtime, roles, strict=True)):
+            runtime.tasks.append(
+                asyncio.create_task(_telegram_side_when_up(runtime, roles, stop), name="telegram")
             )
-            log.info("webhook mode: %s%s", settings.webhook_url, settings.webhook_path)
-        elif bot_role:
-            await runtime.bot.delete_webhook()
-            runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
-            log.info("long-polling mode")
+        runtime.tasks.append(asyncio.create_task(runtime.telegram.run(stop), name="bot-identity"))
         # Start-up built a large, long-lived object graph (aiogram's ~1,000 pydantic types);
         # freezing it keeps every later full collection from walking it again.
         gc.collect()
@@ -260,19 +252,12 @@ async def serve(
         await runtime.close()
 
 
-async def _check_connections(runtime: Runtime) -> None:
-    """Reach Telegram and the database (migrating it) or stop with one line saying which."""
+async def _check_connections(runtime: Runtime, roles: frozenset[str]) -> bool:
+    """Open the database (migrating it) and ask Telegram who the bot is, or stop with one line
+    saying what is wrong. Telegram not answering is no reason to stop: the stored identity
+    serves until it does (see bozor.botidentity.link); True if it answered."""
     settings = runtime.settings
     _check_hooks(settings)
-    try:
-        await runtime.bot.me()
-    except TelegramUnauthorizedError:
-        raise SettingsError("BOT_TOKEN: Telegram refused this token (Unauthorized)") from None
-    except (TelegramNetworkError, TelegramServerError) as exc:
-        raise SettingsError(
-            f"TELEGRAM_API_URL: cannot reach {settings.telegram_api_url} ({exc.message})"
-        ) from None
-    await _resolve_channels(runtime)
     try:
         if settings.auto_migrate:
             await migrate.upgrade(runtime.engine)
@@ -283,21 +268,113 @@ async def _check_connections(runtime: Runtime) -> None:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise SettingsError(f"DATABASE_URL: cannot open {shown} ({reason})") from None
+    try:
+        answered = await runtime.telegram.start_up()
+    except TelegramUnauthorizedError:
+        raise SettingsError("BOT_TOKEN: Telegram refused this token (Unauthorized)") from None
+    if not answered:
+        await _use_known_channels(runtime)
+    return answered
 
 
-async def _resolve_channels(runtime: Runtime) -> None:
-    """A channel named by @username becomes its id, which the outbox addresses. The settings
-    object is shared by every part of this process, so all of them see the id."""
-    for name in ("lottery_channel", "classifieds_channel"):
+async def _use_known_channels(runtime: Runtime) -> None:
+    """The channel ids Telegram gave for the @usernames before (resolved again once it
+    answers)."""
+    async with runtime.session_factory() as session:
+        known = await identity_service.known_chats(session=session, bot_id=runtime.bot.id)
+    for name in CHANNEL_SETTINGS:
         channel = getattr(runtime.settings, name)
-        if channel and channel.startswith("@"):
-            try:
-                chat = await runtime.bot.get_chat(channel)
-            except TelegramAPIError as exc:
-                raise SettingsError(
-                    f"{name.upper()}: Telegram cannot find {channel} ({exc.message})"
-                ) from None
-            setattr(runtime.settings, name, str(chat.id))
+        if channel and channel in known:
+            setattr(runtime.settings, name, str(known[channel]))
+
+
+async def _telegram_side(runtime: Runtime, roles: frozenset[str], *, strict: bool) -> bool:
+    """What needs Telegram: channel names resolved (bot and worker), the command menu and the
+    webhook or polling (bot). False if Telegram stopped answering meanwhile (nothing is left
+    half-done that a retry would not redo). `strict`: a channel Telegram cannot find stops
+    start-up; later, it is logged and the @username is kept."""
+    try:
+        with single_attempt():  # the caller retries, with back-off
+            if roles & {"bot", "worker"}:
+                await _resolve_channels(runtime, strict=strict)
+            if "bot" in roles:
+                await _register_commands(runtime)
+                await _receive_updates(runtime)
+    except TRANSIENT as exc:
+        log.warning("Telegram set-up waits: %s", describe(exc))
+        return False
+    if "bot" in roles and not runtime.settings.webhook_url:
+        # Outside single_attempt(): polling keeps its own retries.
+        runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
+        log.info("long-polling mode")
+    return True
+
+
+async def _telegram_side_when_up(
+    runtime: Runtime, roles: frozenset[str], stop: asyncio.Event
+) -> None:
+    """`_telegram_side`, retried with back-off and jitter until Telegram answers."""
+
+    async def attempt() -> None:
+        if not await _telegram_side(runtime, roles, strict=False):
+            raise TimeoutError("Telegram stopped answering during set-up")
+
+    if await runtime.telegram.wait_up(stop, attempt):
+        log.info("Telegram side started")
+
+
+async def _register_commands(runtime: Runtime) -> None:
+    try:
+        await register_commands(runtime.bot, runtime.settings.features)
+    except TRANSIENT:
+        raise
+    except Exception:
+        log.exception("could not register the command menu; continuing")
+
+
+async def _receive_updates(runtime: Runtime) -> None:
+    """Point Telegram at the webhook, or clear it for polling."""
+    settings = runtime.settings
+    if settings.webhook_url:
+        await runtime.bot.set_webhook(
+            url=settings.webhook_url + settings.webhook_path,
+            secret_token=runtime.webhook_secret,
+            allowed_updates=runtime.dispatcher.resolve_used_update_types(),
+        )
+        log.info("webhook mode: %s%s", settings.webhook_url, settings.webhook_path)
+    else:
+        await runtime.bot.delete_webhook()
+
+
+async def _resolve_channels(runtime: Runtime, *, strict: bool) -> None:
+    """A channel named by @username becomes its id, which the outbox addresses. The settings
+    object is shared by every part of this process, so all of them see the id. The ids are
+    kept, so that a start-up without Telegram still knows them."""
+    bot_id = runtime.bot.id
+    for name in CHANNEL_SETTINGS:
+        channel = getattr(runtime.settings, name)
+        if not channel or not channel.startswith("@"):
+            continue
+        try:
+            chat = await runtime.bot.get_chat(channel)
+        except TRANSIENT:
+            async with runtime.session_factory() as session:
+                known = await identity_service.known_chats(session=session, bot_id=bot_id)
+            if channel not in known:
+                raise
+            setattr(runtime.settings, name, str(known[channel]))
+            continue
+        except TelegramAPIError as exc:
+            message = f"{name.upper()}: Telegram cannot find {channel} ({exc.message})"
+            if strict:
+                raise SettingsError(message) from None
+            log.error("%s; the @username is kept", message)
+            continue
+        setattr(runtime.settings, name, str(chat.id))
+        async with session_scope(runtime.session_factory) as session:
+            await identity_service.remember_chat(
+                session=session, bot_id=bot_id, name=channel, chat_id=chat.id
+            )
 
 
 def _check_hooks(settings: Settings) -> None:

@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # Messages per second to Telegram from every sender together (outbox, broadcasts), shared
     # by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    # Longest wait between tries to reach Telegram when it does not answer (the bot side
+    # starts once it does; HTTP is served meanwhile): back-off from 1 s, doubled, with jitter.
+    telegram_retry_max: float = Field(default=30.0, gt=0, le=3600)
     broadcast_interval: float = Field(default=1.0, gt=0)  # seconds between looks for work
     broadcast_status_interval: float = Field(default=3.0, gt=0)  # between status edits
     # A message in flight when a sender dies: never resent (may be missing) or resent (may

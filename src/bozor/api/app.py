@@ -9,16 +9,18 @@ from collections.abc import Awaitable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
-from bozor.api import problems
+from bozor.api import methods, problems
 from bozor.api.limits import limit_ip, limits_from
 from bozor.api.tokens import router as token_router
 from bozor.bot.errors import is_transient
+from bozor.botidentity.link import FailFastWhileDown
 from bozor.broadcasts import admin_api as broadcasts_admin_api
 from bozor.classifieds import admin_api as classifieds_admin_api
 from bozor.dashboard.app import include_dashboard
@@ -55,6 +57,20 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     app.state.runtime = runtime
     app.state.limits = limits_from(runtime.settings, runtime.redis)
     problems.install(app)
+    methods.install(app)
+    app.add_middleware(FailFastWhileDown, link=runtime.telegram)
+
+    @app.exception_handler(TelegramNetworkError)
+    @app.exception_handler(TelegramServerError)
+    async def telegram_unavailable(_: Request, exc: TelegramAPIError) -> Response:
+        # What needs Telegram's answer (the bot's @username, when never stored) waits for it.
+        return problems.problem(
+            503,
+            "Telegram cannot be reached; try again shortly.",
+            code="service.telegram_unavailable",
+            headers={"Retry-After": "30"},
+        )
+
     app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
     # Starlette tries routes in order: the busiest (health checks, Telegram's webhook, referral
     # links) come first, so they are not matched against every API route before.
@@ -77,16 +93,22 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
         response_model=dict[str, str],
     )
     async def readyz() -> Any:
-        """Readiness: the database (and Redis, when configured) answer; 503 says which not."""
+        """Readiness: the database (and Redis, when configured) answer; 503 says which not.
+        `telegram` is "ok", or "degraded" while Telegram does not answer ("unauthorized" if it
+        refuses the token): HTTP is served either way, so that is never a 503."""
         checks = {"database": await _check(_database_answers(runtime))}
         if runtime.redis is not None:
             checks["redis"] = await _check(runtime.redis.ping())
+        telegram = runtime.telegram.state
         if any(state != "ok" for state in checks.values()):
             failing = ", ".join(name for name, state in checks.items() if state != "ok")
             return problems.problem(
-                503, f"Not ready: {failing} unreachable.", code="service.not_ready", checks=checks
+                503,
+                f"Not ready: {failing} unreachable.",
+                code="service.not_ready",
+                checks={**checks, "telegram": telegram},
             )
-        return {"status": "ready"}
+        return {"status": "ready", "telegram": telegram}
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Header, Request
-
-from bozor.api.auth import SessionDep, caller_from_key, issue_token
+from bozor.api.auth import ApiKeyDep, SessionDep, caller_from_key, issue_token, unauthorized
 from bozor.api.problems import responses
 from bozor.referrals.schemas import TokenRead
 
@@ -14,10 +12,10 @@ router = APIRouter(prefix="/api/v1", tags=["authentication"], responses=response
 
 
 @router.post("/token")
-async def create_token(
-    request: Request, session: SessionDep, x_api_key: Annotated[str, Header()]
-) -> TokenRead:
+async def create_token(request: Request, session: SessionDep, x_api_key: ApiKeyDep) -> TokenRead:
     """Exchange the API key in X-API-Key for a bearer token with the key's scopes."""
+    if not x_api_key:
+        raise unauthorized("Send an API key in X-API-Key.")
     _, key = await caller_from_key(session, x_api_key)
     await session.commit()
     token, lifetime = issue_token(request.app.state.runtime.settings, key)

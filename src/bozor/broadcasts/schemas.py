@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from bozor.broadcasts.models import BroadcastState
+from bozor.schema_types import UTCDatetime
 
 
 class ButtonIn(BaseModel):
@@ -36,7 +37,7 @@ class BroadcastCreate(AudienceIn):
     buttons: list[list[ButtonIn]] = Field(
         default_factory=list, description="Rows of URL buttons under the message."
     )
-    scheduled_at: AwareDatetime | None = Field(
+    scheduled_at: UTCDatetime | None = Field(
         default=None, description="When to send (with a time zone); now when absent."
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from bozor.classifieds.models import AdState
 
@@ -96,15 +96,19 @@ class AdDetail(AdRead):
 
 class RejectBody(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
-    version: int | None = Field(default=None, ge=1, description="Refuse if the ad changed since.")
+    version: StrictInt | None = Field(
+        default=None, ge=1, description="Refuse if the ad changed since."
+    )
 
 
 class ApproveBody(BaseModel):
-    version: int | None = Field(default=None, ge=1, description="Refuse if the ad changed since.")
+    version: StrictInt | None = Field(
+        default=None, ge=1, description="Refuse if the ad changed since."
+    )
 
 
 class BanBody(BaseModel):
-    telegram_id: int = Field(ge=1, le=2**63 - 1)
+    telegram_id: StrictInt = Field(ge=1, le=2**63 - 1)
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
 
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
+from bozor.schema_types import UTCDatetime as UTCDatetime  # re-exported for the routes
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
-
-
-def _in_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+05:00
-        raise ValueError("the time is out of range") from None
-
-
-# With a time zone (naive times are refused, not guessed), and representable in UTC.
-UTCDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 UserId = Field(
     min_length=1,
@@ -82,7 +71,7 @@ class ClickRead(BaseModel):
 class ReferralCreate(BaseModel):
     code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
     user_id: str = UserId
-    click_id: int | None = Field(
+    click_id: StrictInt | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,
@@ -120,15 +109,17 @@ class RejectCreate(BaseModel):
 
 class TierSchema(BaseModel):
     name: str = Field(min_length=1, max_length=30, pattern=NO_NUL, examples=["Bronze"])
-    threshold: int = Field(ge=1, le=1_000_000, description="Confirmed referrals to reach it.")
-    amount: int = Field(ge=0, le=1_000_000_000, description="Bonus points.")
+    threshold: StrictInt = Field(ge=1, le=1_000_000, description="Confirmed referrals to reach it.")
+    amount: StrictInt = Field(ge=0, le=1_000_000_000, description="Bonus points.")
 
 
 class ProgramSchema(BaseModel):
     """The reward program: applies to referrals confirmed from the change on."""
 
-    per_referral: int = Field(ge=0, le=1_000_000_000, examples=[10])
-    welcome: int = Field(ge=0, le=1_000_000_000, description="For the new user.", examples=[10])
+    per_referral: StrictInt = Field(ge=0, le=1_000_000_000, examples=[10])
+    welcome: StrictInt = Field(
+        ge=0, le=1_000_000_000, description="For the new user.", examples=[10]
+    )
     tiers: list[TierSchema] = Field(
         description="Tier names must differ: each tier is granted once per user.",
         max_length=50,
@@ -159,7 +150,7 @@ class CampaignCreate(BaseModel):
 
 class CampaignUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NO_NUL)
-    active: bool | None = Field(default=None, description="Inactive: no new links for it.")
+    active: StrictBool | None = Field(default=None, description="Inactive: no new links for it.")
     ends_at: UTCDatetime | None = None
 
 
@@ -209,7 +200,7 @@ class RewardsRead(BaseModel):
 
 class ClaimCreate(BaseModel):
     user_id: str = UserId
-    reward_id: int = Field(ge=1, le=MAX_ID)
+    reward_id: StrictInt = Field(ge=1, le=MAX_ID)
 
 
 class ClaimRead(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from bozor.api.auth import AdminDep, SessionDep
 from bozor.api.problems import responses
@@ -38,8 +38,8 @@ class CategoryCreate(BaseModel):
 class CategoryUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = Field(default=None, max_length=500)
-    is_hidden: bool | None = None
-    position: int | None = Field(default=None, ge=0, le=10_000)
+    is_hidden: StrictBool | None = None
+    position: StrictInt | None = Field(default=None, ge=0, le=10_000)
 
 
 class CategoryRead(BaseModel):
@@ -51,24 +51,24 @@ class CategoryRead(BaseModel):
 
 
 class ProductCreate(BaseModel):
-    category_id: int = Field(ge=1, le=2**63 - 1)
+    category_id: StrictInt = Field(ge=1, le=2**63 - 1)
     title: str = Field(min_length=1, max_length=64)
-    price_stars: int = Field(ge=1, le=catalogue.MAX_STARS)
-    card_price: int | None = Field(
+    price_stars: StrictInt = Field(ge=1, le=catalogue.MAX_STARS)
+    card_price: StrictInt | None = Field(
         default=None, ge=1, le=100_000_000, description="Minor units (kopecks, cents)."
     )
     card_currency: str = Field(default="UAH", pattern=r"^[A-Z]{3}$")
-    card_payable: bool = False
+    card_payable: StrictBool = False
 
 
 class ProductUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=64)
-    price_stars: int | None = Field(default=None, ge=1, le=catalogue.MAX_STARS)
-    card_price: int | None = Field(default=None, ge=1, le=100_000_000)
+    price_stars: StrictInt | None = Field(default=None, ge=1, le=catalogue.MAX_STARS)
+    card_price: StrictInt | None = Field(default=None, ge=1, le=100_000_000)
     card_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    card_payable: bool | None = None
-    is_hidden: bool | None = None
-    position: int | None = Field(default=None, ge=0, le=10_000)
+    card_payable: StrictBool | None = None
+    is_hidden: StrictBool | None = None
+    position: StrictInt | None = Field(default=None, ge=0, le=10_000)
 
 
 class ProductRead(BaseModel):
@@ -125,7 +125,7 @@ class SalesRead(BaseModel):
 class FaqCreate(BaseModel):
     question: str = Field(min_length=1, max_length=200)
     answer: str = Field(min_length=1, max_length=3000)
-    position: int = Field(default=0, ge=0, le=10_000)
+    position: StrictInt = Field(default=0, ge=0, le=10_000)
 
 
 class FaqRead(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field, StrictBool
 
 from bozor.referrals.schemas import NO_NUL
 from bozor.webhooks.models import DeliveryStatus
@@ -30,7 +30,7 @@ class SubscriptionUpdate(BaseModel):
     url: AnyHttpUrl | None = None
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=10)
     description: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class SubscriptionRead(BaseModel):
