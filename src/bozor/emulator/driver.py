@@ -584,6 +584,10 @@ class EmulatorDriver:
         }
         await self._call("POST", f"{self._bot}/faults", json=request)
 
+    async def faults(self) -> list[dict[str, Any]]:
+        """The faults still waiting to fire."""
+        return cast(list[dict[str, Any]], await self._call("GET", f"{self._bot}/faults"))
+
     async def clear_faults(self) -> None:
         await self._call("DELETE", f"{self._bot}/faults")
 
