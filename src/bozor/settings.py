@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # Messages per second to Telegram from every sender together (outbox, broadcasts), shared
     # by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    # Seconds a Telegram call that fails (429, 5xx, a gateway's HTML page, a timeout, a lost
+    # connection) is retried after its first failure; then a handler's reply goes to the outbox.
+    telegram_retry_for: float = Field(default=30.0, ge=0, le=600)
     broadcast_interval: float = Field(default=1.0, gt=0)  # seconds between looks for work
     broadcast_status_interval: float = Field(default=3.0, gt=0)  # between status edits
     # A message in flight when a sender dies: never resent (may be missing) or resent (may
