@@ -12,9 +12,10 @@ retry_after has passed.
 
 Each chat has a timeline of its own, a GCRA too: a caller passing `burst=n` may send up to n
 messages to an idle chat at once, then one per interval. The outbox and broadcasts keep the
-strict spacing (burst 1); a handler's reply uses a burst of 2 (telegram.ResilientRequests),
-so a reply and its follow-up never wait for each other — Telegram allows a private chat
-short bursts above 1/s, and answers a reply that waits a second as a slow bot.
+strict spacing (burst 1); a handler's replies use TELEGRAM_CHAT_BURST (3, through
+telegram.ResilientRequests), so a reply and its follow-ups do not wait for each other —
+Telegram allows a private chat short bursts above 1/s, and a reply that waits a second
+for nothing is a slow bot.
 
 In memory the timeline is this process's; with Redis it is one set of keys every instance
 reserves from in one atomic script, on Redis's clock, so N instances together stay under the

@@ -101,6 +101,7 @@ class Runtime:
             on_blocked=record_blocked,
             pacer=pacer,
             retry_for=settings.telegram_retry_for,
+            chat_burst=settings.telegram_chat_burst,
         )
         metrics = Metrics()
         bot = create_bot(settings, resilience)

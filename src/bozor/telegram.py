@@ -165,7 +165,7 @@ class ResilientRequests(BaseRequestMiddleware):
         retry_for: float = 30.0,
         base_backoff: float = 0.5,
         max_backoff: float = 8.0,
-        chat_burst: int = 2,
+        chat_burst: int = 3,
     ) -> None:
         self.gate = gate
         self.on_blocked = on_blocked
@@ -173,7 +173,7 @@ class ResilientRequests(BaseRequestMiddleware):
         self.retry_for = retry_for
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
-        # A reply and its follow-up go out at once; Telegram allows a private chat short
+        # A reply and its follow-ups go out at once; Telegram allows a private chat short
         # bursts above 1/s (see docs/architecture.md, Telegram's limits).
         self.chat_burst = chat_burst
         self._tasks: set[asyncio.Task[None]] = set()

@@ -79,7 +79,9 @@ async def test_a_reserved_slot_is_the_sends(
     """The outbox reserves a slot, then sends: the send does not take a second one."""
     pacer = make_pacer()
     settings = bozor_settings(emulator, "sqlite+aiosqlite://")
-    bot: Bot = create_bot(settings, ResilientRequests(FloodGate(), pacer=pacer, retry_for=0.05))
+    bot: Bot = create_bot(
+        settings, ResilientRequests(FloodGate(), pacer=pacer, retry_for=0.05, chat_burst=2)
+    )
     try:
         async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
             user = await driver.create_user("Aziz")
