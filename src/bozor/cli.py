@@ -143,12 +143,30 @@ def demo(
 def emulator(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+    rate_limits: Annotated[
+        bool,
+        typer.Option(
+            "--rate-limits",
+            help="Enforce Telegram's flood limits (30/s, 1/s per chat, 20/min per group): 429.",
+        ),
+    ] = False,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A share of a method's calls fails: METHOD:CODE[:json|html|reset]:RATE, "
+            "e.g. sendMessage:502:html:0.05 (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Run the Telegram Bot API emulator alone (point TELEGRAM_API_URL at it)."""
-    from bozor.emulator import run_emulator
+    from bozor.emulator import FaultSpec, run_emulator
 
+    try:
+        faults = [FaultSpec.parse(text) for text in fault or ()]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from None
     _configure_logging("INFO")
-    run_emulator(host, port)
+    run_emulator(host, port, rate_limits=rate_limits, faults=faults)
 
 
 @db_app.command("upgrade")

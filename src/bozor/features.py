@@ -85,7 +85,9 @@ def enabled_features(settings: Settings) -> list[Feature]:
 
 
 def outbox_renderers(settings: Settings) -> dict[str, Renderer]:
-    found: dict[str, Renderer] = {}
+    from bozor.bot import replies
+
+    found: dict[str, Renderer] = {replies.KIND: replies.render}  # replies Telegram refused
     for feature in enabled_features(settings):
         made = feature.renderers
         found.update(made(settings) if callable(made) else made)

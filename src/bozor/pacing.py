@@ -1,12 +1,21 @@
-"""Telegram's sending limits, shared by every sender: the outbox, broadcasts, status edits.
+"""Telegram's sending limits, shared by every sender: replies, the outbox, broadcasts.
 
 A `Pacer` hands out send slots on one timeline: at most `rate` messages per second overall
-(Telegram: about 30) and one per `chat_interval` seconds per chat. A slot is reserved (GCRA:
-the next free instant moves forward by 1/rate per slot), then the caller sleeps until it, so
-sends are evenly spaced. A sender that fell behind (a slow database write between two sends)
-may catch up by TOLERANCE seconds' worth of slots at once — a burst of rate × TOLERANCE + 1,
-well inside Telegram's (and the emulator's) one second's worth — so stalls do not lower the
-sustained rate. A 429 pauses the timeline for every sender until retry_after has passed.
+(Telegram: about 30) and, per chat, one per `chat_interval` seconds in a private chat (or a
+channel) and one per `group_interval` seconds in a group (Telegram: 20 a minute). A slot is
+reserved (GCRA: the next free instant moves forward by 1/rate per slot), then the caller
+sleeps until it, so sends are evenly spaced. A sender that fell behind (a slow database write
+between two sends) may catch up by TOLERANCE seconds' worth of slots at once — a burst of
+rate × TOLERANCE + 1, well inside Telegram's (and the emulator's) one second's worth — so
+stalls do not lower the sustained rate. A 429 pauses the timeline for every sender until
+retry_after has passed.
+
+Each chat has a timeline of its own, a GCRA too: a caller passing `burst=n` may send up to n
+messages to an idle chat at once, then one per interval. The outbox and broadcasts keep the
+strict spacing (burst 1); a handler's replies use TELEGRAM_CHAT_BURST (3, through
+telegram.ResilientRequests), so a reply and its follow-ups do not wait for each other —
+Telegram allows a private chat short bursts above 1/s, and a reply that waits a second
+for nothing is a slow bot.
 
 In memory the timeline is this process's; with Redis it is one set of keys every instance
 reserves from in one atomic script, on Redis's clock, so N instances together stay under the
@@ -17,18 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
 
-from bozor.telegram import FloodGate
+from bozor.telegram import FloodGate, slot_reserved
 
 TOLERANCE = 0.5  # seconds
+GROUP_INTERVAL = 3.0  # seconds: Telegram's 20 messages a minute in a group
 
-# Reserve, atomically: the chat must be free at the slot, else nothing is reserved and the
-# caller learns how long the chat is busy. Floats go back as strings (Lua numbers become
-# integers in replies). KEYS: global timeline, chat timeline, pause; ARGV: 1/rate, chat
-# interval, tolerance (how far behind the timeline a late sender may catch up).
+# Reserve, atomically: the chat must be free at the slot (its timeline no further ahead than
+# its burst allows), else nothing is reserved and the caller learns how long the chat is
+# busy. Floats go back as strings (Lua numbers become integers in replies). KEYS: global
+# timeline, chat timeline, pause; ARGV: 1/rate, chat interval, tolerance (how far behind the
+# timeline a late sender may catch up), chat tolerance ((burst - 1) × chat interval).
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -38,12 +50,14 @@ local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
 local tat = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'), paused)
 local start = math.max(now, tat - tonumber(ARGV[3]), paused)
 if KEYS[2] ~= '' then
-  local chat_free = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local chat_tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local chat_free = chat_tat - tonumber(ARGV[4])
   if chat_free > start then
     return {'busy', tostring(chat_free - now)}
   end
-  redis.call('SET', KEYS[2], tostring(start + chat_interval),
-             'PX', math.ceil((start - now + chat_interval) * 1000) + 1000)
+  local next_tat = math.max(chat_tat, start) + chat_interval
+  redis.call('SET', KEYS[2], tostring(next_tat),
+             'PX', math.ceil((next_tat - now) * 1000) + 1000)
 end
 redis.call('SET', KEYS[1], tostring(tat + interval),
            'PX', math.ceil((tat - now + interval) * 1000) + 60000)
@@ -71,30 +85,72 @@ class ChatBusy(Exception):
 class Pacer(Protocol):
     gate: FloodGate
 
-    async def acquire(self, chat_id: int | None = None, *, max_chat_wait: float = 5.0) -> None:
+    async def acquire(
+        self, chat_id: int | None = None, *, max_chat_wait: float = 5.0, burst: int = 1
+    ) -> None:
         """Wait for a send slot (for `chat_id`, when given); ChatBusy if the chat would make
-        the caller wait longer than `max_chat_wait` (nothing is reserved then)."""
+        the caller wait longer than `max_chat_wait` (nothing is reserved then). `burst`: how
+        many messages an idle chat may get at once."""
 
     async def pause(self, seconds: float) -> None:
         """Telegram answered 429: no sender may send for `seconds`."""
 
 
+ChannelTest = Callable[[int], bool]
+
+
+class ChatLimits:
+    """The interval between two messages to a chat: groups get Telegram's 20 a minute; a
+    private chat, and a channel Bozor posts to, `chat_interval` (a chat id does not tell a
+    channel from a supergroup, hence `is_channel`)."""
+
+    def __init__(
+        self,
+        chat_interval: float,
+        group_interval: float = GROUP_INTERVAL,
+        is_channel: ChannelTest | None = None,
+    ) -> None:
+        self.chat_interval = chat_interval
+        self.group_interval = max(group_interval, chat_interval)
+        self.is_channel = is_channel
+
+    def interval(self, chat_id: int) -> float:
+        if chat_id > 0 or (self.is_channel is not None and self.is_channel(chat_id)):
+            return self.chat_interval
+        return self.group_interval
+
+
 class MemoryPacer:
     """The timeline of one process."""
 
-    def __init__(self, rate: float, chat_interval: float, gate: FloodGate | None = None) -> None:
+    def __init__(
+        self,
+        rate: float,
+        chat_interval: float,
+        gate: FloodGate | None = None,
+        *,
+        group_interval: float = GROUP_INTERVAL,
+        is_channel: ChannelTest | None = None,
+    ) -> None:
         self.interval = 1.0 / rate
         self.chat_interval = chat_interval
+        self.limits = ChatLimits(chat_interval, group_interval, is_channel)
         self.gate = gate or FloodGate()
         self._next = 0.0
-        self._chats: dict[int, float] = {}
+        self._chats: dict[int, float] = {}  # chat -> its theoretical arrival time (GCRA)
 
-    async def acquire(self, chat_id: int | None = None, *, max_chat_wait: float = 5.0) -> None:
+    async def acquire(
+        self, chat_id: int | None = None, *, max_chat_wait: float = 5.0, burst: int = 1
+    ) -> None:
+        chat_interval = self.limits.interval(chat_id) if chat_id is not None else 0.0
+        chat_tolerance = (max(burst, 1) - 1) * chat_interval
+        chat_tat = 0.0
         while True:
             now = time.monotonic()
             tat = max(now, self._next, self.gate.open_at)
             start = max(now, tat - TOLERANCE, self.gate.open_at)
-            free = self._chats.get(chat_id, 0.0) if chat_id is not None else 0.0
+            chat_tat = self._chats.get(chat_id, 0.0) if chat_id is not None else 0.0
+            free = chat_tat - chat_tolerance
             if free <= start:
                 break
             if free - now > max_chat_wait:
@@ -102,9 +158,10 @@ class MemoryPacer:
             await asyncio.sleep(free - now)
         self._next = tat + self.interval
         if chat_id is not None:
-            self._chats[chat_id] = start + self.chat_interval
+            self._chats[chat_id] = max(chat_tat, start) + chat_interval
             if len(self._chats) > 100_000:  # forget chats that are free again
                 self._chats = {c: at for c, at in self._chats.items() if at > now}
+        slot_reserved(chat_id)
         if start > now:
             await asyncio.sleep(start - now)
 
@@ -123,10 +180,13 @@ class RedisPacer:
         *,
         prefix: str = "bozor",
         gate: FloodGate | None = None,
+        group_interval: float = GROUP_INTERVAL,
+        is_channel: ChannelTest | None = None,
     ) -> None:
         self.redis = redis
         self.interval = 1.0 / rate
         self.chat_interval = chat_interval
+        self.limits = ChatLimits(chat_interval, group_interval, is_channel)
         self.prefix = f"{prefix}:pace"
         self.gate = gate or FloodGate()
         # A 429 the resilient requests middleware met (outbox, replies) pauses every instance.
@@ -135,12 +195,21 @@ class RedisPacer:
         self._pause = redis.register_script(_PAUSE)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def acquire(self, chat_id: int | None = None, *, max_chat_wait: float = 5.0) -> None:
+    async def acquire(
+        self, chat_id: int | None = None, *, max_chat_wait: float = 5.0, burst: int = 1
+    ) -> None:
         chat_key = f"{self.prefix}:chat:{chat_id}" if chat_id is not None else ""
+        chat_interval = self.limits.interval(chat_id) if chat_id is not None else 0.0
+        chat_tolerance = (max(burst, 1) - 1) * chat_interval
         while True:
             verdict, value = await self._reserve(
                 keys=[f"{self.prefix}:next", chat_key, f"{self.prefix}:paused"],
-                args=[repr(self.interval), repr(self.chat_interval), repr(TOLERANCE)],
+                args=[
+                    repr(self.interval),
+                    repr(chat_interval),
+                    repr(TOLERANCE),
+                    repr(chat_tolerance),
+                ],
             )
             wait = float(value)
             if verdict == b"ok":
@@ -148,6 +217,7 @@ class RedisPacer:
             if wait > max_chat_wait:
                 raise ChatBusy(wait)
             await asyncio.sleep(wait)
+        slot_reserved(chat_id)
         if wait > 0:
             await asyncio.sleep(wait)
         # A pause another sender of this process saw meanwhile (the resilient requests
@@ -168,9 +238,22 @@ class RedisPacer:
 
 
 def create_pacer(
-    rate: float, chat_interval: float, redis: Redis | None, *, prefix: str = "bozor"
+    rate: float,
+    chat_interval: float,
+    redis: Redis | None,
+    *,
+    prefix: str = "bozor",
+    group_interval: float = GROUP_INTERVAL,
+    is_channel: ChannelTest | None = None,
 ) -> Pacer:
     """Shared through Redis when there is one, else this process's own."""
     if redis is not None:
-        return RedisPacer(redis, rate, chat_interval, prefix=prefix)
-    return MemoryPacer(rate, chat_interval)
+        return RedisPacer(
+            redis,
+            rate,
+            chat_interval,
+            prefix=prefix,
+            group_interval=group_interval,
+            is_channel=is_channel,
+        )
+    return MemoryPacer(rate, chat_interval, group_interval=group_interval, is_channel=is_channel)

@@ -93,8 +93,17 @@ class Runtime:
             settings.outbox_chat_interval,
             redis,
             prefix=settings.redis_prefix,
+            is_channel=lambda chat_id: chat_id in _channel_ids(settings),
         )
-        resilience = ResilientRequests(pacer.gate, on_blocked=record_blocked)
+        # Every message goes through the pacer: handlers' replies take their slot here, the
+        # outbox and broadcasts reserve theirs before sending.
+        resilience = ResilientRequests(
+            pacer.gate,
+            on_blocked=record_blocked,
+            pacer=pacer,
+            retry_for=settings.telegram_retry_for,
+            chat_burst=settings.telegram_chat_burst,
+        )
         metrics = Metrics()
         bot = create_bot(settings, resilience)
         bot.session.middleware(TelegramCallMetrics(metrics))  # inner: sees every attempt
@@ -161,6 +170,17 @@ class Runtime:
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
+
+
+def _channel_ids(settings: Settings) -> set[int]:
+    """The channels Bozor posts to (ids once resolved at start-up): paced as channels, not as
+    groups."""
+    names = (
+        settings.lottery_channel,
+        settings.classifieds_channel,
+        settings.referral_required_channel,
+    )
+    return {int(name) for name in names if name and name.lstrip("-").isdigit()}
 
 
 async def serve(

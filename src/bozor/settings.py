@@ -148,6 +148,12 @@ class Settings(BaseSettings):
     # Longest wait between tries to reach Telegram when it does not answer (the bot side
     # starts once it does; HTTP is served meanwhile): back-off from 1 s, doubled, with jitter.
     telegram_retry_max: float = Field(default=30.0, gt=0, le=3600)
+    # Seconds a Telegram call that fails (429, 5xx, a gateway's HTML page, a timeout, a lost
+    # connection) is retried after its first failure; then a handler's reply goes to the outbox.
+    telegram_retry_for: float = Field(default=30.0, ge=0, le=600)
+    # Messages a handler's replies may send to an idle private chat at once, then 1 per
+    # OUTBOX_CHAT_INTERVAL: Telegram tolerates short bursts (the outbox keeps strict spacing).
+    telegram_chat_burst: int = Field(default=3, ge=1, le=10)
     broadcast_interval: float = Field(default=1.0, gt=0)  # seconds between looks for work
     broadcast_status_interval: float = Field(default=3.0, gt=0)  # between status edits
     # A message in flight when a sender dies: never resent (may be missing) or resent (may

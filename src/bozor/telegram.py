@@ -1,4 +1,5 @@
-"""Talking to the Bot API: honour 429 retry_after, retry 5xx with backoff, record 403.
+"""Talking to the Bot API: pace sends to Telegram's limits, honour 429 retry_after, retry
+transient failures with back-off and jitter, record 403.
 
 Installed as an aiogram request middleware on the bot's session, so every call — handler
 replies, outbox sends, set-up — gets the same treatment.
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -29,6 +31,9 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from bozor.settings import TELEGRAM_API_URL, Settings
+
+if TYPE_CHECKING:
+    from bozor.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,47 @@ class FloodGate:
 
 
 _single_attempt: ContextVar[bool] = ContextVar("bozor_single_attempt", default=False)
+# The chat a caller already reserved a send slot for (Pacer.acquire sets it): its next send
+# there uses that slot instead of reserving a second one.
+_reserved: ContextVar[int | None] = ContextVar("bozor_reserved_slot", default=None)
+
+# Methods Telegram counts against its flood limits: they put a new message in a chat.
+_NOT_MESSAGES = frozenset({"sendChatAction"})
+_ALSO_MESSAGES = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+
+
+def is_message(method: TelegramMethod[Any]) -> bool:
+    """Whether Telegram counts this call as a message sent (and so paces it)."""
+    name = method.__api_method__
+    return (name.startswith("send") and name not in _NOT_MESSAGES) or name in _ALSO_MESSAGES
+
+
+def slot_reserved(chat_id: int | None) -> None:
+    """The caller holds a send slot for `chat_id` (called by the pacer once reserved)."""
+    _reserved.set(chat_id)
+
+
+class TelegramGatewayError(TelegramServerError):
+    """Telegram's front end answered an HTML error page (502 Bad Gateway, 504 Gateway
+    Timeout...) instead of the Bot API's JSON: the back end is down or slow, try again."""
+
+
+class GatewayAwareSession(AiohttpSession):
+    """aiogram reads every answer as JSON, so a proxy's HTML page for a 5xx surfaces as
+    ClientDecodeError, which says nothing of being transient. Here it is a server error."""
+
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        if status_code >= 500 and not content.lstrip().startswith("{"):
+            raise TelegramGatewayError(
+                method=method, message=f"HTTP {status_code} from Telegram's front end (no JSON)"
+            )
+        return super().check_response(bot, method, status_code, content)
 
 
 TEXT_LIMIT = 4096  # characters of one message's text
@@ -100,25 +146,47 @@ def single_attempt() -> Iterator[None]:
 
 
 class ResilientRequests(BaseRequestMiddleware):
-    """Retries what Telegram says can be retried, and reports users who blocked the bot."""
+    """Paces messages, retries what can be retried, and reports users who blocked the bot.
+
+    A message (send*, copy, forward) first takes a slot from the pacer, unless its caller
+    reserved one already (the outbox and the broadcasts do, to decide what to send next). A
+    429 waits the `retry_after` Telegram gave, pausing every sender; a 5xx (an HTML gateway
+    page included), a timeout or a lost connection is tried again after an exponential
+    back-off with jitter. Both go on until `retry_for` seconds have passed since the first
+    failure; then the caller gets the last error (a handler's reply then goes to the outbox).
+    """
 
     def __init__(
         self,
         gate: FloodGate,
         *,
         on_blocked: BlockedCallback | None = None,
-        max_attempts: int = 6,
+        pacer: Pacer | None = None,
+        retry_for: float = 30.0,
         base_backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        chat_burst: int = 3,
     ) -> None:
         self.gate = gate
         self.on_blocked = on_blocked
-        self.max_attempts = max_attempts
+        self.pacer = pacer
+        self.retry_for = retry_for
         self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        # A reply and its follow-ups go out at once; Telegram allows a private chat short
+        # bursts above 1/s (see docs/architecture.md, Telegram's limits).
+        self.chat_burst = chat_burst
         self._tasks: set[asyncio.Task[None]] = set()
         # aiogram parses each answer with Response[<type>]; pydantic keeps those generic
         # classes only weakly and rebuilds one (~5 ms) whenever GC dropped it. Holding them
         # here keeps them built.
         self._response_types: dict[Any, type[Response[Any]]] = {}
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry number `attempt`: doubling, capped, with jitter (half fixed,
+        half random) so that callers failing together do not retry together."""
+        delay = min(self.max_backoff, self.base_backoff * 2.0 ** (attempt - 1))
+        return delay / 2 + random.uniform(0, delay / 2)
 
     async def __call__(
         self,
@@ -129,24 +197,42 @@ class ResilientRequests(BaseRequestMiddleware):
         returning = method.__returning__
         if returning not in self._response_types:
             self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
-        max_attempts = 1 if _single_attempt.get() else self.max_attempts
+        once = _single_attempt.get()
+        chat_id = getattr(method, "chat_id", None)
+        paced_chat = chat_id if isinstance(chat_id, int) else None
+        paced = self.pacer is not None and is_message(method)
+        if paced and paced_chat is not None and _reserved.get() == paced_chat:
+            _reserved.set(None)  # the caller's slot is this send's
+            paced = False
+        give_up_at: float | None = None  # set by the first failure
         attempt = 0
         while True:
             attempt += 1
-            await self.gate.wait()
+            if paced and self.pacer is not None:
+                await self.pacer.acquire(
+                    paced_chat, max_chat_wait=self.retry_for, burst=self.chat_burst
+                )
+                _reserved.set(None)
+            else:
+                await self.gate.wait()
+            paced = self.pacer is not None and is_message(method)  # every retry is a send
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
-                if attempt >= max_attempts:
+                self.gate.close_for(exc.retry_after)
+                now = time.monotonic()
+                give_up_at = give_up_at or now + self.retry_for
+                if once or now + exc.retry_after > give_up_at:
                     raise
                 log.warning(
                     "Telegram asked to wait %ss (%s)", exc.retry_after, method.__api_method__
                 )
-                self.gate.close_for(exc.retry_after)
             except (TelegramServerError, TelegramNetworkError) as exc:
-                if attempt >= max_attempts:
+                now = time.monotonic()
+                give_up_at = give_up_at or now + self.retry_for
+                delay = self.backoff(attempt)
+                if once or now + delay > give_up_at:
                     raise
-                delay = min(30.0, self.base_backoff * 2 ** (attempt - 1))
                 log.warning("%s failed (%s); retry in %.1fs", method.__api_method__, exc, delay)
                 await asyncio.sleep(delay)
             except TelegramForbiddenError:
@@ -177,7 +263,7 @@ def create_bot(settings: Settings, resilience: ResilientRequests) -> Bot:
         if settings.telegram_api_url == TELEGRAM_API_URL
         else TelegramAPIServer.from_base(settings.telegram_api_url)
     )
-    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session = GatewayAwareSession(api=api) if api else GatewayAwareSession()
     session.middleware(resilience)
     return Bot(
         settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties()

@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
 from aiogram.types import BufferedInputFile, InputMediaDocument, InputMediaPhoto, LabeledPrice
 from aiohttp import web
 
-from bozor.emulator import EmulatorDriver
+from bozor.emulator import Emulator, EmulatorDriver, FaultSpec
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x03\x08\x02\x00\x00\x00"
@@ -67,6 +72,80 @@ async def test_fault_injection_then_success(bot: Bot, driver: EmulatorDriver, us
     stats = await driver.stats()
     assert stats["faults_injected"] == 4
     assert stats["errors"] == {"500": 2, "429": 1, "403": 1}
+
+
+async def test_gateway_failures_look_like_telegrams_front_end(
+    emu: Emulator, token: str, bot: Bot, driver: EmulatorDriver, user: int
+) -> None:
+    """A 502 or 504 comes as nginx's HTML page (aiogram cannot read it as JSON); a reset
+    closes the connection unanswered; neither sends the message."""
+    await driver.inject_fault("sendMessage", error_code=502, body="html")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{emu.url}/bot{token}/sendMessage", json={"chat_id": user, "text": "x"}
+        ) as answer,
+    ):
+        assert answer.status == 502
+        assert answer.content_type == "text/html"
+        assert "<h1>502 Bad Gateway</h1>" in await answer.text()
+    await driver.inject_fault("sendMessage", error_code=504, body="html")
+    with pytest.raises(ClientDecodeError):
+        await bot.send_message(user, "x")
+    await driver.inject_fault("sendMessage", error_code=502, body="reset")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(user, "x")
+    assert [m["text"] for m in await driver.bot_messages(user)] == []
+    assert (await bot.send_message(user, "y")).text == "y"
+    assert (await driver.stats())["faults_injected"] == 3
+
+
+async def test_a_share_of_calls_fails_until_cleared(
+    bot: Bot, driver: EmulatorDriver, user: int
+) -> None:
+    await driver.inject_fault("sendMessage", error_code=500, rate=0.25, seed=7)
+    failed = 0
+    for i in range(200):
+        try:
+            await bot.send_message(user, str(i))
+        except TelegramServerError:
+            failed += 1
+    assert 20 <= failed <= 80  # a quarter of 200, drawn
+    assert len(await driver.bot_messages(user)) == 200 - failed
+    assert (await bot.get_me()).id  # other methods are not affected
+    await driver.clear_faults()
+    for i in range(20):
+        await bot.send_message(user, str(i))
+
+
+def test_faults_from_the_command_line() -> None:
+    assert FaultSpec.parse("sendMessage:502:html:0.05") == FaultSpec(
+        "sendMessage", 502, 0.05, "html"
+    )
+    assert FaultSpec.parse("sendMessage:500:0.1") == FaultSpec("sendMessage", 500, 0.1, "json")
+    for bad in ("sendMessage:500", "sendMessage:500:xml:0.1", "sendMessage:500:2", "x:y:0.1"):
+        with pytest.raises(ValueError, match=r"fault|rate"):
+            FaultSpec.parse(bad)
+
+
+async def test_an_emulator_started_with_faults_and_limits(token: str) -> None:
+    async with Emulator(rate_limits=True, faults=[FaultSpec("sendMessage", 500, 1.0)]) as emu:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emu.url))
+        bot = Bot(token, session=session)
+        try:
+            async with EmulatorDriver(emu.url, token) as driver:
+                user = await driver.create_user("Alice")
+                await driver.send_start(user)
+                with pytest.raises(TelegramServerError):
+                    await bot.send_message(user, "x")
+                assert [f["rate"] for f in await driver.faults()] == [1.0]
+                await driver.clear_faults()
+                for _ in range(3):
+                    await bot.send_message(user, "burst")
+                with pytest.raises(TelegramRetryAfter):
+                    await bot.send_message(user, "one too many")
+        finally:
+            await bot.session.close()
 
 
 class WebhookSink:

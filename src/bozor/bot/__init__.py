@@ -17,6 +17,7 @@ from bozor.bot.middlewares import (
     ThrottlingMiddleware,
     UserMiddleware,
 )
+from bozor.bot.replies import ReplyMiddleware
 from bozor.broadcasts import bot as broadcasts_bot
 from bozor.features import enabled_features
 from bozor.observability import bot as bot_metrics
@@ -52,6 +53,8 @@ def create_dispatcher(
             exempt=frozenset(settings.admin_ids),
         )
     )
+    # Outside the session: a returned reply is sent once its transaction committed.
+    dispatcher.update.outer_middleware(ReplyMiddleware(session_factory))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(UserMiddleware(settings.default_language))
     dispatcher.include_router(broadcasts_bot.create_router(settings))

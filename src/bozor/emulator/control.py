@@ -37,7 +37,7 @@ Per bot (prefix ``/control/bots/{token}``)::
     GET    /commands                            ?scope=default&language_code=
     GET    /settings                            descriptions, names, menu buttons
     PUT    /rate-limits                         {enabled, per_second, ...}
-    GET    /faults  POST /faults  DELETE /faults
+    GET    /faults  POST /faults  DELETE /faults       {method, error_code, times|rate, body}
     PUT    /latency                             {seconds}
     GET    /stats
     GET    /webhook
@@ -411,7 +411,11 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
             retry_after=_opt_int(body.get("retry_after"), "retry_after"),
             times=_int(body.get("times", 1), "times"),
             chat_id=chat_id if chat_id is None or isinstance(chat_id, str) else int(chat_id),
+            rate=None if body.get("rate") is None else float(body["rate"]),
+            body=str(body.get("body") or "json"),
         )
+        if body.get("seed") is not None:
+            bot.random.seed(body["seed"])  # a reproducible sequence of failures
         return _ok(fault.to_json(), 201)
 
     async def clear_faults(request: web.Request) -> web.Response:

@@ -564,17 +564,29 @@ class EmulatorDriver:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        rate: float | None = None,
+        body: str = "json",
+        seed: int | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` ("*" = any) fail with this error."""
-        body = {
+        """The next ``times`` calls of ``method`` ("*" = any) fail with this error; with
+        ``rate``, that share of the calls fails until ``clear_faults``. ``body``: "json" (the
+        Bot API's error), "html" (a proxy's error page) or "reset" (the connection closed)."""
+        request = {
             "method": method,
             "error_code": error_code,
             "description": description,
             "retry_after": retry_after,
             "times": times,
             "chat_id": chat_id,
+            "rate": rate,
+            "body": body,
+            "seed": seed,
         }
-        await self._call("POST", f"{self._bot}/faults", json=body)
+        await self._call("POST", f"{self._bot}/faults", json=request)
+
+    async def faults(self) -> list[dict[str, Any]]:
+        """The faults still waiting to fire."""
+        return cast(list[dict[str, Any]], await self._call("GET", f"{self._bot}/faults"))
 
     async def clear_faults(self) -> None:
         await self._call("DELETE", f"{self._bot}/faults")

@@ -67,3 +67,20 @@ DEFAULT_FAULT_DESCRIPTIONS: dict[int, str] = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+# What nginx answers in front of a back end that is down or slow: Telegram's front ends do
+# the same, so a bot meets an HTML page where it expects JSON.
+_NGINX_PAGE = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def gateway_page(status: int) -> str:
+    """The HTML error page a front-end proxy serves for `status`."""
+    reason = DEFAULT_FAULT_DESCRIPTIONS.get(status, "Error")
+    if status >= 500 and ":" in reason:
+        reason = reason.split(":", 1)[0]
+    return _NGINX_PAGE.format(status=status, reason=reason)

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import islice
 from types import TracebackType
 from typing import Any
@@ -23,9 +25,10 @@ from .errors import (
     WEBHOOK_ACTIVE,
     ApiError,
     bad_request,
+    gateway_page,
 )
 from .params import Params, Upload
-from .state import BotState, EmulatorState, Fault, UpdateEntry
+from .state import FAULT_BODIES, BotState, EmulatorState, Fault, UpdateEntry
 from .users import UserActions
 from .webchat import webchat_routes
 from .webhook import WebhookDeliverer
@@ -40,6 +43,15 @@ class _Raw(str):
     __slots__ = ()
 
 
+class _Html(str):
+    """An HTML error page (an injected gateway failure)."""
+
+    __slots__ = ()
+
+
+_RESET = object()  # an injected fault: the connection is closed unanswered
+
+
 class Emulator:
     """A Telegram Bot API emulator on a real HTTP server.
 
@@ -47,9 +59,17 @@ class Emulator:
     at ``TelegramAPIServer.from_base(emu.url)`` and drive users with ``EmulatorDriver``.
     """
 
-    def __init__(self, *, auto_register_bots: bool = True, rate_limits: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        auto_register_bots: bool = True,
+        rate_limits: bool = False,
+        faults: Sequence[FaultSpec] = (),
+    ) -> None:
         self.state = EmulatorState(auto_register_bots=auto_register_bots)
         self.rate_limits = rate_limits
+        # Faults every bot starts with (and gets back on reset): `bozor emulator --fault`.
+        self.default_faults = tuple(faults)
         self.api = BotApi(self.state, self._webhook_changed)
         self.users = UserActions(self.state)
         self.deliverers: dict[str, WebhookDeliverer] = {}
@@ -126,14 +146,21 @@ class Emulator:
         self.deliverers.clear()
         self.state.reset()
         for bot in self.state.bots.values():
-            bot.limiter.enabled = self.rate_limits
+            self._set_up(bot)
 
     def bot(self, token: str) -> BotState | None:
         known = token in self.state.bots
         bot = self.state.bot(token)
         if bot is not None and not known:
-            bot.limiter.enabled = self.rate_limits
+            self._set_up(bot)
         return bot
+
+    def _set_up(self, bot: BotState) -> None:
+        bot.limiter.enabled = self.rate_limits
+        for spec in self.default_faults:
+            self.add_fault(
+                bot, spec.method, spec.error_code, rate=spec.rate, body=spec.body, times=1
+            )
 
     # ------------------------------------------------------------- Bot API
 
@@ -149,8 +176,9 @@ class Emulator:
         try:
             if bot.latency:
                 await asyncio.sleep(bot.latency)
-            if bot.faults:
-                self._check_faults(bot, key, params)
+            if bot.faults and (injected := self._check_faults(bot, key, params)) is not None:
+                stats.errors[injected[0]] = stats.errors.get(injected[0], 0) + 1
+                return injected
             if handler is None:
                 result: Any = await self._get_updates(bot, params)
             else:
@@ -160,20 +188,31 @@ class Emulator:
             return exc.error_code, exc.to_json()
         return 200, result
 
-    def _check_faults(self, bot: BotState, key: str, params: Params) -> None:
+    def _check_faults(self, bot: BotState, key: str, params: Params) -> tuple[int, Any] | None:
+        """Raises the Bot API error of the first fault that fires; an HTML page or a reset
+        connection is returned instead, for the HTTP layer to answer."""
         for fault in bot.faults:
             if fault.method not in (key, "*"):
                 continue
             if fault.chat_id is not None and str(params.raw("chat_id")) != str(fault.chat_id):
                 continue
-            fault.times -= 1
-            if fault.times <= 0:
-                bot.faults.remove(fault)
+            if fault.rate is not None:
+                if bot.random.random() >= fault.rate:
+                    continue
+            else:
+                fault.times -= 1
+                if fault.times <= 0:
+                    bot.faults.remove(fault)
             bot.stats.faults_injected += 1
+            if fault.body == "html":
+                return fault.error_code, _Html(gateway_page(fault.error_code))
+            if fault.body == "reset":
+                return 0, _RESET
             parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
             if fault.error_code == 429:
                 bot.stats.rate_limited += 1
             raise ApiError(fault.error_code, fault.description, parameters)
+        return None
 
     def add_fault(
         self,
@@ -185,13 +224,21 @@ class Emulator:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | str | None = None,
+        rate: float | None = None,
+        body: str = "json",
     ) -> Fault:
+        if body not in FAULT_BODIES:
+            raise ValueError(f"body must be one of {', '.join(FAULT_BODIES)}")
+        if rate is not None and not 0 < rate <= 1:
+            raise ValueError("rate must be in (0, 1]")
         if error_code == 429 and not retry_after:
             retry_after = 1
         if description is None:
             template = DEFAULT_FAULT_DESCRIPTIONS.get(error_code, f"Error {error_code}")
             description = template.format(retry_after=retry_after)
-        fault = Fault(method.lower(), error_code, description, times, chat_id, retry_after)
+        fault = Fault(
+            method.lower(), error_code, description, times, chat_id, retry_after, rate, body
+        )
         bot.faults.append(fault)
         return fault
 
@@ -266,6 +313,12 @@ class Emulator:
         except ApiError as exc:
             return _json_response(exc.error_code, exc.to_json())
         status, result = await self.call(bot, request.match_info["method"], params)
+        if isinstance(result, _Html):
+            return web.Response(status=status, text=result, content_type="text/html")
+        if result is _RESET:
+            if request.transport is not None:
+                request.transport.abort()  # no answer at all: the client sees a reset
+            raise web.HTTPInternalServerError  # never written: the connection is gone
         if status != 200:
             return _json_response(status, result)
         if isinstance(result, _Raw):
@@ -314,15 +367,58 @@ def _json_response(status: int, body: dict[str, Any]) -> web.Response:
     )
 
 
-def run_emulator(host: str = "127.0.0.1", port: int = 8081) -> None:
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """A share of a method's calls that fail, from the start: `METHOD:CODE[:BODY]:RATE`
+    (``sendMessage:502:html:0.05``); BODY is json (default), html or reset."""
+
+    method: str
+    error_code: int
+    rate: float
+    body: str = "json"
+
+    @classmethod
+    def parse(cls, text: str) -> FaultSpec:
+        parts = text.split(":")
+        if len(parts) == 3:
+            parts.insert(2, "json")
+        if len(parts) != 4 or parts[2] not in FAULT_BODIES:
+            raise ValueError(f"a fault is METHOD:CODE[:json|html|reset]:RATE, not {text!r}")
+        method, code, body, rate = parts
+        try:
+            spec = cls(method, int(code), float(rate), body)
+        except ValueError:
+            raise ValueError(
+                f"a fault is METHOD:CODE[:json|html|reset]:RATE, not {text!r}"
+            ) from None
+        if not 0 < spec.rate <= 1:
+            raise ValueError(f"the rate of {text!r} must be in (0, 1]")
+        return spec
+
+
+def run_emulator(
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    *,
+    rate_limits: bool = False,
+    faults: Sequence[FaultSpec] = (),
+) -> None:
     """Run the emulator until SIGINT/SIGTERM (the ``bozor emulator`` command)."""
 
     async def main() -> None:
-        emulator = Emulator()
+        emulator = Emulator(rate_limits=rate_limits, faults=faults)
         await emulator.start(host, port)
         print(f"Telegram Bot API emulator listening on {emulator.url}", flush=True)
         print(f"  Bot API:     {emulator.url}/bot<token>/<method>", flush=True)
         print(f"  control API: {emulator.url}/control/...", flush=True)
+        if rate_limits:
+            print("  Telegram's flood limits: on", flush=True)
+        for spec in faults:
+            print(
+                f"  faults: {spec.rate:.0%} of {spec.method} fail with {spec.error_code}"
+                f" ({spec.body})",
+                flush=True,
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

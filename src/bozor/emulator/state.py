@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import random
 import re
 import secrets
 import time
@@ -323,14 +324,27 @@ class RateLimiter:
         return 0
 
 
+FAULT_BODIES = ("json", "html", "reset")
+
+
 @dataclass(slots=True)
 class Fault:
+    """Calls that fail: the next `times` matching calls, or with `rate`, that share of them
+    (drawn per call) until the faults are cleared.
+
+    `body` is how the failure looks: "json" is the Bot API's error object; "html" is the
+    page a front-end proxy (nginx) answers when Telegram's back end is down (Content-Type
+    text/html, so the client cannot parse it); "reset" closes the connection unanswered.
+    """
+
     method: str  # lower-case method name or "*"
     error_code: int
     description: str
     times: int
     chat_id: int | str | None = None
     retry_after: int | None = None
+    rate: float | None = None
+    body: str = "json"
 
     def to_json(self) -> JSON:
         return {
@@ -340,6 +354,8 @@ class Fault:
             "times": self.times,
             "chat_id": self.chat_id,
             "retry_after": self.retry_after,
+            "rate": self.rate,
+            "body": self.body,
         }
 
 
@@ -582,6 +598,7 @@ class BotState:
         self.stats = Stats()
         self.limiter = RateLimiter()
         self.faults: list[Fault] = []
+        self.random = random.Random()  # draws faults given as a rate
         self.latency = 0.0
         self.in_delivery = 0  # updates handed to the webhook deliverer, not yet confirmed
         self.updates_changed = Waitable()

@@ -29,6 +29,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -65,6 +66,7 @@ class Outgoing:
     edit_message_id: int | None = None
     edit_caption: bool = False
     on_sent: SentHook | None = None
+    method: TelegramMethod[Any] | None = None  # a Bot API call made as is (the rest unused)
 
 
 # Turns the params of one or more rows of a kind, due together for one chat, into one message.
@@ -247,6 +249,13 @@ class OutboxWorker:
         return 1
 
     async def _send(self, chat_id: int, outgoing: Outgoing) -> list[Message]:
+        if outgoing.method is not None:
+            result = await self.bot(outgoing.method)
+            return [
+                m
+                for m in (result if isinstance(result, list) else [result])
+                if isinstance(m, Message)
+            ]
         if outgoing.edit_message_id is not None:
             if outgoing.edit_caption:
                 edited = await self.bot.edit_message_caption(
