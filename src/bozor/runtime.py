@@ -259,6 +259,12 @@ async def _check_connections(runtime: Runtime, roles: frozenset[str]) -> bool:
         answered = await runtime.telegram.start_up()
     except TelegramUnauthorizedError:
         raise SettingsError("BOT_TOKEN: Telegram refused this token (Unauthorized)") from None
+    if answered:
+        try:  # before the workers start: they address channels by id
+            await _resolve_channels(runtime, strict=True)
+        except (*TRANSIENT, TelegramRetryAfter) as exc:
+            log.warning("Telegram set-up waits: %s", describe(exc))
+            answered = False
     if not answered:
         await _use_known_channels(runtime)
     return answered
