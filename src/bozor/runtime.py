@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramUnauthorizedError
 from redis.asyncio import Redis
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
@@ -241,7 +241,7 @@ async def serve(
                         )
                     )
         # The Telegram side: at once when Telegram answered, else once it does.
-        if not (telegram_up and await _telegram_side(runtime, roles, strict=True)):
+        if not (telegram_up and await _telegram_side(runtime, roles, starting=True)):
             runtime.tasks.append(
                 asyncio.create_task(_telegram_side_when_up(runtime, roles, stop), name="telegram")
             )
@@ -292,6 +292,12 @@ async def _check_connections(runtime: Runtime, roles: frozenset[str]) -> bool:
         answered = await runtime.telegram.start_up()
     except TelegramUnauthorizedError:
         raise SettingsError("BOT_TOKEN: Telegram refused this token (Unauthorized)") from None
+    if answered:
+        try:  # before the workers start: they address channels by id
+            await _resolve_channels(runtime, strict=True)
+        except (*TRANSIENT, TelegramRetryAfter) as exc:
+            log.warning("Telegram set-up waits: %s", describe(exc))
+            answered = False
     if not answered:
         await _use_known_channels(runtime)
     return answered
@@ -308,21 +314,23 @@ async def _use_known_channels(runtime: Runtime) -> None:
             setattr(runtime.settings, name, str(known[channel]))
 
 
-async def _telegram_side(runtime: Runtime, roles: frozenset[str], *, strict: bool) -> bool:
-    """What needs Telegram: channel names resolved (bot and worker), the command menu and the
-    webhook or polling (bot). False if Telegram stopped answering meanwhile (nothing is left
-    half-done that a retry would not redo). `strict`: a channel Telegram cannot find stops
-    start-up; later, it is logged and the @username is kept."""
+async def _telegram_side(runtime: Runtime, roles: frozenset[str], *, starting: bool) -> bool:
+    """What needs Telegram: channel names resolved, the command menu and the webhook or
+    polling (bot). False if Telegram stopped answering meanwhile (nothing is left half-done
+    that a retry would not redo). `starting`: at start-up, with the usual retries, and a
+    channel Telegram cannot find stops start-up; later, each call is tried once (the caller
+    retries with back-off), and such a channel is logged and its @username kept."""
     try:
-        with single_attempt():  # the caller retries, with back-off
-            if roles & {"bot", "worker"}:
-                await _resolve_channels(runtime, strict=strict)
+        with contextlib.nullcontext() if starting else single_attempt():
+            await _resolve_channels(runtime, strict=starting)
             if "bot" in roles:
                 await _register_commands(runtime)
                 await _receive_updates(runtime)
-    except TRANSIENT as exc:
-        log.warning("Telegram set-up waits: %s", describe(exc))
-        return False
+    except (*TRANSIENT, TelegramRetryAfter) as exc:
+        if starting:
+            log.warning("Telegram set-up waits: %s", describe(exc))
+            return False
+        raise
     if "bot" in roles and not runtime.settings.webhook_url:
         # Outside single_attempt(): polling keeps its own retries.
         runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
@@ -336,8 +344,7 @@ async def _telegram_side_when_up(
     """`_telegram_side`, retried with back-off and jitter until Telegram answers."""
 
     async def attempt() -> None:
-        if not await _telegram_side(runtime, roles, strict=False):
-            raise TimeoutError("Telegram stopped answering during set-up")
+        await _telegram_side(runtime, roles, starting=False)
 
     if await runtime.telegram.wait_up(stop, attempt):
         log.info("Telegram side started")
@@ -346,7 +353,7 @@ async def _telegram_side_when_up(
 async def _register_commands(runtime: Runtime) -> None:
     try:
         await register_commands(runtime.bot, runtime.settings.features)
-    except TRANSIENT:
+    except (*TRANSIENT, TelegramRetryAfter):
         raise
     except Exception:
         log.exception("could not register the command menu; continuing")

@@ -25,7 +25,8 @@ from bozor.apikeys import service as keys_service
 from bozor.settings import Settings
 from bozor.testing import Harness, free_port
 
-# Per operation and generation mode (valid, invalid input): about 20 s in all on two cores.
+# Per operation and generation mode (valid, invalid input): about 85 s of CPU in all (measured
+# on a shared 2-core machine, 2026-12); CI time is mostly this.
 EXAMPLES = int(os.environ.get("BOZOR_FUZZ_EXAMPLES", "25"))
 ONLY = os.environ.get("BOZOR_FUZZ_ONLY", "")
 # One backend, to halve the time: PostgreSQL, stricter than SQLite (it refuses NUL in text,

@@ -180,3 +180,21 @@ async def test_a_first_start_without_telegram_serves_what_needs_no_bot(
                 return response.status_code == 200
 
             await eventually(linked, timeout=60)
+
+
+async def test_channels_named_by_username_keep_their_ids_through_an_outage(
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    telegram: TcpProxy,
+) -> None:
+    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
+        channel = await driver.create_channel("Bozor ads", username="outage_ads")
+    overrides = through(telegram, classifieds_channel="@outage_ads")
+    async with start_bozor(emulator, database_url, db, roles=API_ROLE, **overrides) as bozor:
+        assert bozor.settings.classifieds_channel_id == channel
+    await telegram.cut()
+    overrides = through(telegram, classifieds_channel="@outage_ads")
+    async with start_bozor(emulator, database_url, db, roles=ALL_ROLES, **overrides) as bozor:
+        assert (await readyz(bozor)).json()["telegram"] == "degraded"
+        assert bozor.settings.classifieds_channel_id == channel

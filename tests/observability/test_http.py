@@ -201,7 +201,7 @@ async def test_readyz_is_503_with_a_problem_while_the_database_is_unreachable(
             start_bozor(emulator, through, db, http_port=port),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
         ):
-            assert (await client.get("/readyz")).json() == {"status": "ready"}
+            assert (await client.get("/readyz")).json() == {"status": "ready", "telegram": "ok"}
             await proxy.cut()
             down = await client.get("/readyz")
             assert down.status_code == 503
@@ -240,6 +240,7 @@ async def test_readyz_is_503_while_redis_is_unreachable(
             assert down.json()["checks"] == {
                 "database": "ok",
                 "redis": down.json()["checks"]["redis"],
+                "telegram": "ok",
             }
             assert down.json()["checks"]["redis"] != "ok"
             await proxy.start()

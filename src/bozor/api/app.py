@@ -58,7 +58,11 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     app.state.limits = limits_from(runtime.settings, runtime.redis)
     problems.install(app)
     methods.install(app)
-    app.add_middleware(FailFastWhileDown, link=runtime.telegram)
+    app.add_middleware(
+        FailFastWhileDown,
+        link=runtime.telegram,
+        except_path=runtime.settings.webhook_path if webhook else None,
+    )
 
     @app.exception_handler(TelegramNetworkError)
     @app.exception_handler(TelegramServerError)

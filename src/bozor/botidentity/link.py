@@ -203,12 +203,13 @@ class FailFastWhileDown:
     makes (the bot's @username never stored, a refund) are tried once, so the request gets its
     503 at once instead of waiting through every retry."""
 
-    def __init__(self, app: ASGIApp, link: TelegramLink) -> None:
+    def __init__(self, app: ASGIApp, link: TelegramLink, *, except_path: str | None) -> None:
         self.app = app
         self.link = link
+        self.except_path = except_path  # Telegram's webhook: its replies keep their retries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.link.state == "ok":
+        if self.link.state == "ok" or scope.get("path") == self.except_path:
             await self.app(scope, receive, send)
             return
         with single_attempt():
