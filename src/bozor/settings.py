@@ -142,8 +142,8 @@ class Settings(BaseSettings):
     referral_channel_url: str | None = None  # invite link shown when the channel is private
     outbox_interval: float = Field(default=0.5, gt=0)  # seconds between outbox sweeps
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
-    # Messages per second to Telegram from every sender together (outbox, broadcasts), shared
-    # by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
+    # Messages per second to Telegram from every sender together (replies, outbox, broadcasts),
+    # shared by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
     # Seconds a Telegram call that fails (429, 5xx, a gateway's HTML page, a timeout, a lost
     # connection) is retried after its first failure; then a handler's reply goes to the outbox.
