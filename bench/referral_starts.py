@@ -9,9 +9,12 @@ Reported: updates/s from the first send to the last reply, the ratio to the echo
 time of the bot process per update, idle and peak RSS, and the referrer's count as the bot
 shows it (it must equal N).
 
-    .venv/bin/python bench/referral_starts.py [--users 2000] [--profile]
+    .venv/bin/python bench/referral_starts.py [--users 2000] [--profile] [--faults]
 
 --profile runs Bozor under pyinstrument and writes bench/results/profile-<database>.txt.
+--faults runs the emulator as Telegram on a bad day: its flood limits (30/s, 1/s per chat)
+and 5% of sendMessage failing (a 500 as JSON, a 502 as nginx's HTML page); the `answered`
+column says how many users got their reply (the run stops waiting after 60 s without one).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ LINK = re.compile(r"\?start=([A-Za-z0-9]+)")
 ECHO_TOKEN = "8000000001:AAbench-echo-bot-token-000000000000"
 SQLITE_TOKEN = "8000000002:AAbench-bozor-sqlite-token-0000000"
 POSTGRES_TOKEN = "8000000003:AAbench-bozor-postgres-token-00000"
+# Telegram on a bad day (--faults): 5% of sendMessage fails, half of it as nginx's HTML page.
+FAULTS = ("sendMessage:500:0.025", "sendMessage:502:html:0.025")
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Result:
     idle_rss_mib: float
     peak_rss_mib: float
     counted: int | None = None
+    answered: int | None = None
 
 
 class BotProcess:
@@ -101,10 +107,14 @@ async def replied(driver: EmulatorDriver, user: int, text: str, photo: bool = Fa
     )
 
 
+STALL = 60.0  # seconds without a new answer: the missing ones are lost
+
+
 async def blast(
     driver: EmulatorDriver, bot: BotProcess, users: list[int], text: str, referrer: int | None
-) -> tuple[float, float]:
-    """Every user sends `text` at once: (seconds until all are answered, bot CPU ms per update).
+) -> tuple[float, float, int]:
+    """Every user sends `text` at once: (seconds until all are answered, bot CPU ms per update,
+    users answered). Stops waiting after STALL seconds without a new answer (lost replies).
 
     Messages to the referrer (coalesced notifications) are not answers, so they are discounted.
     """
@@ -123,13 +133,19 @@ async def blast(
 
     started = time.perf_counter()
     sending = asyncio.gather(*(send(user) for user in users))
-    while await answered() - answered_before < len(users):
+    count = last_progress = 0
+    progress_at = started
+    while (count := await answered() - answered_before) < len(users):
         bot.rss()
+        if count != last_progress:
+            last_progress, progress_at = count, time.perf_counter()
+        elif time.perf_counter() - progress_at > STALL:
+            break
         await asyncio.sleep(0.02)
-    elapsed = time.perf_counter() - started
+    elapsed = (progress_at if count < len(users) else time.perf_counter()) - started
     cpu = bot.cpu() - cpu_before
     await sending
-    return elapsed, cpu * 1000 / len(users)
+    return elapsed, cpu * 1000 / len(users), count
 
 
 async def run_echo(emulator_url: str, count: int) -> Result:
@@ -142,16 +158,29 @@ async def run_echo(emulator_url: str, count: int) -> Result:
             await replied(driver, await driver.create_user("Warm-up"), "hello")
             idle = bot.rss()
             users = [await driver.create_user(f"U{i}") for i in range(count)]
-            seconds, cpu = await blast(driver, bot, users, "/start AbCdEfGhIj", None)
+            seconds, cpu, answered = await blast(driver, bot, users, "/start AbCdEfGhIj", None)
     finally:
         await bot.stop()
     return Result(
-        "echo bot (baseline)", count, seconds, count / seconds, cpu, idle / 2**20, bot.peak / 2**20
+        "echo bot (baseline)",
+        count,
+        seconds,
+        answered / seconds,
+        cpu,
+        idle / 2**20,
+        bot.peak / 2**20,
+        answered=answered,
     )
 
 
 async def run_bozor(
-    emulator_url: str, count: int, database: str, database_url: str, token: str, profile: bool
+    emulator_url: str,
+    count: int,
+    database: str,
+    database_url: str,
+    token: str,
+    profile: bool,
+    faults: bool = False,
 ) -> Result:
     command = [sys.executable, "-m", "bozor", "run"]
     if profile:
@@ -165,6 +194,9 @@ async def run_bozor(
         "HTTP_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
         "VELOCITY_BURST": "0",  # thousands through one link would otherwise wait for review
+        # Replies are paced to Telegram's 30/s; without --faults the emulator has no limits and
+        # the run measures Bozor's own cost, so the pacer must not be the bottleneck.
+        "TELEGRAM_RATE": "30" if faults else "1000",
     }
     bot = await BotProcess.start(command, env)
     try:
@@ -175,7 +207,9 @@ async def run_bozor(
             assert link is not None
             idle = bot.rss()
             users = [await driver.create_user(f"U{i}") for i in range(count)]
-            seconds, cpu = await blast(driver, bot, users, f"/start {link.group(1)}", referrer)
+            seconds, cpu, answered = await blast(
+                driver, bot, users, f"/start {link.group(1)}", referrer
+            )
             figures = (await replied(driver, referrer, "/ref", photo=True))["caption"]
             invited = re.search(r"Invited: (\d+)", figures)
     finally:
@@ -189,6 +223,7 @@ async def run_bozor(
         idle / 2**20,
         bot.peak / 2**20,
         int(invited.group(1)) if invited else None,
+        answered,
     )
 
 
@@ -201,12 +236,13 @@ def report(results: list[Result], users: int) -> str:
     lines = [
         f"{users} new users, each `/start <code>` — {machine}",
         f"{'run':<22} {'updates/s':>9} {'vs echo':>8} {'seconds':>8} {'CPU ms/update':>13} "
-        f"{'idle RSS':>9} {'peak RSS':>9} {'counted':>8}",
+        f"{'idle RSS':>9} {'peak RSS':>9} {'counted':>8} {'answered':>8}",
     ]
     lines.extend(
         f"{r.name:<22} {r.updates_per_second:>9.0f} {r.updates_per_second / bound:>8.0%} "
         f"{r.seconds:>8.2f} {r.cpu_ms_per_update:>13.2f} {r.idle_rss_mib:>7.0f}Mi "
-        f"{r.peak_rss_mib:>7.0f}Mi {'' if r.counted is None else r.counted:>8}"
+        f"{r.peak_rss_mib:>7.0f}Mi {'' if r.counted is None else r.counted:>8} "
+        f"{'' if r.answered is None else r.answered:>8}"
         for r in results
     )
     return "\n".join(lines)
@@ -214,8 +250,9 @@ def report(results: list[Result], users: int) -> str:
 
 async def main(args: argparse.Namespace) -> list[Result]:
     port = free_port()
+    bad_day = ["--rate-limits", *(f"--fault={fault}" for fault in FAULTS)] if args.faults else []
     emulator = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bozor", "emulator", "--port", str(port),
+        sys.executable, "-m", "bozor", "emulator", "--port", str(port), *bad_day,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -231,14 +268,26 @@ async def main(args: argparse.Namespace) -> list[Result]:
         results.append(await run_echo(url, args.users))
         results.append(
             await run_bozor(
-                url, args.users, "sqlite", fresh_sqlite("bench.sqlite3"), SQLITE_TOKEN, args.profile
+                url,
+                args.users,
+                "sqlite",
+                fresh_sqlite("bench.sqlite3"),
+                SQLITE_TOKEN,
+                args.profile,
+                args.faults,
             )
         )
         postgres = await fresh_postgres("bozor_bench")
         if postgres:
             results.append(
                 await run_bozor(
-                    url, args.users, "postgresql", postgres, POSTGRES_TOKEN, args.profile
+                    url,
+                    args.users,
+                    "postgresql",
+                    postgres,
+                    POSTGRES_TOKEN,
+                    args.profile,
+                    args.faults,
                 )
             )
     finally:
@@ -253,10 +302,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--faults", action="store_true", help="Telegram's limits and 5%% faults")
     arguments = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     measured = uvloop.run(main(arguments))
     text = report(measured, arguments.users)
+    if arguments.faults:
+        text += "\nTelegram on a bad day: flood limits, 5% of sendMessage failing (500, 502 HTML)"
     print(text)
     with open(os.path.join(RESULTS, "referral_starts.json"), "w") as out:
         json.dump({"report": text, "results": [asdict(r) for r in measured]}, out, indent=2)

@@ -85,7 +85,7 @@ def enabled_features(settings: Settings) -> list[Feature]:
 
 
 def outbox_renderers(settings: Settings) -> dict[str, Renderer]:
-    from bozor.bot import replies
+    from bozor.bot import replies  # here: bozor.bot imports this module
 
     found: dict[str, Renderer] = {replies.KIND: replies.render}  # replies Telegram refused
     for feature in enabled_features(settings):

@@ -142,8 +142,8 @@ class Settings(BaseSettings):
     referral_channel_url: str | None = None  # invite link shown when the channel is private
     outbox_interval: float = Field(default=0.5, gt=0)  # seconds between outbox sweeps
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
-    # Messages per second to Telegram from every sender together (outbox, broadcasts), shared
-    # by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
+    # Messages per second to Telegram from every sender together (replies, outbox, broadcasts),
+    # shared by all instances through Redis when REDIS_URL is set. Telegram allows about 30.
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
     # Longest wait between tries to reach Telegram when it does not answer (the bot side
     # starts once it does; HTTP is served meanwhile): back-off from 1 s, doubled, with jitter.

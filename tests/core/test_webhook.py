@@ -53,3 +53,18 @@ async def test_calls_without_the_secret_token_are_refused(bozor: Harness) -> Non
             url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
         )
     assert (missing.status_code, forged.status_code) == (401, 401)
+
+
+async def test_replies_in_webhook_mode_are_paced_and_retried(bozor: Harness) -> None:
+    """The reply is sent by Bozor (not in the webhook's answer, where a failure is silent):
+    a gateway's HTML page and a 429 are retried."""
+    member = await bozor.user("Aziz")
+    await bozor.start(member)
+    await bozor.driver.inject_fault("sendMessage", error_code=502, body="html", times=1)
+    await bozor.driver.inject_fault("sendMessage", error_code=429, retry_after=1, times=1)
+    sent = await bozor.driver.send_message(member, "/help")
+    answer = await bozor.driver.wait_for_message(
+        member, after_message_id=sent["message_id"], timeout=30
+    )
+    assert "/ref" in answer["text"]
+    assert (await bozor.driver.stats())["faults_injected"] == 2

@@ -74,6 +74,10 @@ class ReplyMiddleware(BaseMiddleware):
             await self._later(bot, result, update_id, exc)
         except TelegramAPIError as exc:
             log.warning("reply %s to update %s refused: %s", result.__api_method__, update_id, exc)
+        except Exception:
+            # The update is committed: the error handler's "something went wrong" would be
+            # wrong, and a re-delivery would be dropped as handled.
+            log.exception("reply %s to update %s failed", result.__api_method__, update_id)
         return None  # sent or queued: nothing for aiogram (or the webhook answer) to send
 
     async def _later(
