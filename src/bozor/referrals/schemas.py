@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
+from bozor.referrals.aliases import SeedNames, seed_names
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
@@ -23,13 +24,15 @@ def _in_utc(value: datetime) -> datetime:
 # With a time zone (naive times are refused, not guessed), and representable in UTC.
 UTCDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
-UserId = Field(
-    min_length=1,
-    max_length=128,
-    pattern=r"^[^\s\x00]+$",
-    description="Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.",
-    examples=["user-42"],
-)
+UserIdRules: dict[str, Any] = {
+    "min_length": 1,
+    "max_length": 128,
+    "pattern": r"^[^\s\x00]+$",
+    "description": "Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.",
+    "examples": ["user-42"],
+}
+# The reference's names for a referral code: its code, or a whole link (read down to the code).
+CODE_NAMES = ("code", "referralCode", "referral_code", "referral_link", "referralLink", "link")
 
 
 CampaignSlug = Field(
@@ -41,8 +44,8 @@ CampaignSlug = Field(
 )
 
 
-class LinkCreate(BaseModel):
-    user_id: str = UserId
+class LinkCreate(SeedNames):
+    user_id: str = Field(validation_alias=seed_names("user_id", "userId"), **UserIdRules)
     campaign: str | None = Field(
         default=None,
         min_length=1,
@@ -62,14 +65,34 @@ class LinkRead(BaseModel):
     )
     telegram_link: str = Field(examples=["https://t.me/bozor_bot?start=aB3dE5fG7h"])
     campaign: str | None = None
+    referral_link: str = Field(description="Seed 004's name: the same as `web_link`.")
+    link: str = Field(description="Seed 004's other name: the same as `web_link`.")
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
-class ClickCreate(BaseModel):
+class ClickCreate(SeedNames):
     """A click on a referral link that the integrator's own site received."""
 
-    code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
-    ip: str = Field(min_length=1, max_length=64, description="Hashed, never stored.")
-    user_agent: str = Field(default="", max_length=1024)
+    code: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["aB3dE5fG7h"],
+        validation_alias=seed_names(*CODE_NAMES),
+    )
+    ip: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The visitor's IP address; hashed, never stored. Without it, the address "
+        "the request comes from (right when the visitor's browser calls; send it when your "
+        "server does).",
+    )
+    user_agent: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The visitor's User-Agent; without it, the request's own.",
+        validation_alias=seed_names("user_agent", "userAgent"),
+    )
     referer: str | None = Field(default=None, max_length=2048)
     utm: dict[str, str] = Field(default_factory=dict, examples=[{"utm_source": "instagram"}])
 
@@ -77,16 +100,25 @@ class ClickCreate(BaseModel):
 class ClickRead(BaseModel):
     click_id: int
     counted: bool = Field(description="False for link previews and bots.")
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
-class ReferralCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
-    user_id: str = UserId
+class ReferralCreate(SeedNames):
+    code: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["aB3dE5fG7h"],
+        validation_alias=seed_names(*CODE_NAMES),
+    )
+    user_id: str = Field(
+        validation_alias=seed_names("user_id", "newUserId", "new_user_id"), **UserIdRules
+    )
     click_id: int | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,
         description="The click that led here (from /track-click), if known.",
+        validation_alias=seed_names("click_id", "clickId"),
     )
 
 
@@ -103,6 +135,12 @@ class ReferralRead(BaseModel):
     campaign: str | None = None
     created_at: datetime
     confirmed_at: datetime | None
+
+
+class ReferralResult(ReferralRead):
+    """The answer to /verify-referral and /process-referral."""
+
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
 class ReferralPage(BaseModel):
@@ -189,6 +227,7 @@ class StatsRead(BaseModel):
     rank: int | None
     rewards_earned: int = Field(description="Bonus points earned, claimed or not.")
     rewards_claimed: int
+    verified_referrals: int = Field(description="Seed 004's name: the same as `confirmed`.")
 
 
 class RewardRead(BaseModel):
@@ -207,14 +246,15 @@ class RewardsRead(BaseModel):
     rewards: list[RewardRead]
 
 
-class ClaimCreate(BaseModel):
-    user_id: str = UserId
-    reward_id: int = Field(ge=1, le=MAX_ID)
+class ClaimCreate(SeedNames):
+    user_id: str = Field(validation_alias=seed_names("user_id", "userId"), **UserIdRules)
+    reward_id: int = Field(ge=1, le=MAX_ID, validation_alias=seed_names("reward_id", "rewardId"))
 
 
 class ClaimRead(BaseModel):
     reward: RewardRead
     balance: int
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
 class TokenRead(BaseModel):
