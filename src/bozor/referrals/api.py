@@ -71,15 +71,12 @@ async def generate_link(
         code = await campaigns.link_code(session=session, user=user, campaign=campaign)
     await session.commit()
     me = await request.app.state.runtime.bot.me()
-    web_link = f"{_base_url(request.app.state.runtime.settings)}/r/{code}"
     return LinkRead(
         user_id=body.user_id,
         code=code,
-        web_link=web_link,
+        web_link=f"{_base_url(request.app.state.runtime.settings)}/r/{code}",
         telegram_link=f"https://t.me/{me.username}?start={code}",
         campaign=body.campaign,
-        referral_link=web_link,
-        link=web_link,
     )
 
 
@@ -265,7 +262,6 @@ async def referral_stats(
         rank=figures.rank,
         rewards_earned=points.earned,
         rewards_claimed=points.claimed,
-        verified_referrals=figures.confirmed,
     )
 
 

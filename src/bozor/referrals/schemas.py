@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    computed_field,
+    model_validator,
+)
 
 from bozor.referrals.aliases import SeedNames, seed_names
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
@@ -65,9 +72,17 @@ class LinkRead(BaseModel):
     )
     telegram_link: str = Field(examples=["https://t.me/bozor_bot?start=aB3dE5fG7h"])
     campaign: str | None = None
-    referral_link: str = Field(description="Seed 004's name: the same as `web_link`.")
-    link: str = Field(description="Seed 004's other name: the same as `web_link`.")
     success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
+
+    @computed_field(description="Seed 004's name: the same as `web_link`.")  # type: ignore[prop-decorator]
+    @property
+    def referral_link(self) -> str:
+        return self.web_link
+
+    @computed_field(description="Seed 004's other name: the same as `web_link`.")  # type: ignore[prop-decorator]
+    @property
+    def link(self) -> str:
+        return self.web_link
 
 
 class ClickCreate(SeedNames):
@@ -227,7 +242,11 @@ class StatsRead(BaseModel):
     rank: int | None
     rewards_earned: int = Field(description="Bonus points earned, claimed or not.")
     rewards_claimed: int
-    verified_referrals: int = Field(description="Seed 004's name: the same as `confirmed`.")
+
+    @computed_field(description="Seed 004's name: the same as `confirmed`.")  # type: ignore[prop-decorator]
+    @property
+    def verified_referrals(self) -> int:
+        return self.confirmed
 
 
 class RewardRead(BaseModel):
