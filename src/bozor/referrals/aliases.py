@@ -22,6 +22,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, model_validator
 # Names under which the reference sends a whole link where Bozor wants a code.
 LINK_NAMES = frozenset({"referral_link", "referralLink", "link"})
 MAX_LINK = 2048
+ALIAS_OF = "x-alias-of"  # on each alternative property in the OpenAPI schema: the field it spells
 _CLICK_PATH = re.compile(r"(?:^|/)r/([^/]+)/?$")  # Bozor's click links: <PUBLIC_URL>/r/<code>
 
 
@@ -70,6 +71,7 @@ def _document(schema: dict[str, Any], model: type[BaseModel]) -> None:
                     "type": "string",
                     "maxLength": MAX_LINK,
                     "title": other,
+                    ALIAS_OF: own,
                     "description": f"Seed 004's name: a referral link, read as `{own}` "
                     "(`https://t.me/<bot>?start=<code>` or `<PUBLIC_URL>/r/<code>`).",
                     "examples": ["https://t.me/bozor_bot?start=aB3dE5fG7h"],
@@ -78,6 +80,7 @@ def _document(schema: dict[str, Any], model: type[BaseModel]) -> None:
                 alternative = copy.deepcopy(properties[own])
                 alternative["title"] = other
                 alternative["description"] = f"Seed 004's name for `{own}`."
+                alternative[ALIAS_OF] = own
                 properties[other] = alternative
     # The fields keep Bozor's names in `required`: either spelling satisfies it.
 
