@@ -14,16 +14,21 @@ import type {
   CampaignCreate,
   CampaignRead,
   CampaignUpdate,
+  ClaimCreate,
   ClaimRead,
+  ClickCreate,
   ClickRead,
   DeliveryRead,
   DeliveryStatus,
+  LinkCreate,
   LinkRead,
   ProgramSchema,
   ReferralFilter,
+  ReferralCreate,
   ReferralPage,
   ReferralRead,
   ReferralResult,
+  RejectCreate,
   RewardsRead,
   StatsRead,
   SubscriptionCreate,
@@ -187,7 +192,7 @@ export class ReferralClient {
 
   /** The referral link of a user (created on first use; the same link every time). */
   generateReferralLink(userId: string, options: { campaign?: string } & CallOptions = {}): Promise<LinkRead> {
-    const body = { user_id: userId, ...(options.campaign ? { campaign: options.campaign } : {}) };
+    const body: LinkCreate = { user_id: userId, ...(options.campaign ? { campaign: options.campaign } : {}) };
     return this.send({ method: "POST", path: fill("/api/v1/generate-link"), body, retrySafe: true, signal: options.signal });
   }
 
@@ -199,7 +204,7 @@ export class ReferralClient {
   /** Record a click your own site received on a referral link (a code or the link itself).
    * Not retried once sent: each send would be another click. */
   trackClick(referralCode: string, click: ClickOptions & CallOptions = {}): Promise<ClickRead> {
-    const body = {
+    const body: Omit<ClickCreate, "code"> & ({ code: string } | { referral_link: string }) = {
       ...codeField(referralCode),
       ...(click.ip !== undefined ? { ip: click.ip } : {}),
       ...(click.userAgent !== undefined ? { user_agent: click.userAgent } : {}),
@@ -246,7 +251,7 @@ export class ReferralClient {
     return this.send({
       method: "POST",
       path: fill("/api/v1/claim-reward"),
-      body: { user_id: userId, reward_id: rewardId },
+      body: { user_id: userId, reward_id: rewardId } satisfies ClaimCreate,
       retrySafe: true,
       idempotencyKey: options.idempotencyKey ?? (await randomId()),
       signal: options.signal,
@@ -264,7 +269,7 @@ export class ReferralClient {
     newUserId: string,
     options: { clickId?: number } & CallOptions,
   ): Promise<ReferralResult> {
-    const body = {
+    const body: Omit<ReferralCreate, "code"> & ({ code: string } | { referral_link: string }) = {
       ...codeField(referralCode),
       user_id: newUserId,
       ...(options.clickId !== undefined ? { click_id: options.clickId } : {}),
@@ -424,7 +429,7 @@ export class AdminCalls {
   /** Reject a referral that is pending or held for review, saying why. */
   rejectReferral(referralId: number, reason: string, options: CallOptions = {}): Promise<ReferralRead> {
     const path = fill("/api/v1/admin/referrals/{referral_id}/reject", { referral_id: referralId });
-    return this.client.send({ method: "POST", path, body: { reason }, retrySafe: false, signal: options.signal });
+    return this.client.send({ method: "POST", path, body: { reason } satisfies RejectCreate, retrySafe: false, signal: options.signal });
   }
 
   createCampaign(campaign: CampaignCreate, options: CallOptions = {}): Promise<CampaignRead> {

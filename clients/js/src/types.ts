@@ -5,6 +5,11 @@ import type { components, paths } from "./openapi.js";
 type Schemas = components["schemas"];
 
 export type Problem = Schemas["Problem"];
+export type LinkCreate = Schemas["LinkCreate"];
+export type ClickCreate = Schemas["ClickCreate"];
+export type ReferralCreate = Schemas["ReferralCreate"];
+export type ClaimCreate = Schemas["ClaimCreate"];
+export type RejectCreate = Schemas["RejectCreate"];
 export type LinkRead = Schemas["LinkRead"];
 export type ClickRead = Schemas["ClickRead"];
 export type ReferralRead = Schemas["ReferralRead"];
