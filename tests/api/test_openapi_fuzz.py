@@ -90,6 +90,33 @@ async def seed(api: httpx.AsyncClient) -> dict[str, list[str | int]]:
     }
 
 
+def one_spelling_each(spec: dict[str, Any]) -> Any:
+    """A `map_body` hook: of the spellings of one field a body may use (Bozor's name and the
+    reference's, `x-alias-of` in the schema), keep one, so that bodies do not nearly all carry
+    two different values for one field (a 422 that hides the paths behind it). Which one
+    varies with the value, so each spelling is sent too."""
+    aliases: dict[str, dict[str, None]] = {}  # Bozor's name -> its other spellings (any schema)
+    for component in spec.get("components", {}).get("schemas", {}).values():
+        for name, prop in component.get("properties", {}).items():
+            if isinstance(prop, dict) and "x-alias-of" in prop:
+                aliases.setdefault(prop["x-alias-of"], {})[name] = None
+
+    def map_body(_: Any, body: Any) -> Any:
+        if not isinstance(body, dict):
+            return body
+        body = dict(body)
+        for own, others in aliases.items():
+            sent = [name for name in (own, *others) if name in body]
+            if len(sent) > 1:
+                keep = sent[len(repr(body[sent[0]])) % len(sent)]
+                for name in sent:
+                    if name != keep:
+                        del body[name]
+        return body
+
+    return map_body
+
+
 def exercise(operation: schemathesis.APIOperation, mode: GenerationMode) -> set[int]:
     """Call one operation with generated input and check each answer; the statuses seen."""
     seen: set[int] = set()
@@ -175,5 +202,6 @@ async def test_every_operation_answers_as_documented(bozor: Harness) -> None:
     schema = await asyncio.to_thread(
         schemathesis.openapi.from_url, f"{base_url}/openapi.json", config=config
     )
+    schema.hook("map_body")(one_spelling_each(schema.raw_schema))
     failures = await asyncio.to_thread(fuzz, schema)
     assert not failures, "\n\n".join(failures)

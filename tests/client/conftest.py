@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -97,3 +101,34 @@ async def connect(request: pytest.FixtureRequest, base_url: str) -> AsyncIterato
         closed = closable.aclose() if isinstance(closable, httpx.AsyncClient) else closable.close()
         if closed is not None:
             await closed
+
+
+JS = Path(__file__).parents[2] / "clients" / "js"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def npm() -> str:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        message = "node and npm are needed for the JavaScript client's tests"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must run them")
+        pytest.skip(f"{message} (CI=true makes this a failure)")
+    return npm
+
+
+@pytest.fixture(scope="session")
+def js_package() -> Path:
+    """clients/js installed from its lock file and built (dist/ holds ESM, CJS and .d.ts)."""
+    command = npm()
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            [command, *args], cwd=JS, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, f"npm {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+
+    if not (JS / "node_modules" / ".package-lock.json").exists():
+        run("ci", "--no-audit", "--no-fund")
+    run("run", "build")
+    return JS

@@ -26,6 +26,7 @@ from bozor.referrals.schemas import (
     LinkRead,
     ReferralCreate,
     ReferralRead,
+    ReferralResult,
     RewardRead,
     RewardsRead,
     StatsRead,
@@ -84,7 +85,11 @@ async def track_click(
     body: ClickCreate, request: Request, session: SessionDep, _: IntegratorDep
 ) -> ClickRead:
     """Record a click your own site received on a referral link."""
-    visit = Visit(body.ip, body.user_agent, body.referer, body.utm)
+    ip = body.ip or (request.client.host if request.client else "")
+    user_agent = (
+        request.headers.get("user-agent", "") if body.user_agent is None else body.user_agent
+    )
+    visit = Visit(ip, user_agent, body.referer, body.utm)
     click, _owner = await clicks.record_click(
         session=session, code=body.code, visit=visit, secret=_secret(request), source="api"
     )
@@ -167,7 +172,7 @@ def referral_read(
 
 
 _REFERRAL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    201: {"model": ReferralRead, "description": "Recorded (or replayed for a repeated key)."},
+    201: {"model": ReferralResult, "description": "Recorded (or replayed for a repeated key)."},
     **responses(403, 404, 409),
 }
 
@@ -175,7 +180,7 @@ _REFERRAL_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/verify-referral",
     status_code=status.HTTP_201_CREATED,
-    response_model=ReferralRead,
+    response_model=ReferralResult,
     responses=_REFERRAL_RESPONSES,
 )
 async def verify_referral(
@@ -196,7 +201,7 @@ async def verify_referral(
 @router.post(
     "/process-referral",
     status_code=status.HTTP_201_CREATED,
-    response_model=ReferralRead,
+    response_model=ReferralResult,
     responses=_REFERRAL_RESPONSES,
 )
 async def process_referral(
@@ -219,8 +224,9 @@ async def _verify(
 ) -> JSONResponse:
     settings: Settings = request.app.state.runtime.settings
 
-    async def work(session: AsyncSession) -> ReferralRead:
-        return await _register(body, session, settings)
+    async def work(session: AsyncSession) -> ReferralResult:
+        read = await _register(body, session, settings)
+        return ReferralResult.model_validate(read, from_attributes=True)
 
     return await run_once(
         session=session,

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, computed_field, model_validator
 
+from bozor.referrals.aliases import SeedNames, seed_names
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
 from bozor.schema_types import UTCDatetime as UTCDatetime  # re-exported for the routes
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 
-UserId = Field(
-    min_length=1,
-    max_length=128,
-    pattern=r"^[^\s\x00]+$",
-    description="Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.",
-    examples=["user-42"],
-)
+UserIdRules: dict[str, Any] = {
+    "min_length": 1,
+    "max_length": 128,
+    "pattern": r"^[^\s\x00]+$",
+    "description": "Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.",
+    "examples": ["user-42"],
+}
+# The reference's names for a referral code: its code, or a whole link (read down to the code).
+CODE_NAMES = ("code", "referralCode", "referral_code", "referral_link", "referralLink", "link")
 
 
 CampaignSlug = Field(
@@ -30,8 +34,8 @@ CampaignSlug = Field(
 )
 
 
-class LinkCreate(BaseModel):
-    user_id: str = UserId
+class LinkCreate(SeedNames):
+    user_id: str = Field(validation_alias=seed_names("user_id", "userId"), **UserIdRules)
     campaign: str | None = Field(
         default=None,
         min_length=1,
@@ -51,14 +55,42 @@ class LinkRead(BaseModel):
     )
     telegram_link: str = Field(examples=["https://t.me/bozor_bot?start=aB3dE5fG7h"])
     campaign: str | None = None
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
+
+    @computed_field(description="Seed 004's name: the same as `web_link`.")  # type: ignore[prop-decorator]
+    @property
+    def referral_link(self) -> str:
+        return self.web_link
+
+    @computed_field(description="Seed 004's other name: the same as `web_link`.")  # type: ignore[prop-decorator]
+    @property
+    def link(self) -> str:
+        return self.web_link
 
 
-class ClickCreate(BaseModel):
+class ClickCreate(SeedNames):
     """A click on a referral link that the integrator's own site received."""
 
-    code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
-    ip: str = Field(min_length=1, max_length=64, description="Hashed, never stored.")
-    user_agent: str = Field(default="", max_length=1024)
+    code: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["aB3dE5fG7h"],
+        validation_alias=seed_names(*CODE_NAMES),
+    )
+    ip: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The visitor's IP address; hashed, never stored. Without it, the address "
+        "the request comes from (right when the visitor's browser calls; send it when your "
+        "server does).",
+    )
+    user_agent: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The visitor's User-Agent; without it, the request's own.",
+        validation_alias=seed_names("user_agent", "userAgent"),
+    )
     referer: str | None = Field(default=None, max_length=2048)
     utm: dict[str, str] = Field(default_factory=dict, examples=[{"utm_source": "instagram"}])
 
@@ -66,16 +98,25 @@ class ClickCreate(BaseModel):
 class ClickRead(BaseModel):
     click_id: int
     counted: bool = Field(description="False for link previews and bots.")
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
-class ReferralCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=64, examples=["aB3dE5fG7h"])
-    user_id: str = UserId
+class ReferralCreate(SeedNames):
+    code: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["aB3dE5fG7h"],
+        validation_alias=seed_names(*CODE_NAMES),
+    )
+    user_id: str = Field(
+        validation_alias=seed_names("user_id", "newUserId", "new_user_id"), **UserIdRules
+    )
     click_id: StrictInt | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,
         description="The click that led here (from /track-click), if known.",
+        validation_alias=seed_names("click_id", "clickId"),
     )
 
 
@@ -92,6 +133,12 @@ class ReferralRead(BaseModel):
     campaign: str | None = None
     created_at: datetime
     confirmed_at: datetime | None
+
+
+class ReferralResult(ReferralRead):
+    """The answer to /verify-referral and /process-referral."""
+
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
 class ReferralPage(BaseModel):
@@ -181,6 +228,11 @@ class StatsRead(BaseModel):
     rewards_earned: int = Field(description="Bonus points earned, claimed or not.")
     rewards_claimed: int
 
+    @computed_field(description="Seed 004's name: the same as `confirmed`.")  # type: ignore[prop-decorator]
+    @property
+    def verified_referrals(self) -> int:
+        return self.confirmed
+
 
 class RewardRead(BaseModel):
     id: int
@@ -198,14 +250,17 @@ class RewardsRead(BaseModel):
     rewards: list[RewardRead]
 
 
-class ClaimCreate(BaseModel):
-    user_id: str = UserId
-    reward_id: StrictInt = Field(ge=1, le=MAX_ID)
+class ClaimCreate(SeedNames):
+    user_id: str = Field(validation_alias=seed_names("user_id", "userId"), **UserIdRules)
+    reward_id: StrictInt = Field(
+        ge=1, le=MAX_ID, validation_alias=seed_names("reward_id", "rewardId")
+    )
 
 
 class ClaimRead(BaseModel):
     reward: RewardRead
     balance: int
+    success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
 
 
 class TokenRead(BaseModel):
