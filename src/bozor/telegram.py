@@ -28,6 +28,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bozor import telegram_limits
 from bozor.settings import TELEGRAM_API_URL, Settings
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ def create_bot(settings: Settings, resilience: ResilientRequests) -> Bot:
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
     session.middleware(resilience)
+    telegram_limits.install(session)
     return Bot(
         settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties()
     )

@@ -34,6 +34,7 @@ from bozor.lotteries.texts import STATUS_ICON, results_text, status_line, when
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
 from bozor.telegram import split_text
+from bozor.telegram_limits import fit_button, fit_param
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -220,15 +221,11 @@ async def confirm_button(
     win = await wins.confirm_by_owner(session=session, win_id=win_id, user=user)
     lottery = await session.get(Lottery, win.lottery_id)
     number = await session.scalar(select(Account.number).where(Account.id == win.account_id))
-    return query.answer(
-        t(
-            "lottery.confirmed_alert",
-            place=win.place,
-            title=lottery.title if lottery else "",
-            number=number or "",
-        ),
-        show_alert=True,
+    text = fit_param(
+        lambda title: t("lottery.confirmed_alert", place=win.place, title=title, number=number),
+        lottery.title if lottery else "",
     )
+    return query.answer(text, show_alert=True)
 
 
 # ------------------------------------------------------------------- admins
@@ -375,7 +372,7 @@ async def add_accounts_start(
     builder = InlineKeyboardBuilder()
     for row in await service.listing(session=session, state=LotteryState.OPEN):
         builder.button(
-            text=f"#{row.lottery.id} {row.lottery.title}",
+            text=fit_button(f"#{row.lottery.id} {row.lottery.title}"),
             callback_data=f"{PICK_PREFIX}{row.lottery.id}",
         )
     builder.button(text=t("lottery.no_lottery"), callback_data=f"{PICK_PREFIX}0")

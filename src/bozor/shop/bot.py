@@ -31,6 +31,7 @@ from bozor.settings import Settings
 from bozor.shop import admin_bot, card, catalogue, codes, orders, payments, refunds, support
 from bozor.shop.models import STARS, Order, OrderStatus, Payment
 from bozor.shop.renderers import delivered_text, renderers
+from bozor.telegram_limits import BUTTON, fit_button, fit_param
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ async def _categories_view(
         return t("shop.empty"), None
     builder = InlineKeyboardBuilder()
     for category in found:
-        builder.button(text=category.name, callback_data=f"sh:c:{category.id}")
+        builder.button(text=fit_button(category.name), callback_data=f"sh:c:{category.id}")
     builder.adjust(2)
     return t("shop.choose_category"), builder.as_markup()
 
@@ -143,6 +144,17 @@ async def back_to_categories(
     return query.message.edit_text(text, reply_markup=markup)
 
 
+def _product_label(t: Translator, title: str, stars: int, available: int) -> str:
+    """A product's button; a long title is shortened so the price and stock stay visible."""
+    if not available:
+        return fit_param(lambda cut: t("shop.product_sold_out", title=cut), title, BUTTON)
+    return fit_param(
+        lambda cut: t("shop.product_button", title=cut, stars=stars, count=available),
+        title,
+        BUTTON,
+    )
+
+
 async def show_products(
     query: CallbackQuery, session: AsyncSession, t: Translator
 ) -> TelegramMethod[Any]:
@@ -152,16 +164,7 @@ async def show_products(
         raise DomainError("shop.category_not_found")
     builder = InlineKeyboardBuilder()
     for row in await catalogue.products(session=session, category_id=category_id):
-        label = (
-            t(
-                "shop.product_button",
-                title=row.product.title,
-                stars=row.product.price_stars,
-                count=row.available,
-            )
-            if row.available
-            else t("shop.product_sold_out", title=row.product.title)
-        )
+        label = _product_label(t, row.product.title, row.product.price_stars, row.available)
         builder.button(text=label, callback_data=f"sh:p:{row.product.id}")
     builder.button(text=t("shop.back"), callback_data="sh:cats")
     builder.adjust(1)
@@ -532,7 +535,7 @@ async def show_support(
     await state.clear()
     builder = InlineKeyboardBuilder()
     for entry in await support.faq(session=session):
-        builder.button(text=entry.question[:60], callback_data=f"sh:faq:{entry.id}")
+        builder.button(text=fit_button(entry.question), callback_data=f"sh:faq:{entry.id}")
     builder.button(text=t("shop.ask_button"), callback_data="sh:ask")
     builder.adjust(1)
     return message.answer(t("shop.support"), reply_markup=builder.as_markup())
