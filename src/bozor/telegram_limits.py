@@ -52,6 +52,11 @@ def fit_toast(text: str) -> str:
     return cut(text, TOAST)
 
 
+def fit_text(text: str) -> str:
+    """A message text Telegram accepts (split_text in bozor.telegram keeps everything)."""
+    return cut(text, TEXT)
+
+
 def fit_button(text: str) -> str:
     """A button label short enough to read on a phone."""
     return cut(" ".join(text.split()), BUTTON)
