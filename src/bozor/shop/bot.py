@@ -28,7 +28,8 @@ from bozor.ledger import service as ledger
 from bozor.referrals import rewards
 from bozor.referrals.models import Reward, RewardStatus
 from bozor.settings import Settings
-from bozor.shop import admin_bot, card, catalogue, codes, orders, payments, refunds, support
+from bozor.shop import admin_bot, card, catalogue, codes, notify, orders, payments, refunds, support
+from bozor.shop.exceptions import not_pending
 from bozor.shop.models import STARS, Order, OrderStatus, Payment
 from bozor.shop.renderers import delivered_text, renderers
 from bozor.telegram_limits import BUTTON, fit_button, fit_param
@@ -282,9 +283,7 @@ async def pay_stars(
         left = await orders.stock_left(session=session, product_id=order.product_id)
         return query.answer(t("shop.sold_out", left=left), show_alert=True)
     if order.status != OrderStatus.PENDING:
-        return query.answer(
-            t("shop.order_not_pending", status=t(f"shop.status.{order.status}")), show_alert=True
-        )
+        raise not_pending(order.status)
     line = await orders.line(session=session, order_id=order.id)
     await query.answer()
     assert isinstance(query.message, Message)
@@ -292,7 +291,7 @@ async def pay_stars(
     return query.message.answer_invoice(
         title=title,
         description=t("shop.invoice_description", quantity=order.quantity, id=order.id)[:255],
-        payload=payments.invoice_payload(order.id),
+        payload=payments.invoice_payload(order.id, query.message.message_id),
         currency=STARS,
         prices=[LabeledPrice(label=title, amount=order.stars_due)],
     )
@@ -330,6 +329,14 @@ async def successful_payment(
         telegram_id=message.from_user.id,
     )
     if applied.outcome == payments.Outcome.DELIVERED:
+        summary = payments.summary_message_of(paid.invoice_payload)
+        if summary is not None and applied.order is not None:
+            await notify.paid_summary(
+                session=session,
+                chat_id=message.chat.id,
+                message_id=summary,
+                order_id=applied.order.id,
+            )
         return message.answer(t("shop.paid"))
     if applied.outcome == payments.Outcome.REFUND and applied.payment is not None:
         await session.commit()  # the refund is owed whatever happens next
@@ -391,6 +398,8 @@ async def pay_card(
     )
     await query.answer()
     assert isinstance(query.message, Message) and payment.payment_url is not None
+    # once paid, this summary loses its Pay and Cancel buttons (card.confirm edits it)
+    payment.detail = {**payment.detail, "summary_message_id": query.message.message_id}
     builder = InlineKeyboardBuilder()
     builder.button(text=t("shop.open_card_page"), url=payment.payment_url)
     return query.message.answer(
