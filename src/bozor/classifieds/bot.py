@@ -155,7 +155,7 @@ async def text_step(
         values = {"description": raw}
     elif step == "price":
         parsed = dialogue.price_answer(text)
-        problem = "ads.bad_price" if parsed is None else None
+        problem = dialogue.check_price(parsed)
         values = parsed or {}
     elif step == "region":
         problem = dialogue.check_region(text)

@@ -291,6 +291,16 @@ def check_region(text: str) -> str | None:
     return None
 
 
+def check_price(values: dict[str, Any] | None) -> str | None:
+    """Why a price answer is refused: unreadable, or zero (the channel sells; "free" is not
+    an ad the reference knows, and "0 UZS" reads as a mistake)."""
+    if values is None:
+        return "ads.bad_price"
+    if values["price"] is not None and values["price"] <= 0:
+        return "ads.price_zero"
+    return None
+
+
 def price_answer(text: str) -> dict[str, Any] | None:
     if text in all_translations("ads.negotiable"):
         return {"price": None, "currency": None}
