@@ -7,10 +7,10 @@ import asyncio
 from sqlalchemy import select
 
 from bozor.outbox.models import OutboxMessage
-from bozor.testing import ADMIN_ID, Harness, eventually
+from bozor.testing import ADMIN_ID, Harness, eventually, reply_buttons
 
 from .conftest import SECOND_ADMIN
-from .helpers import last_with, post_ad, press, review_message, say, shown
+from .helpers import fill_dialogue, last_with, post_ad, press, review_message, say, shown
 
 
 async def test_a_price_of_zero_is_refused(bozor: Harness) -> None:
@@ -87,3 +87,21 @@ async def test_two_admins_at_once_cause_no_no_op_edit(bozor: Harness, channel: i
     await asyncio.sleep(2)  # let every edit of the review messages go out
     stats = await bozor.driver.stats()
     assert stats["errors"].get("400", 0) == 0, stats["errors"]
+
+
+async def test_the_main_menu_stays_reachable_at_the_preview_and_resumes_the_ad(
+    bozor: Harness,
+) -> None:
+    bob = await bozor.user("Bob")
+    await bozor.start(bob)
+    await fill_dialogue(bozor, bob)
+    buttons = await reply_buttons(bozor, bob)
+    assert "📢 Post an ad" in buttons and "📋 My ads" in buttons, buttons
+    sent = await bozor.driver.press_reply_button(bob, "📢 Post an ad")
+    offer = await bozor.driver.wait_for_message(
+        bob, after_message_id=sent["message_id"], contains="Continue"
+    )
+    await press(bozor, bob, offer, "adr:continue")
+    await bozor.driver.wait_for_message(
+        bob, after_message_id=offer["message_id"], contains="Is everything right?"
+    )
