@@ -30,6 +30,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bozor import telegram_limits
 from bozor.settings import TELEGRAM_API_URL, Settings
 
 if TYPE_CHECKING:
@@ -265,6 +266,7 @@ def create_bot(settings: Settings, resilience: ResilientRequests) -> Bot:
     )
     session = GatewayAwareSession(api=api) if api else GatewayAwareSession()
     session.middleware(resilience)
+    telegram_limits.install(session)
     return Bot(
         settings.bot_token.get_secret_value(), session=session, default=DefaultBotProperties()
     )

@@ -268,3 +268,15 @@ async def test_refund_sweeps_on_two_instances_return_the_money_once(
         )
     assert await payment_status(bozor) == PaymentStatus.REFUNDED
     assert returns_asked(fake) == 1
+
+
+async def test_a_declined_card_is_told_to_the_buyer(bozor: Harness, fake: FakePortmone) -> None:
+    product = await make_product(bozor, stock=1, card_price=25000)
+    buyer = await bozor.user("Taras")
+    await bozor.start(buyer)
+    number = await card_payment(bozor, buyer, product)
+    fake.reject(number)  # Portmone posts nothing for a declined card: reconciliation finds it
+    told = await bozor.driver.wait_for_message(buyer, contains="declined", timeout=20)
+    assert "Stars" in told["text"] or "again" in told["text"]
+    [order] = await orders_of(bozor.db)
+    assert order.status == OrderStatus.PENDING  # still held: the buyer may try again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -90,6 +90,12 @@ async def fallback(message: Message, t: Translator, settings: Settings) -> SendM
     return message.answer(t("common.unknown_command"), reply_markup=main_menu(t, settings.features))
 
 
+async def stale_button(query: CallbackQuery, t: Translator) -> AnswerCallbackQuery:
+    """A button nothing handles any more (an old menu, a finished flow): answered, so it does
+    not spin, and the member knows to open the menu again."""
+    return query.answer(t("common.stale_button"), show_alert=True)
+
+
 def command_list(t: Translator, features: list[str]) -> list[BotCommand]:
     names = [*CORE_COMMANDS[:1]]
     names += [name for feature in features for name in FEATURE_COMMANDS.get(feature, ())]
@@ -117,4 +123,5 @@ def create_router() -> Router:
     router.callback_query.register(set_language, F.data.regexp(r"^lang:(en|ru|uz)$"))
     router.my_chat_member.register(block_changed, private)
     router.message.register(fallback, private)
+    router.callback_query.register(stale_button)  # last: every press gets an answer
     return router

@@ -25,6 +25,7 @@ from bozor.classifieds.views import status_text
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage, create_storage
 from bozor.settings import Settings
+from bozor.telegram_limits import fit_button
 from bozor.users.models import User
 
 __all__ = ["RENDERERS", "create_router"]
@@ -154,7 +155,7 @@ async def text_step(
         values = {"description": raw}
     elif step == "price":
         parsed = dialogue.price_answer(text)
-        problem = "ads.bad_price" if parsed is None else None
+        problem = dialogue.check_price(parsed)
         values = parsed or {}
     elif step == "region":
         problem = dialogue.check_region(text)
@@ -316,7 +317,7 @@ async def _my_list(session: AsyncSession, user: User, t: Translator) -> tuple[st
     for ad in ads:
         url = await latest_url(session=session, ad_id=ad.id)
         lines.append(f"#{ad.id} {ad.title} — {status_text(t, ad, url)}")
-        builder.button(text=f"#{ad.id} {ad.title[:30]}", callback_data=f"my:{ad.id}")
+        builder.button(text=fit_button(f"#{ad.id} {ad.title}"), callback_data=f"my:{ad.id}")
     builder.adjust(1)
     return "\n".join(lines), builder.as_markup()
 

@@ -26,7 +26,6 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import ValidationError
@@ -225,7 +224,9 @@ async def show_preview(
     data = await state.get_data()
     text = caption(Translator(settings.default_language), draft_ad(data, settings.default_language))
     photos = [str(p["file_id"]) for p in data.get("photos", [])]
-    await message.answer(t("ads.preview_intro"), reply_markup=ReplyKeyboardRemove())
+    # The main menu comes back here: leaving the preview for another feature is fine, and
+    # "Post an ad" offers to continue this one.
+    await message.answer(t("ads.preview_intro"), reply_markup=menu(t, settings))
     if len(photos) > 1:
         await message.answer_media_group(
             [
@@ -288,6 +289,16 @@ def parse_contact(message: Message, user: User) -> dict[str, Any] | str:
 def check_region(text: str) -> str | None:
     if not 2 <= len(text) <= REGION_MAX:
         return "ads.bad_region"
+    return None
+
+
+def check_price(values: dict[str, Any] | None) -> str | None:
+    """Why a price answer is refused: unreadable, or zero (the channel sells; "free" is not
+    an ad the reference knows, and "0 UZS" reads as a mistake)."""
+    if values is None:
+        return "ads.bad_price"
+    if values["price"] is not None and values["price"] <= 0:
+        return "ads.price_zero"
     return None
 
 

@@ -39,13 +39,21 @@ async def review(*, session: AsyncSession, ad: Ad, admins: Sequence[int], photos
         )
 
 
-async def decided(*, session: AsyncSession, ad: Ad, version: int, skip_chat: int | None) -> None:
-    """Edit the review messages of the other admins to show who decided."""
+async def decided(
+    *,
+    session: AsyncSession,
+    ad: Ad,
+    version: int,
+    skip_chat: int | None,
+    only_chat: int | None = None,
+) -> None:
+    """Edit the review messages of the other admins to show who decided (`only_chat`: just
+    that admin's copy, one that arrived after the decision)."""
     copies = await session.scalars(
         select(AdminCopy).where(AdminCopy.ad_id == ad.id, AdminCopy.version == version)
     )
     for copy in copies:
-        if copy.chat_id != skip_chat:
+        if copy.chat_id != skip_chat and only_chat in (None, copy.chat_id):
             await outbox.enqueue(
                 session=session,
                 chat_id=copy.chat_id,

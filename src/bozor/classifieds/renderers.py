@@ -70,7 +70,9 @@ async def admin_review(
         # Decided while this copy was on its way: show it at once.
         fresh = await service.locked_after_write(hook_session, ad.id)
         if fresh is not None and (fresh.state != AdState.REVIEW or fresh.version != version):
-            await notify.decided(session=hook_session, ad=fresh, version=version, skip_chat=None)
+            await notify.decided(
+                session=hook_session, ad=fresh, version=version, skip_chat=None, only_chat=chat_id
+            )
 
     return Outgoing(
         review_text(t, channel_t, ad, owner),

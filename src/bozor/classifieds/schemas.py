@@ -28,7 +28,7 @@ class AdDraft(BaseModel):
     category: str = Field(min_length=1, max_length=32)
     title: str = Field(min_length=3, max_length=TITLE_MAX)
     description: str = Field(min_length=10, max_length=DESCRIPTION_MAX)
-    price: int | None = Field(default=None, ge=0, le=10**15)  # None: negotiable
+    price: int | None = Field(default=None, gt=0, le=10**15)  # None: negotiable; 0 refused
     currency: str | None = Field(default=None, pattern=r"^(UZS|USD)$")
     contact_phone: str | None = Field(default=None, max_length=20)
     contact_username: str | None = Field(default=None, max_length=64)

@@ -36,6 +36,12 @@ Method = Callable[[BotState, Params], Any]
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_CALLBACK_ANSWER = 200
+# Keyboard sizes Telegram accepts (inline: 8 a row, 100 in all; reply: 12 a row, 300 in all).
+# Beyond them Telegram answers "reply markup is too long".
+INLINE_ROW, INLINE_TOTAL = 8, 100
+REPLY_ROW, REPLY_TOTAL = 12, 300
+MARKUP_TOO_LONG = "reply markup is too long"
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _MEDIA_KEYS = ("photo", "document", "video", "audio", "animation", "voice")
@@ -128,6 +134,9 @@ class BotApi:
         if "inline_keyboard" in markup:
             validate_inline(markup)
             return markup, None
+        rows = markup.get("keyboard")
+        if isinstance(rows, list):
+            _check_size(rows, REPLY_ROW, REPLY_TOTAL)
         return None, markup
 
     def reply_to(self, log: ChatLog, p: Params) -> JSON | None:
@@ -517,7 +526,7 @@ class BotApi:
         query = bot.callbacks.get(p.req_str("callback_query_id"))
         if query is None or query.answer is not None:
             raise bad_request(QUERY_TOO_OLD)
-        if len(p.string("text") or "") > 200:
+        if len(p.string("text") or "") > MAX_CALLBACK_ANSWER:
             raise bad_request("MESSAGE_TOO_LONG")
         answer: JSON = {"show_alert": p.flag("show_alert")}
         for key in ("text", "url"):
@@ -720,6 +729,8 @@ def validate_inline(markup: JSON) -> None:
             raise bad_request(
                 "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
             )
+    _check_size(rows, INLINE_ROW, INLINE_TOTAL)
+    for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
                 raise bad_request(
@@ -729,6 +740,12 @@ def validate_inline(markup: JSON) -> None:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
                 raise bad_request("BUTTON_DATA_INVALID")
+
+
+def _check_size(rows: list[Any], per_row: int, total: int) -> None:
+    sizes = [len(row) for row in rows if isinstance(row, list)]
+    if any(size > per_row for size in sizes) or sum(sizes) > total:
+        raise bad_request(MARKUP_TOO_LONG)
 
 
 def _set(message: JSON, key: str, value: Any) -> None:

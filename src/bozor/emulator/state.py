@@ -629,6 +629,14 @@ class BotState:
         update["update_id"] = update_id
         self.next_update_id = max(self.next_update_id, update_id + 1)
         kind = next((k for k in update if k != "update_id"), "unknown")
+        query = update.get("callback_query")
+        if isinstance(query, dict) and query.get("id") and str(query["id"]) not in self.callbacks:
+            # a pushed press is a query the bot may answer, as one made by press_button
+            sender = query.get("from")
+            sender = sender if isinstance(sender, dict) else {}
+            self.callbacks[str(query["id"])] = PendingAnswer(
+                str(query["id"]), int(sender.get("id") or 0), time.monotonic()
+            )
         self._enqueue(UpdateEntry(update_id, kind, _chat_key(update, kind), dumps(update)), False)
         return update
 

@@ -109,6 +109,7 @@ class AddedAccount:
     account: Account
     created: bool  # a new account (not one re-bound or re-activated)
     owner: Member | None  # the registered member of its card, to be told
+    changed: bool = True  # False: it was already active on this card (nobody to tell)
 
 
 async def add_account(
@@ -134,10 +135,12 @@ async def add_account(
         else:
             existing = await session.get(Account, inserted)
             assert existing is not None
+    changed = created
     if not created:
         moved = club_card is not None and existing.club_card not in (None, club_card)
         if moved and existing.is_active:
             raise AccountOtherCardError(number=number, card=existing.club_card)
+        changed = not existing.is_active or (club_card is not None and existing.club_card is None)
         if club_card is not None:
             existing.club_card = club_card
         existing.is_active = True
@@ -149,7 +152,7 @@ async def add_account(
         detail={"number": number, "club_card": club_card},
     )
     owner = await member_by_card(session=session, club_card=club_card) if club_card else None
-    return AddedAccount(existing, created, owner)
+    return AddedAccount(existing, created, owner, changed)
 
 
 async def remove_account(*, session: AsyncSession, number: str, actor: int | None) -> Account:

@@ -25,15 +25,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.bot.keyboards import main_menu
+from bozor.db import utcnow
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator, all_translations
 from bozor.lotteries import accounts, audit, draws, notify, reports, service, wins
-from bozor.lotteries.exceptions import BadImportError, CardTakenError
+from bozor.lotteries.exceptions import (
+    BadImportError,
+    CardTakenError,
+    WinAccountRemovedError,
+    WinAlreadyConfirmedError,
+    WinExpiredError,
+)
 from bozor.lotteries.models import Account, Lottery, LotteryState, Participation, Win, WinStatus
 from bozor.lotteries.texts import STATUS_ICON, results_text, status_line, when
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
 from bozor.telegram import split_text
+from bozor.telegram_limits import fit_button, fit_param, fit_text
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -217,17 +225,42 @@ async def confirm_button(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator
 ) -> TelegramMethod[Any]:
     win_id = _int((query.data or "").removeprefix(CONFIRM_PREFIX)) or 0
-    win = await wins.confirm_by_owner(session=session, win_id=win_id, user=user)
+    try:
+        win = await wins.confirm_by_owner(session=session, win_id=win_id, user=user)
+    except (WinAlreadyConfirmedError, WinExpiredError, WinAccountRemovedError) as exc:
+        # the button can do nothing more: it goes, and the toast says why
+        await _retire_button(session, query)
+        return query.answer(t(exc.code, **exc.params), show_alert=True)
     lottery = await session.get(Lottery, win.lottery_id)
     number = await session.scalar(select(Account.number).where(Account.id == win.account_id))
-    return query.answer(
-        t(
-            "lottery.confirmed_alert",
-            place=win.place,
-            title=lottery.title if lottery else "",
-            number=number or "",
-        ),
-        show_alert=True,
+    await _retire_button(session, query)
+    text = fit_param(
+        lambda title: t("lottery.confirmed_alert", place=win.place, title=title, number=number),
+        lottery.title if lottery else "",
+    )
+    return query.answer(text, show_alert=True)
+
+
+async def _retire_button(session: AsyncSession, query: CallbackQuery) -> None:
+    """Once committed, the notice is edited to keep only the buttons of wins still waiting."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None or not message.text:
+        return
+    buttons = [b for row in message.reply_markup.inline_keyboard for b in row]
+    if not any(b.callback_data == query.data for b in buttons):
+        return
+    ids = [
+        win_id
+        for b in buttons
+        if (b.callback_data or "").startswith(CONFIRM_PREFIX)
+        and (win_id := _int((b.callback_data or "").removeprefix(CONFIRM_PREFIX)))
+    ]
+    await notify.win_buttons(
+        session=session,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        text=message.text,
+        win_ids=ids,
     )
 
 
@@ -306,15 +339,22 @@ async def add_account(
             raise _usage(t, "lottery.add_account_usage")
         await service.join(session=session, lottery_id=lottery_id, account_id=added.account.id)
         joined = "\n" + t("lottery.joined", id=lottery_id)
-    if added.owner is not None:
-        await notify.accounts_added(
-            session=session, user_id=added.owner.user_id, numbers=[added.account.number]
+    number = added.account.number
+    if not added.changed:
+        key = (
+            "lottery.account_already"
+            if added.account.club_card
+            else "lottery.account_already_unowned"
         )
+        return message.answer(t(key, number=number, card=added.account.club_card) + joined)
+    if added.owner is not None:
+        await notify.accounts_added(session=session, user_id=added.owner.user_id, numbers=[number])
         await _notify_pending_wins(session, added.account.id)
+    if card is None:
+        return message.answer(t("lottery.account_added_unowned", number=number) + joined)
     owner = t("lottery.owner_known") if added.owner else t("lottery.owner_unknown")
     return message.answer(
-        t("lottery.account_added", number=added.account.number, card=card or "—", owner=owner)
-        + joined
+        t("lottery.account_added", number=number, card=card, owner=owner) + joined
     )
 
 
@@ -375,7 +415,7 @@ async def add_accounts_start(
     builder = InlineKeyboardBuilder()
     for row in await service.listing(session=session, state=LotteryState.OPEN):
         builder.button(
-            text=f"#{row.lottery.id} {row.lottery.title}",
+            text=fit_button(f"#{row.lottery.id} {row.lottery.title}"),
             callback_data=f"{PICK_PREFIX}{row.lottery.id}",
         )
     builder.button(text=t("lottery.no_lottery"), callback_data=f"{PICK_PREFIX}0")
@@ -395,6 +435,14 @@ async def add_accounts_pick(
     await query.answer()
     assert query.message is not None
     return query.message.answer(t("lottery.send_lines"))
+
+
+async def stale_pick(query: CallbackQuery, t: Translator) -> TelegramMethod[Any]:
+    """A lottery picker whose /add_accounts is over (cancelled, finished, or the bot
+    restarted without its state): its buttons go, and the admin is told to start again."""
+    if isinstance(query.message, Message) and query.message.reply_markup is not None:
+        await query.message.edit_reply_markup(reply_markup=None)
+    return query.answer(t("common.stale_button"), show_alert=True)
 
 
 async def add_accounts_lines(
@@ -556,7 +604,11 @@ async def redraw(
         claim_hours=settings.lottery_claim_hours,
     )
     await notify.drawn(session=session, settings=settings, result=result)
-    return await _results_reply(message, session, t, result)
+    reply = await _results_reply(message, session, t, result)
+    if result.unfilled:
+        places = ", ".join(map(str, result.unfilled))
+        reply.text = fit_text(f"{reply.text}\n\n{t('lottery.redraw_unfilled', places=places)}")
+    return reply
 
 
 async def show_audit(
@@ -656,15 +708,49 @@ async def _render_win(
             hours=hours,
         )
     )
+    markup = _confirm_buttons(t, [(win.id, number) for win, number, _ in rows])
+    return Outgoing("\n\n".join(parts), markup)
+
+
+def _confirm_buttons(t: Translator, rows: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    """One "✅ Confirm" button per (win id, account number)."""
+    if not rows:
+        return None
     builder = InlineKeyboardBuilder()
-    for win, number, _ in rows:
+    for win_id, number in rows:
         builder.button(
             text=t("lottery.confirm_button", number=number),
-            callback_data=f"{CONFIRM_PREFIX}{win.id}",
+            callback_data=f"{CONFIRM_PREFIX}{win_id}",
         )
     builder.adjust(1)
     markup: InlineKeyboardMarkup = builder.as_markup()
-    return Outgoing("\n\n".join(parts), markup)
+    return markup
+
+
+async def _render_win_buttons(
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+) -> Outgoing | None:
+    user = await users_service.get_by_telegram_id(session=session, telegram_id=chat_id)
+    t = Translator(users_service.language_of(user))
+    params = batch[-1]
+    ids = [int(i) for i in params["win_ids"]]
+    waiting = (
+        await session.execute(
+            select(Win.id, Account.number)
+            .join(Account, Account.id == Win.account_id)
+            .where(
+                Win.id.in_(ids),
+                Win.status == WinStatus.PENDING,
+                Win.deadline_at > utcnow(),
+                Account.is_active.is_(True),
+            )
+            .order_by(Win.place)
+        )
+    ).all()
+    if len(waiting) == len(ids):
+        return None  # nothing changed since the notice was sent
+    markup = _confirm_buttons(t, [(win_id, number) for win_id, number in waiting])
+    return Outgoing(str(params["text"]), markup, edit_message_id=int(params["message_id"]))
 
 
 async def _render_confirmed(
@@ -728,6 +814,7 @@ RENDERERS: dict[str, Renderer] = {
     notify.ACCOUNTS_ADDED: _render_accounts_added,
     notify.RESULTS: _render_results,
     notify.DRAW_POSTPONED: _render_draw_postponed,
+    notify.WIN_BUTTONS: _render_win_buttons,
 }
 
 
@@ -749,6 +836,7 @@ def create_router(settings: Settings) -> Router:
     router.callback_query.register(
         add_accounts_pick, F.data.startswith(PICK_PREFIX), StateFilter(AddAccounts.lottery), admin
     )
+    router.callback_query.register(stale_pick, F.data.startswith(PICK_PREFIX), admin)
     router.message.register(remove_account, Command("remove_account"), admin, private)
     router.message.register(list_accounts, Command("list_accounts"), admin, private)
     router.message.register(draw, Command("draw"), admin, private)

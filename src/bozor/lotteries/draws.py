@@ -14,6 +14,7 @@ from bozor.lotteries.exceptions import (
     ExternalValueMissingError,
     LotteryDrawnError,
     LotteryNotDrawnError,
+    NoOneLeftToRedrawError,
     NoParticipantsError,
     NothingToRedrawError,
 )
@@ -65,6 +66,7 @@ class DrawResult:
     lottery: Lottery
     round: int
     wins: list[Win]
+    unfilled: list[int] = field(default_factory=list)  # redrawn places nobody was left for
 
 
 async def draw(
@@ -198,21 +200,6 @@ async def redraw(
     )
     if not expired:
         raise NothingToRedrawError(lottery_id=lottery_id)
-    await session.execute(
-        update(Win)
-        .where(Win.id.in_([w.id for w in expired]))
-        .values(status=wins.WinStatus.REDRAWN)
-        .execution_options(synchronize_session=False)
-    )
-    for old in expired:
-        await audit.record(
-            session=session,
-            action="redrawn",
-            actor=actor,
-            lottery_id=lottery_id,
-            win_id=old.id,
-            detail={"place": old.place},
-        )
     participants = await participant_list(session=session, lottery_id=lottery_id)
     round_ = (
         await session.scalar(select(func.max(Win.round)).where(Win.lottery_id == lottery_id)) or 0
@@ -227,10 +214,32 @@ async def redraw(
         round_=round_,
         taken=taken,
     )
+    if not picks:  # every account already won: refuse before anything is marked redrawn
+        raise NoOneLeftToRedrawError(lottery_id=lottery_id)
+    # Places are picked in ascending order, so the filled ones are a prefix of the expired
+    # places and verification (which replays each round's recorded places) still agrees.
+    filled = {pick.place for pick in picks}
+    redrawn = [w for w in expired if w.place in filled]
+    await session.execute(
+        update(Win)
+        .where(Win.id.in_([w.id for w in redrawn]))
+        .values(status=wins.WinStatus.REDRAWN)
+        .execution_options(synchronize_session=False)
+    )
+    for old in redrawn:
+        await audit.record(
+            session=session,
+            action="redrawn",
+            actor=actor,
+            lottery_id=lottery_id,
+            win_id=old.id,
+            detail={"place": old.place},
+        )
     created = await _create_wins(
         session, lottery, participants, picks, round_, utcnow(), claim_hours
     )
-    return DrawResult(lottery, round_, created)
+    unfilled = sorted(w.place for w in expired if w.place not in filled)
+    return DrawResult(lottery, round_, created, unfilled)
 
 
 async def _winner_indices(

@@ -97,3 +97,11 @@ class NothingToRedrawError(ConflictError):
 
 class BadImportError(InvalidInputError):
     code = "lottery.bad_import"  # params: lines (the line numbers), example
+
+
+class NoOneLeftToRedrawError(ConflictError):
+    code = "lottery.no_one_left"  # params: lottery_id
+
+
+class WinAccountRemovedError(ConflictError):
+    code = "lottery.win_account_removed"

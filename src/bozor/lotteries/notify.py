@@ -28,6 +28,7 @@ CONFIRMED = "lottery.confirmed"
 ACCOUNTS_ADDED = "lottery.accounts_added"
 RESULTS = "lottery.results"
 DRAW_POSTPONED = "lottery.draw_postponed"
+WIN_BUTTONS = "lottery.win_buttons"
 
 
 async def drawn(*, session: AsyncSession, settings: Settings, result: DrawResult) -> None:
@@ -160,6 +161,20 @@ async def accounts_added(*, session: AsyncSession, user_id: int, numbers: Sequen
             params={"number": number},
             coalesce_key="lottery-accounts",
         )
+
+
+async def win_buttons(
+    *, session: AsyncSession, chat_id: int, message_id: int, text: str, win_ids: Sequence[int]
+) -> None:
+    """Redraw the Confirm buttons of a win notice once committed: only wins still waiting for
+    confirmation keep theirs (one edit per message, however many presses came at once)."""
+    await outbox.enqueue(
+        session=session,
+        chat_id=chat_id,
+        kind=WIN_BUTTONS,
+        params={"message_id": message_id, "text": text, "win_ids": list(win_ids)},
+        coalesce_key=f"lottery-win-buttons:{message_id}",
+    )
 
 
 async def results(

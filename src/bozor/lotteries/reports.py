@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -48,7 +47,7 @@ async def participations_by_account(*, session: AsyncSession, limit: int = 10_00
 
 
 async def unclaimed(*, session: AsyncSession, limit: int = 10_000) -> Report:
-    """Wins not confirmed more than 24 hours after they were drawn."""
+    """Wins not confirmed within their claim window (LOTTERY_CLAIM_HOURS when drawn)."""
     query = (
         select(
             Lottery.id,
@@ -65,7 +64,7 @@ async def unclaimed(*, session: AsyncSession, limit: int = 10_000) -> Report:
         .outerjoin(Prize, (Prize.lottery_id == Win.lottery_id) & (Prize.place == Win.place))
         .where(
             Win.status.in_([WinStatus.PENDING, WinStatus.EXPIRED]),
-            Win.created_at < utcnow() - timedelta(hours=24),
+            Win.deadline_at < utcnow(),
         )
         .order_by(Win.created_at)
         .limit(limit)

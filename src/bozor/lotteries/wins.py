@@ -16,6 +16,7 @@ from bozor.lotteries.exceptions import (
     NotYourAccountError,
     PrizeHandedOverError,
     UnknownCodeError,
+    WinAccountRemovedError,
     WinAlreadyConfirmedError,
     WinExpiredError,
     WinNotConfirmedError,
@@ -76,6 +77,8 @@ async def confirm_by_owner(*, session: AsyncSession, win_id: int, user: User) ->
         raise NotYourAccountError()
     if win.status == WinStatus.CONFIRMED:
         raise WinAlreadyConfirmedError()
+    if not account.is_active and win.status == WinStatus.PENDING and win.deadline_at > now:
+        raise WinAccountRemovedError()
     raise WinExpiredError()
 
 

@@ -28,9 +28,11 @@ from bozor.ledger import service as ledger
 from bozor.referrals import rewards
 from bozor.referrals.models import Reward, RewardStatus
 from bozor.settings import Settings
-from bozor.shop import admin_bot, card, catalogue, codes, orders, payments, refunds, support
+from bozor.shop import admin_bot, card, catalogue, codes, notify, orders, payments, refunds, support
+from bozor.shop.exceptions import not_pending
 from bozor.shop.models import STARS, Order, OrderStatus, Payment
 from bozor.shop.renderers import delivered_text, renderers
+from bozor.telegram_limits import BUTTON, fit_button, fit_param
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ async def _categories_view(
         return t("shop.empty"), None
     builder = InlineKeyboardBuilder()
     for category in found:
-        builder.button(text=category.name, callback_data=f"sh:c:{category.id}")
+        builder.button(text=fit_button(category.name), callback_data=f"sh:c:{category.id}")
     builder.adjust(2)
     return t("shop.choose_category"), builder.as_markup()
 
@@ -143,6 +145,17 @@ async def back_to_categories(
     return query.message.edit_text(text, reply_markup=markup)
 
 
+def _product_label(t: Translator, title: str, stars: int, available: int) -> str:
+    """A product's button; a long title is shortened so the price and stock stay visible."""
+    if not available:
+        return fit_param(lambda cut: t("shop.product_sold_out", title=cut), title, BUTTON)
+    return fit_param(
+        lambda cut: t("shop.product_button", title=cut, stars=stars, count=available),
+        title,
+        BUTTON,
+    )
+
+
 async def show_products(
     query: CallbackQuery, session: AsyncSession, t: Translator
 ) -> TelegramMethod[Any]:
@@ -152,16 +165,7 @@ async def show_products(
         raise DomainError("shop.category_not_found")
     builder = InlineKeyboardBuilder()
     for row in await catalogue.products(session=session, category_id=category_id):
-        label = (
-            t(
-                "shop.product_button",
-                title=row.product.title,
-                stars=row.product.price_stars,
-                count=row.available,
-            )
-            if row.available
-            else t("shop.product_sold_out", title=row.product.title)
-        )
+        label = _product_label(t, row.product.title, row.product.price_stars, row.available)
         builder.button(text=label, callback_data=f"sh:p:{row.product.id}")
     builder.button(text=t("shop.back"), callback_data="sh:cats")
     builder.adjust(1)
@@ -279,9 +283,7 @@ async def pay_stars(
         left = await orders.stock_left(session=session, product_id=order.product_id)
         return query.answer(t("shop.sold_out", left=left), show_alert=True)
     if order.status != OrderStatus.PENDING:
-        return query.answer(
-            t("shop.order_not_pending", status=t(f"shop.status.{order.status}")), show_alert=True
-        )
+        raise not_pending(order.status)
     line = await orders.line(session=session, order_id=order.id)
     await query.answer()
     assert isinstance(query.message, Message)
@@ -289,7 +291,7 @@ async def pay_stars(
     return query.message.answer_invoice(
         title=title,
         description=t("shop.invoice_description", quantity=order.quantity, id=order.id)[:255],
-        payload=payments.invoice_payload(order.id),
+        payload=payments.invoice_payload(order.id, query.message.message_id),
         currency=STARS,
         prices=[LabeledPrice(label=title, amount=order.stars_due)],
     )
@@ -327,6 +329,14 @@ async def successful_payment(
         telegram_id=message.from_user.id,
     )
     if applied.outcome == payments.Outcome.DELIVERED:
+        summary = payments.summary_message_of(paid.invoice_payload)
+        if summary is not None and applied.order is not None:
+            await notify.paid_summary(
+                session=session,
+                chat_id=message.chat.id,
+                message_id=summary,
+                order_id=applied.order.id,
+            )
         return message.answer(t("shop.paid"))
     if applied.outcome == payments.Outcome.REFUND and applied.payment is not None:
         await session.commit()  # the refund is owed whatever happens next
@@ -388,6 +398,8 @@ async def pay_card(
     )
     await query.answer()
     assert isinstance(query.message, Message) and payment.payment_url is not None
+    # once paid, this summary loses its Pay and Cancel buttons (card.confirm edits it)
+    payment.detail = {**payment.detail, "summary_message_id": query.message.message_id}
     builder = InlineKeyboardBuilder()
     builder.button(text=t("shop.open_card_page"), url=payment.payment_url)
     return query.message.answer(
@@ -532,7 +544,7 @@ async def show_support(
     await state.clear()
     builder = InlineKeyboardBuilder()
     for entry in await support.faq(session=session):
-        builder.button(text=entry.question[:60], callback_data=f"sh:faq:{entry.id}")
+        builder.button(text=fit_button(entry.question), callback_data=f"sh:faq:{entry.id}")
     builder.button(text=t("shop.ask_button"), callback_data="sh:ask")
     builder.adjust(1)
     return message.answer(t("shop.support"), reply_markup=builder.as_markup())

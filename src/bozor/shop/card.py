@@ -20,8 +20,8 @@ from bozor.shop import audit, catalogue, notify, orders, payments
 from bozor.shop.exceptions import (
     BonusNotApplicableError,
     CardPaymentUnavailableError,
-    OrderNotPendingError,
     PaymentProviderError,
+    not_pending,
 )
 from bozor.shop.models import Order, OrderStatus, Payment, PaymentProvider, PaymentStatus
 from bozor.users.models import User
@@ -61,7 +61,7 @@ async def start(
     config = settings.portmone()
     order = await orders.get_owned(session=session, user=user, order_id=order_id)
     if order.status != OrderStatus.PENDING:
-        raise OrderNotPendingError(status=order.status)
+        raise not_pending(order.status)
     if order.bonus_points:
         raise BonusNotApplicableError
     if config is None or order.card_total is None or order.card_currency is None:
@@ -95,7 +95,7 @@ async def start(
     # here, or sees this payment (orders.apply_bonus checks after its own write).
     await orders.locked(session, order_id)  # the same object as `order`, read again
     if order.status != OrderStatus.PENDING:
-        raise OrderNotPendingError(status=order.status)
+        raise not_pending(order.status)
     if order.bonus_points:
         raise BonusNotApplicableError
     try:
@@ -148,6 +148,12 @@ async def confirm(
             )
             .execution_options(synchronize_session=False)
         )
+        if found.status == PortmoneStatus.REJECTED and payment.order_id is not None:
+            order = await session.get(Order, payment.order_id)
+            if order is not None:
+                await notify.card_declined(
+                    session=session, order_id=order.id, user_id=order.user_id
+                )
         return payments.Applied(payments.Outcome.REJECTED, payment, None)
     # PAYED: claim the payment (of two concurrent confirmations, one changes the row)
     claimed = await session.execute(
@@ -174,7 +180,16 @@ async def confirm(
             order,
             expected=f"{expected} {payment.currency}, got {found.amount} {found.currency}",
         )
-    return await payments.fulfil(session=session, settings=settings, payment=payment, order=order)
+    applied = await payments.fulfil(
+        session=session, settings=settings, payment=payment, order=order
+    )
+    summary = payment.detail.get("summary_message_id")
+    chat = await session.scalar(select(User.telegram_id).where(User.id == order.user_id))
+    if applied.outcome == payments.Outcome.DELIVERED and isinstance(summary, int) and chat:
+        await notify.paid_summary(
+            session=session, chat_id=chat, message_id=summary, order_id=order.id
+        )
+    return applied
 
 
 async def reconcile(factory: async_sessionmaker[AsyncSession], settings: Settings) -> int:

@@ -73,3 +73,33 @@ class FaqNotFoundError(NotFoundError):
 
 class BadTextError(InvalidInputError):
     code = "shop.bad_text"  # params: max
+
+
+class OrderAlreadyPaidError(OrderNotPendingError):
+    code = "shop.order_already_paid"
+
+
+class OrderRefundedError(OrderNotPendingError):
+    code = "shop.order_refunded"
+
+
+class OrderClosedError(OrderNotPendingError):
+    code = "shop.order_closed"  # expired or cancelled, and could not be held again
+
+
+class PaidNotCancellableError(OrderNotPendingError):
+    code = "shop.paid_not_cancellable"
+
+
+class AmountChangedError(OrderNotPendingError):
+    code = "shop.amount_changed"
+
+
+def not_pending(status: str, *, cancelling: bool = False) -> OrderNotPendingError:
+    """Why an order that is no longer waiting for payment refuses, said for its state (never
+    a raw status word)."""
+    if status == "delivered":
+        return PaidNotCancellableError() if cancelling else OrderAlreadyPaidError()
+    if status in ("refunded", "refund_due"):
+        return OrderRefundedError()
+    return OrderClosedError()

@@ -20,6 +20,8 @@ REFUND_PENDING = "shop.refund_pending"
 MANUAL_REFUND = "shop.manual_refund"
 TICKET = "shop.ticket"
 ANSWER = "shop.answer"
+CARD_DECLINED = "shop.card_declined"
+PAID_SUMMARY = "shop.paid_summary"
 
 
 async def _telegram_id(session: AsyncSession, user_id: int) -> int | None:
@@ -33,6 +35,28 @@ async def delivered(*, session: AsyncSession, order: Order) -> None:
         await outbox.enqueue(
             session=session, chat_id=chat, kind=DELIVERED, params={"order_id": order.id}
         )
+
+
+async def card_declined(*, session: AsyncSession, order_id: int, user_id: int) -> None:
+    """A card payment the bank refused: the buyer hears it (Portmone tells nobody)."""
+    chat = await _telegram_id(session, user_id)
+    if chat is not None:
+        await outbox.enqueue(
+            session=session, chat_id=chat, kind=CARD_DECLINED, params={"order_id": order_id}
+        )
+
+
+async def paid_summary(
+    *, session: AsyncSession, chat_id: int, message_id: int, order_id: int
+) -> None:
+    """The order's summary, once paid, loses its Pay and Cancel buttons (edited after commit)."""
+    await outbox.enqueue(
+        session=session,
+        chat_id=chat_id,
+        kind=PAID_SUMMARY,
+        params={"order_id": order_id, "message_id": message_id},
+        coalesce_key=f"shop-summary:{message_id}",
+    )
 
 
 async def refunded(

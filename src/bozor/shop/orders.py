@@ -21,8 +21,8 @@ from bozor.shop.exceptions import (
     BonusNotApplicableError,
     NotYourOrderError,
     OrderNotFoundError,
-    OrderNotPendingError,
     SoldOutError,
+    not_pending,
 )
 from bozor.shop.models import (
     Category,
@@ -176,7 +176,7 @@ async def apply_bonus(*, session: AsyncSession, user: User, order_id: int) -> Or
     Once per order; the points come back if the order expires, is cancelled or refunded."""
     order = await get_owned(session=session, user=user, order_id=order_id)
     if order.status != OrderStatus.PENDING:
-        raise OrderNotPendingError(status=order.status)
+        raise not_pending(order.status)
     if order.bonus_points:
         raise BonusNotApplicableError
     await _lock_balance(session, user.id)
@@ -249,7 +249,7 @@ async def pay_with_bonus(*, session: AsyncSession, user: User, order_id: int) ->
     """Deliver an order that the bonus covers entirely."""
     order = await get_owned(session=session, user=user, order_id=order_id)
     if order.status != OrderStatus.PENDING:
-        raise OrderNotPendingError(status=order.status)
+        raise not_pending(order.status)
     if order.stars_due > 0:
         raise BonusNotApplicableError
     await deliver(session=session, order=order, provider="bonus")
@@ -359,7 +359,7 @@ async def cancel(*, session: AsyncSession, user: User, order_id: int) -> Order:
     """The buyer cancels a pending order: codes back in stock, bonus back to the balance."""
     order = await get_owned(session=session, user=user, order_id=order_id)
     if not await _close_unpaid(session, order, OrderStatus.CANCELLED):
-        raise OrderNotPendingError(status=order.status)
+        raise not_pending(order.status, cancelling=True)
     return order
 
 

@@ -17,10 +17,11 @@ from bozor.db import upsert_insert, utcnow
 from bozor.settings import Settings
 from bozor.shop import audit, notify, orders
 from bozor.shop.exceptions import (
+    AmountChangedError,
     NotRefundableError,
     OrderNotFoundError,
-    OrderNotPendingError,
     SoldOutError,
+    not_pending,
 )
 from bozor.shop.models import (
     STARS,
@@ -52,15 +53,26 @@ class Applied:
     order: Order | None
 
 
-def invoice_payload(order_id: int) -> str:
-    return f"{PAYLOAD_PREFIX}{order_id}"
+def invoice_payload(order_id: int, summary_message_id: int | None = None) -> str:
+    """The invoice's payload: the order, and the summary message whose buttons go once paid."""
+    summary = f":{summary_message_id}" if summary_message_id else ""
+    return f"{PAYLOAD_PREFIX}{order_id}{summary}"
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def order_id_of(payload: str) -> int | None:
     if not payload.startswith(PAYLOAD_PREFIX):
         return None
-    rest = payload[len(PAYLOAD_PREFIX) :]
-    return int(rest) if rest.isascii() and rest.isdigit() and len(rest) < 19 else None
+    return _number(payload[len(PAYLOAD_PREFIX) :].split(":", 1)[0])
+
+
+def summary_message_of(payload: str) -> int | None:
+    """The order summary's message id carried by the payload (None in older invoices)."""
+    parts = payload[len(PAYLOAD_PREFIX) :].split(":", 1)
+    return _number(parts[1]) if payload.startswith(PAYLOAD_PREFIX) and len(parts) == 2 else None
 
 
 async def check_pre_checkout(
@@ -89,11 +101,13 @@ async def check_pre_checkout(
             order.stars_due,
             STARS,
         )
-        raise OrderNotPendingError(status="amount")
+        raise AmountChangedError
     if order.status == OrderStatus.PENDING and order.expires_at > utcnow():
         return order
     if order.status == OrderStatus.PENDING:
         await orders.expire_one(session=session, order=order)
+    if order.status not in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+        raise not_pending(order.status)  # paid already, or refunded: never "sold out"
     if not await orders.revive(session=session, settings=settings, order=order):
         left = await orders.stock_left(session=session, product_id=order.product_id)
         raise SoldOutError(left=left)

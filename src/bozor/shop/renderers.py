@@ -9,11 +9,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.db import utcnow
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
 from bozor.shop import catalogue, codes, notify, orders
-from bozor.shop.models import STARS, OrderStatus, Payment, Product, Ticket, TicketMessage
+from bozor.shop.models import STARS, Order, OrderStatus, Payment, Product, Ticket, TicketMessage
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -154,9 +155,47 @@ async def _answer(
     return Outgoing(t("shop.answer_notice", text="\n\n".join(texts)))
 
 
+async def _card_declined(
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+) -> Outgoing | None:
+    t = await _t(session, chat_id)
+    lines = []
+    for params in batch:
+        order = await session.get(Order, int(params["order_id"]))
+        if order is None:
+            continue
+        if order.status == OrderStatus.PENDING and order.expires_at > utcnow():
+            until = f"{order.expires_at:%H:%M} UTC"
+            lines.append(t("shop.card_declined", id=order.id, until=until))
+        else:
+            lines.append(t("shop.card_declined_closed", id=order.id))
+    return Outgoing("\n\n".join(lines)) if lines else None
+
+
+def _paid_summary(settings: Settings) -> Renderer:
+    async def render(
+        session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    ) -> Outgoing | None:
+        from bozor.shop.bot import order_summary  # the summary's one renderer
+
+        params = batch[-1]
+        t = await _t(session, chat_id)
+        line = await orders.line(session=session, order_id=int(params["order_id"]))
+        if line.order.status != OrderStatus.DELIVERED:
+            return None
+        text = order_summary(t, line, settings).rsplit("\n", 1)[0]  # without "held for…"
+        return Outgoing(f"{text}\n{t('shop.paid_mark')}", edit_message_id=int(params["message_id"]))
+
+    return render
+
+
 def renderers(settings: Settings) -> dict[str, Renderer]:
     """The shop's renderers (code delivery needs the settings' decryption keys)."""
-    return {notify.DELIVERED: _delivered(settings), **_RENDERERS}
+    return {
+        notify.DELIVERED: _delivered(settings),
+        notify.PAID_SUMMARY: _paid_summary(settings),
+        **_RENDERERS,
+    }
 
 
 _RENDERERS: dict[str, Renderer] = {
@@ -166,4 +205,5 @@ _RENDERERS: dict[str, Renderer] = {
     notify.MANUAL_REFUND: _manual_refund,
     notify.TICKET: _ticket,
     notify.ANSWER: _answer,
+    notify.CARD_DECLINED: _card_declined,
 }
