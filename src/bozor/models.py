@@ -2,6 +2,7 @@
 
 from bozor.api.models import IdempotentResponse
 from bozor.apikeys.models import ApiKey
+from bozor.audit.models import AuditRecord
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.classifieds.models import (
     Ad,
@@ -13,6 +14,7 @@ from bozor.classifieds.models import (
     RepostSlot,
     SoldCheck,
 )
+from bozor.dashboard.models import DashboardSession, LoginProof, SigninFailure
 from bozor.events.models import DomainEvent
 from bozor.ledger.models import LedgerEntry
 from bozor.lotteries.models import (
@@ -48,6 +50,7 @@ __all__ = [
     "AdminCopy",
     "ApiKey",
     "AuditEntry",
+    "AuditRecord",
     "Ban",
     "Broadcast",
     "Campaign",
@@ -55,12 +58,14 @@ __all__ = [
     "ChannelPost",
     "Click",
     "Code",
+    "DashboardSession",
     "Decision",
     "Delivery",
     "DomainEvent",
     "FaqEntry",
     "IdempotentResponse",
     "LedgerEntry",
+    "LoginProof",
     "Lottery",
     "Member",
     "Order",
@@ -76,6 +81,7 @@ __all__ = [
     "Reward",
     "RewardProgram",
     "ShopAudit",
+    "SigninFailure",
     "SoldCheck",
     "Ticket",
     "TicketMessage",

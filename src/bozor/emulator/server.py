@@ -24,6 +24,7 @@ from .errors import (
     ApiError,
     bad_request,
 )
+from .login import login_routes
 from .params import Params, Upload
 from .state import BotState, EmulatorState, Fault, UpdateEntry
 from .users import UserActions
@@ -63,6 +64,7 @@ class Emulator:
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self.app.router.add_routes(control_routes(self))
         self.app.router.add_routes(webchat_routes(self))
+        self.app.router.add_routes(login_routes(self))
 
     # ------------------------------------------------------------ lifecycle
 
