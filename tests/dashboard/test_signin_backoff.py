@@ -4,6 +4,7 @@ Retry-After and a translated message). Every attempt is in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -130,6 +131,47 @@ async def test_a_lock_out_ends_and_the_right_password_then_works(
                 return int(answer.headers["retry-after"]) >= 3
 
             await eventually(doubled, timeout=30, every=0.5)
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+async def test_guesses_sent_all_at_once_get_five_checks(
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    store: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    extra = {"redis_url": request.getfixturevalue("redis_url")} if store == "redis" else {}
+    if extra:
+        await Redis.from_url(extra["redis_url"]).flushdb()
+    port = free_port()
+    async with (
+        start_bozor(
+            emulator,
+            database_url,
+            db,
+            http_port=port,
+            admin_ids=[ADMIN_ID],
+            dashboard_password=PASSWORD,
+            api_rate_per_ip=0,
+            **extra,
+        ),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as web,
+    ):
+        page = await web.get("/dashboard/signin")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+
+        async def guess(i: int) -> int:
+            form = {"csrf": token.group(1), "secret": f"guess {i}", "next": "/dashboard/"}
+            return (await web.post("/dashboard/signin", data=form)).status_code
+
+        answers = await asyncio.gather(*(guess(i) for i in range(30)))
+        assert set(answers) <= {401, 429}
+    async with db() as session:
+        records = await audit.entries(session=session, area="dashboard", limit=100)
+    assert sum(r.action == "signin_failed" for r in records) == 5  # checked: five, not 30
+    assert sum(r.action == "signin_refused" for r in records) == 25
 
 
 async def test_the_audit_page_lists_sign_ins_by_area(

@@ -177,6 +177,10 @@ class SessionStore(Protocol):
         """True the first time `proof` is presented (until it expires), False after."""
         ...
 
+    async def purge(self, db: AsyncSession, now: datetime, idle: timedelta) -> None:
+        """Forget sessions past their end or unused for `idle` (nobody will present them)."""
+        ...
+
 
 class DatabaseSessionStore:
     async def add(self, db: AsyncSession, session: StoredSession) -> None:
@@ -218,6 +222,13 @@ class DatabaseSessionStore:
             .returning(LoginProof.proof)
         )
         return result.first() is not None
+
+    async def purge(self, db: AsyncSession, now: datetime, idle: timedelta) -> None:
+        await db.execute(
+            delete(DashboardSession).where(
+                (DashboardSession.expires_at <= now) | (DashboardSession.last_used_at <= now - idle)
+            )
+        )
 
 
 def _stored(row: DashboardSession) -> StoredSession:
@@ -300,6 +311,10 @@ class RedisSessionStore:
         seconds = max(1, int((until - utcnow()).total_seconds()) + 1)
         return bool(await self.redis.set(f"{self.prefix}:proof:{proof}", "1", nx=True, ex=seconds))
 
+    async def purge(self, db: AsyncSession, now: datetime, idle: timedelta) -> None:
+        # Each hash expires at its session's end by itself; the index is trimmed by all().
+        return
+
 
 def _from_hash(raw: dict[Any, Any]) -> StoredSession | None:
     fields = {
@@ -362,6 +377,7 @@ class Sessions:
         """A new session in the caller's transaction; the token for its cookie."""
         token = secrets.token_urlsafe(32)
         now = utcnow()
+        await self.store.purge(db, now, self.idle)
         await self.store.add(
             db,
             StoredSession(

@@ -178,22 +178,23 @@ async def _attempt(
     backoff = backoff_of(request)
     user_agent = request.headers.get("user-agent", "")[:300]
     t = Translator(language_of(request))
+    token = ""
     async with session_scope(runtime.session_factory) as db:
-        wait = await backoff.wait(db, scopes)
-        if wait:
+        # Counted as a failure before the check (exact when guesses come all at once).
+        claim = await backoff.claim(db, scopes)
+        if not claim.allowed:
             await audit.record(
                 session=db,
                 area=AREA,
                 action="signin_refused",
                 actor=account,
                 ip=ip,
-                details={"method": method, "reason": "locked_out", "wait": math.ceil(wait)},
+                details={"method": method, "reason": "locked_out", "wait": math.ceil(claim.wait)},
             )
-            outcome: tuple[str, str] | str | float = wait
+            outcome: tuple[str, str] | str | float = claim.wait
         else:
             outcome = await check(db)
             if isinstance(outcome, str):
-                locked = await backoff.failed(db, scopes)
                 await audit.record(
                     session=db,
                     area=AREA,
@@ -202,8 +203,8 @@ async def _attempt(
                     ip=ip,
                     details={"method": method, "reason": outcome, "user_agent": user_agent},
                 )
-                if locked:
-                    outcome = locked
+                if claim.wait:
+                    outcome = claim.wait
             else:
                 subject, label = outcome
                 await backoff.succeeded(db, scopes)
