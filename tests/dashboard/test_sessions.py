@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -177,9 +178,11 @@ async def test_sessions_end_when_idle_and_at_their_absolute_end(
     store: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    extra = {"redis_url": request.getfixturevalue("redis_url")} if store == "redis" else {}
-    if extra:
-        await Redis.from_url(extra["redis_url"]).flushdb()
+    extra = (
+        {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": _prefix()}
+        if store == "redis"
+        else {}
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     async with (
@@ -239,7 +242,7 @@ async def test_sessions_kept_in_redis_end_at_sign_out(
     db: async_sessionmaker[AsyncSession],
     redis_url: str,
 ) -> None:
-    await Redis.from_url(redis_url).flushdb()
+    prefix = _prefix()
     port = free_port()
     async with (
         start_bozor(
@@ -250,6 +253,7 @@ async def test_sessions_kept_in_redis_end_at_sign_out(
             admin_ids=[ADMIN_ID],
             dashboard_password=PASSWORD,
             redis_url=redis_url,
+            redis_prefix=prefix,
         ),
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web,
     ):
@@ -259,13 +263,18 @@ async def test_sessions_kept_in_redis_end_at_sign_out(
         page = await web.get("/dashboard/sessions")
         assert page.status_code == 200 and "127.0.0.1" in page.text
         redis = Redis.from_url(redis_url)
-        stored = [k async for k in redis.scan_iter("bozor:dashboard:session:*")]
+        stored = [k async for k in redis.scan_iter(f"{prefix}:dashboard:session:*")]
         assert len(stored) == 1 and cookie.encode() not in stored[0]  # only its hash
         async with db() as session:
             assert await session.scalar(select(func.count()).select_from(DashboardSession)) == 0
         out = await web.post("/dashboard/signout", data={"csrf": _csrf(page.text)})
         assert out.status_code == 303
-        assert [k async for k in redis.scan_iter("bozor:dashboard:session:*")] == []
+        assert [k async for k in redis.scan_iter(f"{prefix}:dashboard:session:*")] == []
         web.cookies.set(sessions.SESSION_COOKIE, cookie, path="/dashboard")
         assert (await web.get("/dashboard/")).status_code == 303
         await redis.aclose()
+
+
+def _prefix() -> str:
+    """Redis keys of this test only (other tests share the Redis database)."""
+    return f"t{uuid.uuid4().hex[:12]}"

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.dashboard.test_dashboard import PASSWORD, sign_in
 
@@ -74,9 +74,11 @@ async def test_a_lock_out_ends_and_the_right_password_then_works(
     store: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    extra = {"redis_url": request.getfixturevalue("redis_url")} if store == "redis" else {}
-    if extra:
-        await Redis.from_url(extra["redis_url"]).flushdb()
+    extra = (
+        {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": _prefix()}
+        if store == "redis"
+        else {}
+    )
     port = free_port()
     settings = {
         "http_port": port,
@@ -141,9 +143,11 @@ async def test_guesses_sent_all_at_once_get_five_checks(
     store: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    extra = {"redis_url": request.getfixturevalue("redis_url")} if store == "redis" else {}
-    if extra:
-        await Redis.from_url(extra["redis_url"]).flushdb()
+    extra = (
+        {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": _prefix()}
+        if store == "redis"
+        else {}
+    )
     port = free_port()
     async with (
         start_bozor(
@@ -188,3 +192,8 @@ async def test_the_audit_page_lists_sign_ins_by_area(
     assert "api_key" in page.text and "wrong_password" in page.text
     other = await web.get("/dashboard/audit", params={"area": "shop"})
     assert other.status_code == 200 and "signin" not in other.text.split("<table>")[-1]
+
+
+def _prefix() -> str:
+    """Redis keys of this test only (other tests share the Redis database)."""
+    return f"t{uuid.uuid4().hex[:12]}"
