@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -73,7 +74,10 @@ def telegram_login_on(settings: Settings) -> bool:
 
 
 def _callback_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + f"{PREFIX}/signin/telegram"
+    """Where the widget sends the admin back: under PUBLIC_URL when set (the domain given to
+    @BotFather), else the address this request came to."""
+    base = runtime_of(request).settings.public_url or str(request.base_url)
+    return base.rstrip("/") + f"{PREFIX}/signin/telegram"
 
 
 def _telegram_button(request: Request) -> dict[str, Any]:
@@ -83,8 +87,6 @@ def _telegram_button(request: Request) -> dict[str, Any]:
         return {}
     if settings.dashboard_telegram_login_url:
         bot_id = settings.bot_token.get_secret_value().split(":", 1)[0]
-        from urllib.parse import urlencode
-
         query = urlencode({"bot_id": bot_id, "return_to": _callback_url(request)})
         joint = "&" if "?" in settings.dashboard_telegram_login_url else "?"
         return {"telegram_link": f"{settings.dashboard_telegram_login_url}{joint}{query}"}
