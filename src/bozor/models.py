@@ -2,6 +2,7 @@
 
 from bozor.api.models import IdempotentResponse
 from bozor.apikeys.models import ApiKey
+from bozor.audit.models import AuditRecord
 from bozor.botidentity.models import BotIdentity
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.classifieds.models import (
@@ -14,6 +15,7 @@ from bozor.classifieds.models import (
     RepostSlot,
     SoldCheck,
 )
+from bozor.dashboard.models import DashboardSession, LoginProof, SigninFailure
 from bozor.events.models import DomainEvent
 from bozor.ledger.models import LedgerEntry
 from bozor.lotteries.models import (
@@ -49,6 +51,7 @@ __all__ = [
     "AdminCopy",
     "ApiKey",
     "AuditEntry",
+    "AuditRecord",
     "Ban",
     "BotIdentity",
     "Broadcast",
@@ -57,12 +60,14 @@ __all__ = [
     "ChannelPost",
     "Click",
     "Code",
+    "DashboardSession",
     "Decision",
     "Delivery",
     "DomainEvent",
     "FaqEntry",
     "IdempotentResponse",
     "LedgerEntry",
+    "LoginProof",
     "Lottery",
     "Member",
     "Order",
@@ -78,6 +83,7 @@ __all__ = [
     "Reward",
     "RewardProgram",
     "ShopAudit",
+    "SigninFailure",
     "SoldCheck",
     "Ticket",
     "TicketMessage",

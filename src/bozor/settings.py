@@ -173,7 +173,25 @@ class Settings(BaseSettings):
     # Web dashboard (/dashboard): admins sign in with an admin-scope API key, or this password
     # (plain, or "sha256:<hex digest>" so the file need not hold it); unset = API keys only.
     dashboard_password: SecretStr | None = None
+    # Sessions are kept on the server (in the database, or Redis when REDIS_URL is set): one
+    # ends at sign-out, after DASHBOARD_SESSION_HOURS in all, or after this long unused.
     dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    dashboard_idle_minutes: float = Field(default=60.0, gt=0, le=24 * 60 * 30)
+    # Sign in with Telegram (admins in ADMIN_IDS): the public @username of the bot whose token
+    # checks the Login Widget's answer; set the dashboard's domain with @BotFather's /setdomain.
+    dashboard_telegram_login: str | None = Field(
+        default=None, pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$"
+    )
+    # Instead of Telegram's widget, send admins to this login page (the emulator's /oauth page;
+    # the demo sets it). Answers are checked the same way, with the bot token.
+    dashboard_telegram_login_url: str | None = None
+    dashboard_telegram_login_max_age: float = Field(default=86400.0, gt=0)  # seconds
+    # Guessing is slowed: after this many failed sign-ins of an account or from an IP, it is
+    # locked for DASHBOARD_SIGNIN_LOCK_SECONDS, doubling with each further failure up to
+    # DASHBOARD_SIGNIN_MAX_LOCK_SECONDS; failures are forgotten after a day without any.
+    dashboard_signin_free_failures: int = Field(default=5, ge=1, le=1000)
+    dashboard_signin_lock_seconds: float = Field(default=60.0, gt=0)
+    dashboard_signin_max_lock_seconds: float = Field(default=3600.0, gt=0)
 
     # Shop
     shop_order_minutes: float = Field(default=15.0, gt=0, le=24 * 60)  # unpaid order holds codes
@@ -379,7 +397,12 @@ class Settings(BaseSettings):
         )
 
     @field_validator(
-        "telegram_api_url", "webhook_url", "public_url", "referral_landing_url", "shop_terms_url"
+        "telegram_api_url",
+        "webhook_url",
+        "public_url",
+        "referral_landing_url",
+        "shop_terms_url",
+        "dashboard_telegram_login_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

@@ -55,3 +55,42 @@ async def test_sign_in_then_browse_the_sections(
     assert "/dashboard/signin" in page.url
     await page.goto(demo.http_url + "/dashboard/users")
     assert "/dashboard/signin" in page.url
+
+
+async def test_sign_in_with_telegram_then_end_every_session(
+    demo: Any, open_page: Callable[..., Awaitable[Any]], shoot: Callable[..., Awaitable[None]]
+) -> None:
+    """The demo's emulator plays Telegram's login window; the sessions page and the audit log
+    show the sign-ins; "Sign out everywhere" ends the other browser's session too."""
+    from playwright.async_api import expect
+
+    laptop = await open_page()
+    await laptop.goto(demo.http_url + "/dashboard/signin")
+    await laptop.get_by_test_id("signin-telegram").click()
+    await expect(laptop.get_by_test_id("login-users")).to_contain_text("Admin")
+    await laptop.get_by_test_id("login-users").get_by_role("link", name="Admin").click()
+    assert laptop.url.endswith("/dashboard/")
+    await expect(laptop.get_by_test_id("nav")).to_be_visible()
+
+    phone = await open_page(width=390, height=844)
+    await phone.goto(demo.http_url + "/dashboard/signin")
+    await phone.get_by_test_id("secret").fill("demo")
+    await phone.get_by_test_id("signin").click()
+    await expect(phone.get_by_test_id("nav")).to_be_visible()
+
+    await laptop.get_by_test_id("nav-sessions").click()
+    sessions = laptop.get_by_test_id("sessions")
+    await expect(sessions.locator("tbody tr")).to_have_count(2)
+    await expect(sessions).to_contain_text("Admin (@admin)")
+    await expect(sessions).to_contain_text("Dashboard password")
+    await shoot(laptop, "dashboard-sessions.png", full_page=True)
+
+    await laptop.get_by_test_id("nav").get_by_role("link", name="Audit log").click()
+    await expect(laptop.get_by_test_id("audit")).to_contain_text("signin")
+    await expect(laptop.get_by_test_id("audit")).to_contain_text("telegram")
+
+    await laptop.get_by_test_id("nav-sessions").click()
+    await laptop.get_by_test_id("end-all-sessions").click()
+    assert "/dashboard/signin" in laptop.url
+    await phone.goto(demo.http_url + "/dashboard/")
+    assert "/dashboard/signin" in phone.url

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -55,6 +56,19 @@ async def test_demo_answers_as_a_bot_then_stops(tmp_path: Path) -> None:
                 personas["bobur"]["id"], contains="Welcome draw", timeout=20
             )
             assert won["reply_markup"]["inline_keyboard"]
+        # The dashboard's "Sign in with Telegram": the emulator plays the Login Widget.
+        dashboard = f"http://127.0.0.1:{http_port}"
+        async with httpx.AsyncClient(base_url=dashboard) as browser:
+            signin = await browser.get("/dashboard/signin")
+            link = re.search(r'href="([^"]+)" data-testid="signin-telegram"', signin.text)
+            assert link is not None and link.group(1).startswith(f"{emulator}/oauth?")
+            login = await browser.get(link.group(1).replace("&amp;", "&"))
+            admin = personas["admin"]["id"]
+            back = re.search(rf'<a href="([^"]+)" data-user-id="{admin}"', login.text)
+            assert back is not None
+            answer = await browser.get(back.group(1).replace("&amp;", "&"))
+            assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/"
+            assert (await browser.get("/dashboard/")).status_code == 200
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), timeout=10)
     finally:

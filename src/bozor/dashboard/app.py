@@ -1,4 +1,5 @@
-"""Mounting the dashboard: sign-in and out, the overview, static files, and each section."""
+"""Mounting the dashboard: sign-in and sessions (signin.py), the overview, static files, and
+each section."""
 
 from __future__ import annotations
 
@@ -10,16 +11,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from bozor.api.limits import limit_ip
-from bozor.apikeys import service as keys_service
-from bozor.dashboard import sessions
+from bozor.dashboard import sessions, signin
+from bozor.dashboard.backoff import Backoff
 from bozor.dashboard.registry import Figure, sections
 from bozor.dashboard.web import (
     LANGUAGE_COOKIE,
     AdminDep,
     CsrfError,
     NotSignedInError,
-    checked_form,
-    form,
     language_of,
     render,
     runtime_of,
@@ -36,6 +35,10 @@ STATIC = {"dashboard.css": "text/css"}
 def include_dashboard(app: FastAPI, runtime: Runtime) -> None:
     """Add /dashboard to the HTTP app (not in the OpenAPI document)."""
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(limit_ip)])
+    app.state.dashboard_sessions = sessions.Sessions.create(
+        runtime.settings, runtime.session_factory, runtime.redis
+    )
+    app.state.dashboard_backoff = Backoff(runtime.settings, runtime.redis)
 
     @router.get("")
     async def root() -> RedirectResponse:
@@ -62,17 +65,6 @@ async def _bad_csrf(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(t("dashboard.csrf_failed"), status_code=403)
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def _safe_next(value: str | None) -> str:
-    """Only a path inside the dashboard: never an open redirect."""
-    if value and value.startswith(f"{PREFIX}/") and not value.startswith("//"):
-        return value
-    return f"{PREFIX}/"
-
-
 def _core_router() -> APIRouter:
     router = APIRouter()
 
@@ -83,53 +75,11 @@ def _core_router() -> APIRouter:
         body = resources.files("bozor.dashboard").joinpath("static", name).read_bytes()
         return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=300"})
 
-    @router.get("/signin")
-    async def signin_page(request: Request, next: str | None = None) -> Response:
-        return _signin(request, next=next)
-
-    @router.post("/signin")
-    async def signin(request: Request) -> Response:
-        runtime = runtime_of(request)
-        settings = runtime.settings
-        fields = await form(request)
-        vouched = sessions.unsign(settings, request.cookies.get(sessions.SIGNIN_COOKIE))
-        if vouched is None or not sessions.same_token(vouched.get("csrf"), fields.get("csrf")):
-            raise CsrfError()
-        secret = fields.get("secret", "").strip()
-        subject: str | None = None
-        if sessions.password_matches(settings, secret):
-            subject = "password"
-        elif secret:
-            async with runtime.session_factory() as db:
-                key = await keys_service.authenticate(session=db, presented=secret)
-            if key is not None and "admin" in key.scope_set:
-                subject = f"key:{key.id}"
-        if subject is None:
-            return _signin(request, next=fields.get("next"), failed=True)
-        _, cookie = sessions.new_session(settings, subject)
-        response = RedirectResponse(_safe_next(fields.get("next")), status_code=303)
-        response.set_cookie(
-            sessions.SESSION_COOKIE,
-            cookie,
-            max_age=int(settings.dashboard_session_hours * 3600),
-            path=PREFIX,
-            httponly=True,
-            samesite="lax",
-            secure=_secure(request),
-        )
-        response.delete_cookie(sessions.SIGNIN_COOKIE, path=PREFIX)
-        return response
-
-    @router.post("/signout")
-    async def signout(request: Request, admin: AdminDep) -> Response:
-        await checked_form(request, admin)
-        response = RedirectResponse(f"{PREFIX}/signin", status_code=303)
-        response.delete_cookie(sessions.SESSION_COOKIE, path=PREFIX)
-        return response
+    router.include_router(signin.create_router())
 
     @router.get("/language/{code}")
     async def language(code: str, next: str | None = None) -> Response:
-        response = RedirectResponse(_safe_next(next), status_code=303)
+        response = RedirectResponse(signin.safe_next(next), status_code=303)
         if code in LANGUAGES:
             response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, path=PREFIX)
         return response
@@ -146,28 +96,3 @@ def _core_router() -> APIRouter:
         return render(request, "overview.html", admin=admin, blocks=blocks)
 
     return router
-
-
-def _signin(request: Request, *, next: str | None, failed: bool = False) -> Response:
-    settings = runtime_of(request).settings
-    token, cookie = sessions.signin_token(settings)
-    response = render(
-        request,
-        "signin.html",
-        admin=None,
-        status=401 if failed else 200,
-        csrf=token,
-        next=_safe_next(next),
-        failed=failed,
-        password_on=settings.dashboard_password is not None,
-    )
-    response.set_cookie(
-        sessions.SIGNIN_COOKIE,
-        cookie,
-        max_age=sessions.SIGNIN_SECONDS,
-        path=PREFIX,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
-    )
-    return response

@@ -31,6 +31,7 @@ class Section:
 
 
 def all_sections() -> list[Section]:
+    from bozor.audit import dashboard as audit
     from bozor.broadcasts import dashboard as broadcasts
     from bozor.classifieds import dashboard as ads
     from bozor.lotteries import dashboard as lotteries
@@ -47,6 +48,7 @@ def all_sections() -> list[Section]:
         broadcasts.SECTION,
         users.SECTION,
         webhooks.SECTION,
+        audit.SECTION,
     ]
 
 

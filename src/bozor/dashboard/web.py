@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import csv_export
 from bozor.apikeys import service as keys_service
 from bozor.dashboard import sessions
 from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, pick_language
@@ -44,9 +43,11 @@ class CsrfError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Admin:
-    """The signed-in admin: how they signed in and their session's CSRF token."""
+    """The signed-in admin: how they signed in, who they are, their session."""
 
-    subject: str
+    subject: str  # "password", "key:<id>" or "telegram:<id>"
+    label: str
+    session_id: str
     csrf: str
 
 
@@ -79,7 +80,14 @@ def environment() -> Environment:
 
 
 def render(
-    request: Request, template: str, *, admin: Admin | None, status: int = 200, **context: Any
+    request: Request,
+    template: str,
+    *,
+    admin: Admin | None,
+    status: int = 200,
+    csp: str = CSP,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> HTMLResponse:
     """A page in the admin's language, with the navigation of the enabled sections."""
     from bozor.dashboard.registry import sections
@@ -106,27 +114,32 @@ def render(
         headers={
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
-            "Content-Security-Policy": CSP,
+            "Content-Security-Policy": csp,
             "Referrer-Policy": "same-origin",
+            **(headers or {}),
         },
     )
 
 
+def sessions_of(request: Request) -> sessions.Sessions:
+    return request.app.state.dashboard_sessions  # type: ignore[no-any-return]
+
+
+def client_ip(request: Request) -> str:
+    """The client's address (the proxy's X-Forwarded-For when TRUSTED_PROXIES names it)."""
+    return request.client.host if request.client else ""
+
+
 async def current_admin(request: Request) -> Admin:
-    """The signed-in admin (a dependency); NotSignedInError without a valid session. A session
-    opened with an API key ends when the key is revoked or loses the admin scope."""
-    runtime = runtime_of(request)
-    session = sessions.read_session(runtime.settings, request.cookies.get(sessions.SESSION_COOKIE))
-    if session is None:
+    """The signed-in admin (a dependency); NotSignedInError without a live session. See
+    sessions.py for what ends one."""
+    current = await sessions_of(request).current(
+        request.cookies.get(sessions.SESSION_COOKIE), ip=client_ip(request)
+    )
+    if current is None:
         raise NotSignedInError()
-    if session.subject.startswith("key:"):
-        async with runtime.session_factory() as db:
-            key = await keys_service.get_live(session=db, key_id=int(session.subject[4:]))
-        if key is None or "admin" not in key.scope_set:
-            raise NotSignedInError()
-    elif session.subject != "password" or runtime.settings.dashboard_password is None:
-        raise NotSignedInError()
-    return Admin(session.subject, session.csrf)
+    stored = current.session
+    return Admin(stored.subject, stored.label, stored.id, current.csrf)
 
 
 AdminDep = Annotated[Admin, Depends(current_admin)]
@@ -134,12 +147,14 @@ AdminDep = Annotated[Admin, Depends(current_admin)]
 
 async def admin_name(session: AsyncSession, admin: Admin) -> str:
     """The signed-in admin as records show them to other admins (who decided an ad, who sent
-    a broadcast): the API key's name and id, or the dashboard password."""
+    a broadcast): the API key's name and id, the Telegram admin, or the dashboard password."""
     if admin.subject.startswith("key:"):
         key_id = int(admin.subject.removeprefix("key:"))
         key = await keys_service.get_live(session=session, key_id=key_id)
         name = key.name if key is not None else "?"
         return f"{name} (dashboard, API key #{key_id})"
+    if admin.subject.startswith("telegram:"):
+        return f"{admin.label} (dashboard, Telegram {admin.subject.removeprefix('telegram:')})"
     return "dashboard admin (password)"
 
 
@@ -157,14 +172,6 @@ async def checked_form(request: Request, admin: Admin) -> dict[str, str]:
     if not sessions.same_token(admin.csrf, fields.get("csrf")):
         raise CsrfError()
     return fields
-
-
-def csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
 
 
 def csv_response(
@@ -185,11 +192,10 @@ def csv_pages(
 
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_export.writer(buffer)
         writer.writerow(columns)
         async for rows in pages:
-            for row in rows:
-                writer.writerow([csv_value(v) for v in row])
+            writer.writerows(rows)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

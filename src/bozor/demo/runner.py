@@ -73,6 +73,8 @@ async def run_demo(
                 classifieds_channel=str(channel),
                 media_dir=str(folder / "media"),
                 dashboard_password=DEMO_DASHBOARD_PASSWORD,
+                # "Sign in with Telegram" works offline: the emulator plays the Login Widget.
+                dashboard_telegram_login_url=f"{emulator.url}/oauth",
                 outbox_chat_interval=0.3,
             )
             started = asyncio.Event()
@@ -168,7 +170,8 @@ Bozor demo is running — this is a DEMO: Telegram is the bundled Bot API emulat
 
   Open in your browser : {emulator_url}/chat/
 
-  Admin dashboard      : {http_url}/dashboard/  (password: {DEMO_DASHBOARD_PASSWORD})
+  Admin dashboard      : {http_url}/dashboard/  (password: {DEMO_DASHBOARD_PASSWORD},
+                         or "Sign in with Telegram" as Admin)
   REST API docs        : {http_url}/docs
   Bot API emulator     : {emulator_url}  (control API: docs/emulator.md)
   Data (throw-away)    : {folder}

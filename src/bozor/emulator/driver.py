@@ -123,6 +123,12 @@ class EmulatorDriver:
         """Bot user, webhook, pending update count, blocked and started user ids."""
         return cast(dict[str, Any], await self._call("GET", self._bot))
 
+    async def telegram_login(self, user_id: int, *, auth_date: int | None = None) -> dict[str, str]:
+        """What Telegram's Login Widget would send a site for this user (signed with the
+        bot's token): fields for the site's callback URL."""
+        body = {"user_id": user_id, "auth_date": auth_date}
+        return cast(dict[str, str], await self._call("POST", f"{self._bot}/login", json=body))
+
     async def reset(self) -> None:
         """Forget everything except bot registrations (users, chats, updates, files...)."""
         await self._call("POST", "/control/reset")

@@ -27,6 +27,7 @@ from .errors import (
     bad_request,
     gateway_page,
 )
+from .login import login_routes
 from .params import Params, Upload
 from .state import FAULT_BODIES, BotState, EmulatorState, Fault, UpdateEntry
 from .users import UserActions
@@ -83,6 +84,7 @@ class Emulator:
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self.app.router.add_routes(control_routes(self))
         self.app.router.add_routes(webchat_routes(self))
+        self.app.router.add_routes(login_routes(self))
 
     # ------------------------------------------------------------ lifecycle
 

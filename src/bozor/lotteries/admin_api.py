@@ -3,7 +3,6 @@ the three reports (JSON or CSV)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from enum import StrEnum
 from typing import Annotated
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 
+from bozor import csv_export
 from bozor.api.auth import AdminDep, SessionDep
 from bozor.api.problems import responses
 from bozor.lotteries import audit, draws, reports, service, wins
@@ -199,7 +199,7 @@ async def get_report(
     columns, rows = await reports.REPORTS[report.value](session=session, limit=limit)
     if format == ReportFormat.CSV:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_export.writer(buffer)
         writer.writerow(columns)
         writer.writerows(rows)
         return Response(

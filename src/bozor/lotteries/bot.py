@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import csv_export
 from bozor.bot.keyboards import main_menu
 from bozor.db import utcnow
 from bozor.errors import InvalidInputError
@@ -649,7 +649,7 @@ async def report(
         raise _usage(t, "lottery.report_usage")
     header, rows = await reports.REPORTS[name](session=session)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_export.writer(buffer)
     writer.writerow(header)
     writer.writerows(rows)
     from aiogram.types import BufferedInputFile

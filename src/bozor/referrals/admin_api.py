@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import csv_export
 from bozor.api.auth import AdminDep, SessionDep
 from bozor.api.problems import responses
 from bozor.errors import NotFoundError
@@ -139,7 +139,7 @@ async def csv_lines(
     """Matching referrals as CSV text (header first), read page by page in a session of its
     own (the API's export and the dashboard's share it). None: the header only."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_export.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     if where is not None:
         before: int | None = None
@@ -155,11 +155,11 @@ async def csv_lines(
                             item.referrer_id,
                             item.referred_id,
                             item.status,
-                            item.reason or "",
+                            item.reason,
                             item.source,
-                            item.campaign or "",
-                            item.created_at.isoformat(),
-                            item.confirmed_at.isoformat() if item.confirmed_at else "",
+                            item.campaign,
+                            item.created_at,
+                            item.confirmed_at,
                         ]
                     )
                 before = rows[-1].referral.id
