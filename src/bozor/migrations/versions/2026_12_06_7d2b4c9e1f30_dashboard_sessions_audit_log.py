@@ -1,7 +1,7 @@
 """dashboard sessions on the server, failed sign-ins, used Telegram logins, the audit log
 
 Revision ID: 7d2b4c9e1f30
-Revises: 3c5e1f7a9b20
+Revises: 5b0f3d2e7a11
 Create Date: 2026-12-06 15:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7d2b4c9e1f30"
-down_revision: str | None = "3c5e1f7a9b20"
+down_revision: str | None = "5b0f3d2e7a11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
