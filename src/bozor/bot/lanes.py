@@ -7,7 +7,8 @@ to the priority lane, everything else to the normal lane.
 
 - Each lane handles a bounded number of updates at once: the normal lane about two per
   database connection (not hundreds of tasks queueing for the pool), the priority lane a
-  few.
+  few. While a priority update runs, the normal lane finishes what it started but starts
+  nothing new, so the payment has the event loop (and the database) nearly to itself.
 - The priority lane has database connections of its own: a session opened while handling a
   priority update (`LaneSessions`) comes from a small separate pool, so it never waits for a
   connection the backlog holds.
@@ -84,19 +85,32 @@ class Lanes:
         self._backlog: asyncio.Queue[Update] = asyncio.Queue(backlog)
         self._workers: list[asyncio.Task[None]] = []
         self._priority_tasks: set[asyncio.Task[Any]] = set()
+        # While a priority update runs, the normal lane starts nothing new: on a busy process
+        # every await of the payment's handler would otherwise queue behind all the others.
+        self._priority_running = 0
+        self._no_priority = asyncio.Event()
+        self._no_priority.set()
 
     @asynccontextmanager
     async def _lane(self, update: Update) -> AsyncIterator[None]:
         if not is_priority(update):
+            await self._no_priority.wait()
             async with self._normal:
                 yield
             return
-        async with self._priority:
-            token = _in_priority_lane.set(True)
-            try:
-                yield
-            finally:
-                _in_priority_lane.reset(token)
+        self._priority_running += 1
+        self._no_priority.clear()
+        try:
+            async with self._priority:
+                token = _in_priority_lane.set(True)
+                try:
+                    yield
+                finally:
+                    _in_priority_lane.reset(token)
+        finally:
+            self._priority_running -= 1
+            if not self._priority_running:
+                self._no_priority.set()
 
     async def feed(self, update: Update) -> Any:
         """Handle one update in its lane; returns what the handlers returned, for the caller
