@@ -78,7 +78,13 @@ class TimestampMixin:
 SQLITE_POOL_SIZE = 4  # one writer at a time anyway; each aiosqlite connection is a thread
 
 
-def create_engine(database_url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
+def create_engine(
+    database_url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 20,
+    sqlite_pool_size: int = SQLITE_POOL_SIZE,
+) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a busy timeout.
 
     The pool is fixed-size: overflow connections would be opened and closed on every burst,
@@ -89,7 +95,7 @@ def create_engine(database_url: str, *, echo: bool = False, pool_size: int = 20)
             database_url,
             echo=echo,
             connect_args={"timeout": 30},
-            pool_size=SQLITE_POOL_SIZE,
+            pool_size=sqlite_pool_size,
             max_overflow=0,
             pool_timeout=60,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import hashlib
 import logging
@@ -21,10 +20,11 @@ from bozor import migrate
 from bozor.api.app import create_app
 from bozor.bot import create_dispatcher
 from bozor.bot.common import register_commands
+from bozor.bot.lanes import PRIORITY_CONNECTIONS, Lanes, LaneSessions
 from bozor.botidentity import service as identity_service
 from bozor.botidentity.link import TRANSIENT, TelegramLink, describe
 from bozor.broadcasts.sender import BroadcastSender
-from bozor.db import create_engine, create_session_factory, session_scope
+from bozor.db import SQLITE_POOL_SIZE, create_engine, session_scope
 from bozor.events.broker import BrokerPublisher
 from bozor.features import broadcast_segments, enabled_features, outbox_renderers
 from bozor.observability import metrics as metrics_module
@@ -70,7 +70,10 @@ class Runtime:
     broadcasts: BroadcastSender
     wake: OutboxWake
     telegram: TelegramLink
+    lanes: Lanes
+    priority_engine: AsyncEngine | None  # the priority lane's connections (see bot.lanes)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    polling: asyncio.Task[None] | None = None  # stopped first at shutdown (see serve)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -79,7 +82,19 @@ class Runtime:
             echo=settings.database_echo,
             pool_size=settings.database_pool_size,
         )
-        session_factory = create_session_factory(engine)
+        # Money updates get connections of their own (not for an in-memory SQLite database,
+        # which a second pool would not see).
+        priority_engine = (
+            None
+            if ":memory:" in settings.database_url
+            else create_engine(
+                settings.database_url,
+                echo=settings.database_echo,
+                pool_size=PRIORITY_CONNECTIONS,
+                sqlite_pool_size=PRIORITY_CONNECTIONS,
+            )
+        )
+        session_factory = LaneSessions(engine, priority_engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
         async def record_blocked(telegram_id: int) -> None:
@@ -153,6 +168,13 @@ class Runtime:
             BroadcastSender(bot, session_factory, pacer, settings, broadcast_segments(settings)),
             wake,
             telegram,
+            lanes=Lanes(
+                dispatcher,
+                bot,
+                concurrency=settings.update_concurrency or 2 * _pooled(settings),
+                backlog=settings.update_backlog,
+            ),
+            priority_engine=priority_engine,
         )
 
     @property
@@ -170,6 +192,8 @@ class Runtime:
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
+        if self.priority_engine is not None:
+            await self.priority_engine.dispose()
 
 
 def _channel_ids(settings: Settings) -> set[int]:
@@ -256,11 +280,17 @@ async def serve(
         log.info("stopping")
         if server is not None:
             server.should_exit = True
-        if bot_role and not settings.webhook_url:
-            with contextlib.suppress(RuntimeError):  # polling had not started yet
-                await runtime.dispatcher.stop_polling()
-        await _finish_in_flight(runtime.dispatcher)
-        done, pending = await asyncio.wait(runtime.tasks, timeout=SHUTDOWN_GRACE)
+        if (polling := runtime.polling) is not None:
+            polling.cancel()  # what it had not taken stays in Telegram's queue
+            [ended] = await asyncio.gather(polling, return_exceptions=True)
+            if not isinstance(ended, asyncio.CancelledError | None):
+                log.error("polling failed", exc_info=ended)
+        await _finish_in_flight(runtime)
+        done, pending = (
+            await asyncio.wait(runtime.tasks, timeout=SHUTDOWN_GRACE)
+            if runtime.tasks
+            else (set(), set())
+        )
         for task in pending:
             task.cancel()
         for task in done:
@@ -333,7 +363,7 @@ async def _telegram_side(runtime: Runtime, roles: frozenset[str], *, starting: b
         raise
     if "bot" in roles and not runtime.settings.webhook_url:
         # Outside single_attempt(): polling keeps its own retries.
-        runtime.tasks.append(asyncio.create_task(_poll(runtime), name="polling"))
+        runtime.polling = asyncio.create_task(_poll(runtime), name="polling")
         log.info("long-polling mode")
     return True
 
@@ -416,17 +446,21 @@ def _check_hooks(settings: Settings) -> None:
 
 
 async def _poll(runtime: Runtime) -> None:
-    await runtime.dispatcher.start_polling(
-        runtime.bot,
-        handle_signals=False,
-        close_bot_session=False,
-        allowed_updates=runtime.dispatcher.resolve_used_update_types(),
-        tasks_concurrency_limit=128,
-        polling_timeout=10,
+    """Long polling into the update lanes (payments ahead of the backlog)."""
+    me = await runtime.bot.me()
+    log.info("polling for @%s", me.username)
+    await runtime.lanes.poll(
+        polling_timeout=10, allowed_updates=runtime.dispatcher.resolve_used_update_types()
     )
 
 
-async def _finish_in_flight(dispatcher: Dispatcher) -> None:
-    in_flight = set(getattr(dispatcher, "_handle_update_tasks", ()))
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)
+def _pooled(settings: Settings) -> int:
+    """Connections in the main pool (see db.create_engine)."""
+    if settings.database_url.startswith("sqlite"):
+        return SQLITE_POOL_SIZE
+    return settings.database_pool_size
+
+
+async def _finish_in_flight(runtime: Runtime) -> None:
+    """Updates taken from Telegram are finished (it will not deliver them again)."""
+    await runtime.lanes.drain(SHUTDOWN_GRACE)

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./bozor.sqlite3"
     database_echo: bool = False
     database_pool_size: int = Field(default=20, ge=1, le=500)  # PostgreSQL connections
+    # Updates handled at once outside the priority lane (0: two per pooled connection), and
+    # how many long polling reads ahead of them so that a payment behind a burst is seen.
+    update_concurrency: int = Field(default=0, ge=0, le=1000)
+    update_backlog: int = Field(default=5000, ge=100, le=100_000)
     redis_url: str | None = None
     redis_prefix: str = Field(default="bozor", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 

@@ -138,8 +138,8 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
                 raise HTTPException(status_code=401, detail="bad secret token")
             payload: dict[str, Any] = await request.json()
             update = Update.model_validate(payload, context={"bot": runtime.bot})
-            try:
-                result = await runtime.dispatcher.feed_update(runtime.bot, update)
+            try:  # in its lane: payments ahead of the others, with connections of their own
+                result = await runtime.lanes.feed(update)
             except Exception as exc:
                 if not is_transient(exc):
                     raise

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import Message, TelegramObject, Update
 from aiogram.types import User as TelegramUser
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -81,9 +81,40 @@ class DuplicateUpdateMiddleware(BaseMiddleware):
         return False
 
 
+# What a person types or sends: throttled. Everything else a message can carry is Telegram
+# reporting something (a payment, a refund, a member joining, a pinned message) or the answer
+# to a button the bot showed (a shared contact, user or chat, Mini App data): never dropped.
+TYPED = (
+    "text",
+    "photo",
+    "sticker",
+    "video",
+    "voice",
+    "video_note",
+    "animation",
+    "document",
+    "audio",
+    "location",
+    "venue",
+    "poll",
+    "dice",
+    "story",
+    "game",
+)
+
+
+def typed_by_a_person(message: Message) -> bool:
+    """The message is something a person typed or sent (as opposed to a service message)."""
+    return message.text is not None or any(getattr(message, kind) for kind in TYPED[1:])
+
+
 class ThrottlingMiddleware(BaseMiddleware):
-    """Per-user token bucket on messages and button presses; tells the user once per burst.
-    Admins are not throttled: they work through many commands in a row on purpose."""
+    """Per-user token bucket on what a person types and the buttons they press; service
+    updates (payments, membership, channel posts, a contact shared on request) always pass.
+
+    A throttled message is told once per burst; a throttled button press is always answered
+    with a short toast, or the button keeps spinning. Admins are not throttled: they work
+    through many commands in a row on purpose."""
 
     def __init__(
         self,
@@ -100,28 +131,35 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: TelegramUser | None = data.get("event_from_user")
-        throttled_kind = isinstance(event, Update) and (event.message or event.callback_query)
-        if (
-            user is None
-            or not throttled_kind
-            or user.id in self.exempt
-            or not await self.limiter.hit(str(user.id))
-        ):
+        if user is None or user.id in self.exempt or not _throttled_kind(event):
             return await handler(event, data)
-        await self._warn(event, user)
+        if not await self.limiter.hit(str(user.id)):
+            return await handler(event, data)
+        assert isinstance(event, Update)
+        t = Translator(pick_language(user.language_code))
+        if event.callback_query is not None:
+            await event.callback_query.answer(t("common.too_fast"))
+        elif event.message is not None and self._warn_now(user.id):
+            await event.message.answer(t("common.throttled"))
         return None
 
-    async def _warn(self, event: TelegramObject, user: TelegramUser) -> None:
+    def _warn_now(self, user_id: int) -> bool:
+        """Once per burst (5 s) per user."""
         now = time.monotonic()
-        if now - self._warned.get(user.id, 0.0) < 5:
-            return
+        if now - self._warned.get(user_id, 0.0) < 5:
+            return False
         if len(self._warned) > 10_000:
             self._warned = {uid: at for uid, at in self._warned.items() if now - at < 5}
-        self._warned[user.id] = now
-        t = Translator(pick_language(user.language_code))
-        inner = event.event if isinstance(event, Update) else event
-        if isinstance(inner, CallbackQuery | Message):
-            await inner.answer(t("common.throttled"))
+        self._warned[user_id] = now
+        return True
+
+
+def _throttled_kind(event: TelegramObject) -> bool:
+    if not isinstance(event, Update):
+        return False
+    if event.callback_query is not None:
+        return True
+    return event.message is not None and typed_by_a_person(event.message)
 
 
 class DbSessionMiddleware(BaseMiddleware):

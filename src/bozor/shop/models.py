@@ -163,6 +163,8 @@ class Payment(TimestampMixin, Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     settled_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
+    # A due refund being sent (Stars): taken by one sender at a time, for REFUND_LEASE.
+    refund_claimed_at: Mapped[datetime | None]
 
 
 class FaqEntry(TimestampMixin, Base):

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
@@ -36,6 +37,9 @@ from bozor.users.models import User
 log = logging.getLogger(__name__)
 _PAYMENTS = cast(Table, Payment.__table__)
 PAYLOAD_PREFIX = "shop:"
+# How long a sender keeps a due refund it claimed: long past any one call to the provider, so
+# that only a sender that died mid-way leaves a claim behind for another to take over.
+REFUND_LEASE = timedelta(minutes=5)
 
 
 class Outcome(StrEnum):
@@ -328,6 +332,40 @@ async def next_refund(
         query = query.where(Payment.id.not_in(skip))
     return await session.scalar(
         query.order_by(Payment.id).limit(1).with_for_update(skip_locked=True)
+    )
+
+
+async def claim_refund(*, session: AsyncSession, payment_id: int) -> Payment | None:
+    """Take a due refund to send it now: None when it is not due (any more), or another
+    sender took it less than REFUND_LEASE ago. A conditional UPDATE, so of two senders at
+    once only one gets it; commit before asking the provider, so the others see the claim."""
+    now = utcnow()
+    changed = await session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment_id,
+            Payment.status == PaymentStatus.REFUND_DUE,
+            or_(
+                Payment.refund_claimed_at.is_(None),
+                Payment.refund_claimed_at < now - REFUND_LEASE,
+            ),
+        )
+        .values(refund_claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return await session.get(Payment, payment_id, populate_existing=True)
+
+
+async def release_refund(*, session: AsyncSession, payment_id: int) -> None:
+    """The provider could not be asked (or did not answer): the refund stays due, for the next
+    sweep to send without waiting for the lease."""
+    await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == PaymentStatus.REFUND_DUE)
+        .values(refund_claimed_at=None)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -1,6 +1,10 @@
 """Carrying out refunds queued by the payment rules: Stars through refundStarPayment (retried
 by the job until Telegram agrees); card payments through Portmone when it can, else an
-admin is asked to refund by hand."""
+admin is asked to refund by hand.
+
+Each Stars refund is claimed (payments.claim_refund, committed) before Telegram is asked, so
+the payment handler's immediate refund, an admin's, and the job's sweep on any instance never
+ask twice for one charge."""
 
 from __future__ import annotations
 
@@ -18,48 +22,63 @@ log = logging.getLogger(__name__)
 
 
 async def settle_stars(factory: async_sessionmaker[AsyncSession], bot: Bot) -> int:
-    """Refund every Stars payment that is due; returns how many were refunded now."""
+    """Refund every Stars payment that is due and not being sent by someone else; returns
+    how many were refunded now."""
     async with session_scope(factory) as session:
         due = [
-            (p.id, p.telegram_user_id, p.external_id)
+            p.id
             for p in await payments.refunds_due(session=session, provider=PaymentProvider.STARS)
+            if p.telegram_user_id is not None
         ]
     done = 0
-    for payment_id, user_id, charge_id in due:
-        if user_id is None:
-            continue
-        try:
-            await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
-        except TelegramBadRequest as exc:
-            if "ALREADY_REFUNDED" not in exc.message.upper():
-                log.error("refund of Stars payment %s refused: %s", payment_id, exc.message)
-                async with session_scope(factory) as session:
-                    await payments.mark_refunded(
-                        session=session, payment_id=payment_id, manual=True
-                    )
-                continue
-        except Exception:
-            log.exception("refund of Stars payment %s failed; will retry", payment_id)
-            continue
+    for payment_id in due:
         async with session_scope(factory) as session:
-            if await payments.mark_refunded(session=session, payment_id=payment_id):
-                done += 1
+            payment = await payments.claim_refund(session=session, payment_id=payment_id)
+        if payment is None:
+            continue
+        sent = await _send(bot, payment)
+        async with session_scope(factory) as session:
+            if sent is None:
+                await payments.release_refund(session=session, payment_id=payment_id)
+            elif await payments.mark_refunded(
+                session=session, payment_id=payment_id, manual=not sent
+            ):
+                done += sent
     return done
 
 
 async def refund_stars_now(session: AsyncSession, bot: Bot, payment: Payment) -> bool:
-    """Try a due Stars refund at once (the job retries it if Telegram fails now)."""
+    """Try a due Stars refund at once (the job retries it if Telegram fails now). Commits
+    the session's transaction: the claim must be seen by other senders before Telegram is
+    asked."""
     if payment.telegram_user_id is None:
         return False
+    claimed = await payments.claim_refund(session=session, payment_id=payment.id)
+    await session.commit()
+    if claimed is None:
+        return False  # refunded already, or being refunded by another sender
+    sent = await _send(bot, claimed)
+    if sent is None:
+        await payments.release_refund(session=session, payment_id=payment.id)
+        return False
+    marked = await payments.mark_refunded(session=session, payment_id=payment.id, manual=not sent)
+    return sent and marked is not None
+
+
+async def _send(bot: Bot, payment: Payment) -> bool | None:
+    """Ask Telegram to refund: True when the Stars are back (now or before), False when
+    Telegram refuses (an admin must), None when it failed and may be asked again."""
+    assert payment.telegram_user_id is not None
     try:
         await bot.refund_star_payment(
             user_id=payment.telegram_user_id, telegram_payment_charge_id=payment.external_id
         )
     except TelegramBadRequest as exc:
-        if "ALREADY_REFUNDED" not in exc.message.upper():
-            log.error("refund of Stars payment %s refused: %s", payment.id, exc.message)
-            return False
-    except Exception:
-        log.exception("refund of Stars payment %s failed; the job retries", payment.id)
+        if "ALREADY_REFUNDED" in exc.message.upper():
+            return True
+        log.error("refund of Stars payment %s refused: %s", payment.id, exc.message)
         return False
-    return await payments.mark_refunded(session=session, payment_id=payment.id) is not None
+    except Exception:
+        log.exception("refund of Stars payment %s failed; will retry", payment.id)
+        return None
+    return True

@@ -1,0 +1,176 @@
+"""Two lanes for incoming updates, so that money never queues behind a crowd.
+
+Telegram cancels a payment whose pre-checkout query is not answered within 10 s, and a buyer
+who has paid is waiting for the code; neither may wait behind a burst of 2,000 `/start`.
+Every update is classified here: pre-checkout queries, successful payments and refunds go
+to the priority lane, everything else to the normal lane.
+
+- Each lane handles a bounded number of updates at once: the normal lane about two per
+  database connection (not hundreds of tasks queueing for the pool), the priority lane a
+  few. While a priority update runs, the normal lane finishes what it started but starts
+  nothing new, so the payment has the event loop (and the database) nearly to itself.
+- The priority lane has database connections of its own: a session opened while handling a
+  priority update (`LaneSessions`) comes from a small separate pool, so it never waits for a
+  connection the backlog holds.
+- Long polling (`Lanes.poll`) reads Telegram's queue ahead into a bounded backlog: a payment
+  behind a burst is seen as soon as it arrives and starts at once. Webhook requests
+  (`Lanes.feed`) wait for their lane's turn (Telegram holds an update until it is answered).
+
+Both paths call the dispatcher as aiogram does: `feed_update`, and in polling
+`_process_update`, which also sends the TelegramMethod a handler returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+PRIORITY_CONNECTIONS = 2  # database connections kept for the priority lane
+PRIORITY_CONCURRENCY = 8  # priority updates handled at once (a burst of buyers waits its turn)
+
+_in_priority_lane: ContextVar[bool] = ContextVar("bozor_priority_lane", default=False)
+
+
+def is_priority(update: Update) -> bool:
+    """Money: a pre-checkout query (10 s to answer), a successful payment or a refund."""
+    if update.pre_checkout_query is not None:
+        return True
+    message = update.message
+    return message is not None and (
+        message.successful_payment is not None or message.refunded_payment is not None
+    )
+
+
+class LaneSessions(async_sessionmaker[AsyncSession]):
+    """The process's session factory. A session opened while a priority update is handled is
+    bound to `priority_engine` (its own small pool); every other session to `engine`."""
+
+    def __init__(self, engine: AsyncEngine, priority_engine: AsyncEngine | None) -> None:
+        super().__init__(engine, expire_on_commit=False, autoflush=False)
+        self.priority_engine = priority_engine
+
+    def __call__(self, **local_kw: Any) -> AsyncSession:
+        if self.priority_engine is not None and _in_priority_lane.get():
+            local_kw.setdefault("bind", self.priority_engine)
+        return super().__call__(**local_kw)
+
+
+class Lanes:
+    """Handles updates in two bounded lanes; see the module's docstring."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        *,
+        concurrency: int,
+        backlog: int,
+        priority_concurrency: int = PRIORITY_CONCURRENCY,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.bot = bot
+        self.concurrency = concurrency
+        self._normal = asyncio.Semaphore(concurrency)
+        self._priority = asyncio.Semaphore(priority_concurrency)
+        self._backlog: asyncio.Queue[Update] = asyncio.Queue(backlog)
+        self._workers: list[asyncio.Task[None]] = []
+        self._priority_tasks: set[asyncio.Task[Any]] = set()
+        # While a priority update runs, the normal lane starts nothing new: on a busy process
+        # every await of the payment's handler would otherwise queue behind all the others.
+        self._priority_running = 0
+        self._no_priority = asyncio.Event()
+        self._no_priority.set()
+
+    @asynccontextmanager
+    async def _lane(self, update: Update) -> AsyncIterator[None]:
+        if not is_priority(update):
+            await self._no_priority.wait()
+            async with self._normal:
+                yield
+            return
+        self._priority_running += 1
+        self._no_priority.clear()
+        try:
+            async with self._priority:
+                token = _in_priority_lane.set(True)
+                try:
+                    yield
+                finally:
+                    _in_priority_lane.reset(token)
+        finally:
+            self._priority_running -= 1
+            if not self._priority_running:
+                self._no_priority.set()
+
+    async def feed(self, update: Update) -> Any:
+        """Handle one update in its lane; returns what the handlers returned, for the caller
+        to send (a webhook request)."""
+        async with self._lane(update):
+            return await self.dispatcher.feed_update(self.bot, update)
+
+    async def _process(self, update: Update) -> None:
+        """Handle one update in its lane and send what its handler returned (polling)."""
+        async with self._lane(update):
+            await self.dispatcher._process_update(self.bot, update)
+
+    async def poll(self, *, polling_timeout: int, allowed_updates: list[str]) -> None:
+        """Long polling until cancelled: priority updates start at once, the others wait in
+        the backlog for one of the normal lane's workers. A full backlog stops reading, so
+        the rest stays in Telegram's queue (unconfirmed)."""
+        if not self._workers:
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"updates-{i}")
+                for i in range(self.concurrency)
+            ]
+        # aiogram's reader: backoff on errors, and an update is confirmed to Telegram (the
+        # offset moves past it) only once this loop has taken it.
+        async for update in self.dispatcher._listen_updates(
+            self.bot, polling_timeout=polling_timeout, allowed_updates=allowed_updates
+        ):
+            if is_priority(update):
+                task = asyncio.create_task(self._process(update))
+                self._priority_tasks.add(task)
+                task.add_done_callback(self._priority_tasks.discard)
+            else:
+                await self._backlog.put(update)
+
+    async def _work(self) -> None:
+        while True:
+            update = await self._backlog.get()
+            try:
+                await self._process(update)
+            finally:
+                self._backlog.task_done()
+
+    @property
+    def backlog(self) -> int:
+        """Updates taken from Telegram and waiting for a worker."""
+        return self._backlog.qsize()
+
+    async def drain(self, timeout: float) -> None:
+        """At shutdown, once polling stopped: finish the updates already taken from Telegram
+        (it will not deliver them again), for up to `timeout` seconds."""
+        waiting = [
+            asyncio.create_task(self._backlog.join()),
+            *self._priority_tasks,
+        ]
+        _, pending = await asyncio.wait(waiting, timeout=timeout)
+        if pending and self._backlog.qsize():
+            log.error(
+                "stopped with %d update(s) taken from Telegram and not handled",
+                self._backlog.qsize(),
+            )
+        for task in (*pending, *self._workers):
+            task.cancel()
+        await asyncio.gather(*pending, *self._workers, return_exceptions=True)
+        self._workers = []
