@@ -11,7 +11,9 @@ shows it (it must equal N).
 
     .venv/bin/python bench/referral_starts.py [--users 2000] [--profile]
 
---profile runs Bozor under pyinstrument and writes bench/results/profile-<database>.txt.
+--profile samples the bot process with py-spy during the burst (CPU only: idle waits are not
+sampled) and writes bench/results/profile-<database>.txt (folded stacks, for flamegraph.pl or
+speedscope), printing each function's inclusive share of the samples. --only picks the runs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 import signal
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -102,7 +105,12 @@ async def replied(driver: EmulatorDriver, user: int, text: str, photo: bool = Fa
 
 
 async def blast(
-    driver: EmulatorDriver, bot: BotProcess, users: list[int], text: str, referrer: int | None
+    driver: EmulatorDriver,
+    bot: BotProcess,
+    users: list[int],
+    text: str,
+    referrer: int | None,
+    profile_to: str | None = None,
 ) -> tuple[float, float]:
     """Every user sends `text` at once: (seconds until all are answered, bot CPU ms per update).
 
@@ -121,6 +129,7 @@ async def blast(
         async with gate:
             await driver.send_message(user, text)
 
+    spy = await start_profiler(bot, profile_to) if profile_to else None
     started = time.perf_counter()
     sending = asyncio.gather(*(send(user) for user in users))
     while await answered() - answered_before < len(users):
@@ -129,7 +138,34 @@ async def blast(
     elapsed = time.perf_counter() - started
     cpu = bot.cpu() - cpu_before
     await sending
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        await spy.wait()
     return elapsed, cpu * 1000 / len(users)
+
+
+async def start_profiler(bot: BotProcess, output: str) -> asyncio.subprocess.Process:
+    py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return await asyncio.create_subprocess_exec(
+        py_spy, "record", "--pid", str(bot.process.pid), "--format", "raw", "--rate", "250",
+        "--output", output,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def summarise_profile(path: str, top: int = 45) -> str:
+    """Each function's inclusive share of the bot's CPU samples during the burst."""
+    inclusive: Counter[str] = Counter()
+    total = 0
+    with open(path) as folded:
+        for line in folded:
+            stack, _, count = line.rstrip().rpartition(" ")
+            total += int(count)
+            for frame in set(stack.split(";")):
+                inclusive[frame] += int(count)
+    lines = [f"{os.path.relpath(path, ROOT)}: {total} samples; inclusive share:"]
+    lines += [f"{n / max(1, total):6.1%}  {frame}" for frame, n in inclusive.most_common(top)]
+    return "\n".join(lines)
 
 
 async def run_echo(emulator_url: str, count: int) -> Result:
@@ -154,10 +190,7 @@ async def run_bozor(
     emulator_url: str, count: int, database: str, database_url: str, token: str, profile: bool
 ) -> Result:
     command = [sys.executable, "-m", "bozor", "run"]
-    if profile:
-        output = os.path.join(RESULTS, f"profile-{database}.txt")
-        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", output]
-        command += ["-m", "bozor", "run"]
+    profile_to = os.path.join(RESULTS, f"profile-{database}.txt") if profile else None
     env = {
         "BOT_TOKEN": token,
         "TELEGRAM_API_URL": emulator_url,
@@ -175,11 +208,15 @@ async def run_bozor(
             assert link is not None
             idle = bot.rss()
             users = [await driver.create_user(f"U{i}") for i in range(count)]
-            seconds, cpu = await blast(driver, bot, users, f"/start {link.group(1)}", referrer)
+            seconds, cpu = await blast(
+                driver, bot, users, f"/start {link.group(1)}", referrer, profile_to
+            )
             figures = (await replied(driver, referrer, "/ref", photo=True))["caption"]
             invited = re.search(r"Invited: (\d+)", figures)
     finally:
         await bot.stop()
+    if profile_to:
+        print(summarise_profile(profile_to), file=sys.stderr)
     return Result(
         f"Bozor on {database}",
         count,
@@ -229,12 +266,18 @@ async def main(args: argparse.Namespace) -> list[Result]:
                 except OSError:
                     await asyncio.sleep(0.1)
         results.append(await run_echo(url, args.users))
-        results.append(
-            await run_bozor(
-                url, args.users, "sqlite", fresh_sqlite("bench.sqlite3"), SQLITE_TOKEN, args.profile
+        if args.only in (None, "sqlite"):
+            results.append(
+                await run_bozor(
+                    url,
+                    args.users,
+                    "sqlite",
+                    fresh_sqlite("bench.sqlite3"),
+                    SQLITE_TOKEN,
+                    args.profile,
+                )
             )
-        )
-        postgres = await fresh_postgres("bozor_bench")
+        postgres = await fresh_postgres("bozor_bench") if args.only in (None, "postgresql") else None
         if postgres:
             results.append(
                 await run_bozor(
@@ -252,7 +295,8 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy the bot during the burst")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one database only")
     arguments = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     measured = uvloop.run(main(arguments))

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import utcnow
+from bozor.db import serialize, utcnow
 from bozor.outbox import service as outbox_service
 from bozor.referrals.models import Click, Referral, ReferralStatus, Reward
 from bozor.settings import Settings
@@ -132,8 +132,17 @@ async def velocity_validator(
 ) -> Decision:
     """Hold for review what looks like one person signing up many times: more than
     VELOCITY_PER_VISITOR sign-ups today from the same click fingerprint, or more than
-    VELOCITY_BURST sign-ups through one referrer within VELOCITY_WINDOW_MINUTES."""
-    if settings.velocity_per_visitor and attempt.click is not None:
+    VELOCITY_BURST sign-ups through one referrer within VELOCITY_WINDOW_MINUTES.
+
+    Both count one referrer's sign-ups, so the referrer's sign-ups are checked one at a time
+    (the lock is held until the transaction ends): two at once would each count without the
+    other and both pass the last free place. Other referrers' sign-ups do not wait.
+    """
+    per_visitor = settings.velocity_per_visitor and attempt.click is not None
+    if not (per_visitor or settings.velocity_burst):
+        return ACCEPT
+    await serialize(session, f"referrer:{attempt.referrer.id}", sqlite_table="referrals")
+    if per_visitor and attempt.click is not None:
         same_visitor = await session.scalar(
             select(func.count())
             .select_from(Referral)

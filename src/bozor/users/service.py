@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import upsert_insert, utcnow
+from bozor.db import Prebuilt, utcnow
 from bozor.errors import InvalidInputError
 from bozor.i18n import LANGUAGES, pick_language
 from bozor.referrals.codes import new_referral_code
@@ -32,6 +32,7 @@ class TelegramProfile:
 
 # Built once: constructing a statement costs more than running it on the hot path.
 _BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
+_INSERT_NEW = Prebuilt(lambda insert: insert(User).on_conflict_do_nothing().returning(User))
 
 
 async def get_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> User | None:
@@ -87,7 +88,7 @@ async def _insert_new(session: AsyncSession, **fields: object) -> User | None:
     (the person exists, or, astronomically rarely, the code)."""
     now = utcnow()
     created: User | None = await session.scalar(
-        upsert_insert(session, User).on_conflict_do_nothing().returning(User),
+        _INSERT_NEW(session),
         {
             "referral_code": new_referral_code(),
             "is_blocked": False,
