@@ -277,7 +277,9 @@ async def main(args: argparse.Namespace) -> list[Result]:
                     args.profile,
                 )
             )
-        postgres = await fresh_postgres("bozor_bench") if args.only in (None, "postgresql") else None
+        postgres = (
+            await fresh_postgres("bozor_bench") if args.only in (None, "postgresql") else None
+        )
         if postgres:
             results.append(
                 await run_bozor(

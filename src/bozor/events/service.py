@@ -43,5 +43,7 @@ async def publish_many(*, session: AsyncSession, events: Sequence[Event]) -> Non
         {"uid": str(uuid.uuid4()), "type": type_, "data": data, "created_at": now}
         for type_, data in events
     ]
-    # One multi-row INSERT (ids follow the order given), not an executemany of single rows.
-    await session.execute(insert(_EVENTS).values(rows))
+    # An executemany, which SQLAlchemy sends as one multi-row INSERT (`insertmanyvalues`) or
+    # one driver call, from a compiled statement it caches (a `.values([...])` list is never
+    # cached: it is compiled again on every call).
+    await session.execute(insert(_EVENTS), rows)

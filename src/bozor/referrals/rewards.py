@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import serialize, upsert_insert, utcnow
+from bozor.db import Prebuilt, serialize, upsert_insert, utcnow
 from bozor.errors import ConflictError, ForbiddenError, NotFoundError
 from bozor.events import service as events
 from bozor.events.service import Event
@@ -141,7 +141,14 @@ def reward_data(reward: RewardFields, owner_api_id: str) -> dict[str, Any]:
     }
 
 
-_REWARD_COLUMNS = tuple(Reward.__table__.c)
+_REWARDS = cast(Table, Reward.__table__)
+_INSERT_REWARDS = Prebuilt(
+    lambda insert: (
+        insert(_REWARDS)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(*_REWARDS.c)
+    )
+)
 
 
 async def grant_for_confirmed(
@@ -182,13 +189,9 @@ async def grant_for_confirmed(
         }
         for grant in grants
     ]
-    # All of them in one statement; what a conflict skips was granted before.
-    inserted = await session.execute(
-        upsert_insert(session, Reward)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(*_REWARD_COLUMNS)
-    )
+    # All of them in one statement (an executemany with RETURNING is sent as one multi-row
+    # INSERT); what a conflict skips was granted before.
+    inserted = await session.execute(_INSERT_REWARDS(session), rows)
     granted = sorted(inserted.all(), key=lambda row: row.id)
     known = dict(api_ids or {})
     announced: list[Event] = []
