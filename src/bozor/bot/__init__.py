@@ -43,7 +43,7 @@ def create_dispatcher(
     dispatcher = Dispatcher(storage=storage, settings=settings, redis=redis)
     if metrics is not None:  # first: it times and counts everything the others do
         bot_metrics.install(dispatcher, metrics)
-    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis, prefix=prefix))
+    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware())
     dispatcher.update.outer_middleware(
         ThrottlingMiddleware(
             settings.throttle_rate,
