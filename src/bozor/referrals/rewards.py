@@ -120,10 +120,12 @@ class RewardFields(Protocol):
     kind: str
     title: str
     amount: int
-    status: str
     referral_id: int | None
     created_at: datetime
     claimed_at: datetime | None
+
+    @property
+    def status(self) -> str: ...  # read-only: a RewardStatus, or the text a row holds
 
 
 def reward_data(reward: RewardFields, owner_api_id: str) -> dict[str, Any]:
