@@ -169,7 +169,10 @@ def count_statements(runtime: Runtime) -> Counter[str]:
 
 async def costs(database_url: str, args: argparse.Namespace) -> list[Cost]:
     async with Emulator() as emulator:
-        runtime = Runtime.create(bozor_settings(emulator, database_url, auto_migrate=True))
+        settings = bozor_settings(
+            emulator, database_url, auto_migrate=True, api_rate_per_key=0, api_rate_per_ip=0
+        )
+        runtime = Runtime.create(settings)
         try:
             await _check_connections(runtime)  # migrates the fresh database
             key, referrer_ids, codes = await fixtures(runtime)

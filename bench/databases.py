@@ -22,7 +22,12 @@ def fresh_sqlite(filename: str) -> str:
 
 
 async def fresh_postgres(database: str) -> str | None:
-    """The URL of an empty PostgreSQL database, dropped and created; None if unreachable."""
+    """The URL of an empty PostgreSQL database, dropped and created; None if unreachable.
+    With BOZOR_TEST_DB_PREFIX set (as for the tests), the name carries it, so that runs from
+    several work trees on one server do not drop each other's database."""
+    prefix = os.environ.get("BOZOR_TEST_DB_PREFIX")
+    if prefix:
+        database = f"{prefix}_{database}"
     try:
         connection = await asyncpg.connect(PG_ADMIN, timeout=3)
     except (OSError, asyncpg.PostgresError):

@@ -7,7 +7,10 @@ the first send to the last update delivered (Bozor answers the webhook call afte
 sent). Reported: updates/s, the ratio to one instance, the instances' CPU ms per update, and the
 referrals counted in the database (must equal N). The emulator runs in its own process.
 
-    .venv/bin/python bench/instances.py [--users 3000] [--counts 1,2,3]
+    .venv/bin/python bench/instances.py [--users 3000] [--counts 1,2,3] [--no-redis] [--profile]
+
+--profile samples the first instance with py-spy during the burst (CPU only) and writes
+bench/results/profile-instances-<count>.txt (folded stacks), printing the heaviest functions.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from bozor.emulator import EmulatorDriver
 from bozor.instances import Instance, start_instance
 from bozor.testing import free_port
 from databases import RESULTS, fresh_postgres
+from referral_starts import summarise_profile
 
 TOKEN = "8000000011:AAbench-instances-token-000000000000"
 REDIS_URL = os.environ.get("BOZOR_BENCH_REDIS", "redis://127.0.0.1:6379/14")
@@ -61,6 +65,15 @@ async def redis_reachable() -> bool:
         await client.aclose()
 
 
+async def start_profiler(instance: Instance, output: str) -> asyncio.subprocess.Process:
+    py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return await asyncio.create_subprocess_exec(
+        py_spy, "record", "--pid", str(instance.process.pid), "--format", "raw", "--rate", "250",
+        "--output", output,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def cpu_seconds(instances: list[Instance]) -> float:
     total = 0.0
     for instance in instances:
@@ -69,7 +82,14 @@ def cpu_seconds(instances: list[Instance]) -> float:
     return total
 
 
-async def run(emulator_url: str, count: int, users: int, folder: Path, redis: bool) -> Result:
+async def run(
+    emulator_url: str,
+    count: int,
+    users: int,
+    folder: Path,
+    redis: bool,
+    profile: bool = False,
+) -> Result:
     database_url = await fresh_postgres("bozor_bench_instances")
     if database_url is None:
         raise SystemExit("PostgreSQL is not reachable (BOZOR_BENCH_POSTGRES)")
@@ -116,6 +136,8 @@ async def run(emulator_url: str, count: int, users: int, folder: Path, redis: bo
                 async with gate:
                     await driver.send_start(user, code)
 
+            profile_to = os.path.join(RESULTS, f"profile-instances-{count}.txt")
+            spy = await start_profiler(instances[0], profile_to) if profile else None
             started = time.perf_counter()
             sending = asyncio.gather(*(send(user) for user in people))
             while int((await driver.stats())["webhook_deliveries"]) - before < users:  # noqa: ASYNC110
@@ -123,6 +145,10 @@ async def run(emulator_url: str, count: int, users: int, folder: Path, redis: bo
             seconds = time.perf_counter() - started
             cpu = cpu_seconds(instances) - cpu_before
             await sending
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
+                print(summarise_profile(profile_to), file=sys.stderr)
             deliveries = (await driver.webhook_targets())["deliveries"]
         connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
         try:
@@ -177,7 +203,7 @@ async def main(args: argparse.Namespace) -> tuple[list[Result], bool]:
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    redis = await redis_reachable()
+    redis = not args.no_redis and await redis_reachable()
     results: list[Result] = []
     try:
         async with EmulatorDriver(url, TOKEN) as probe:
@@ -191,7 +217,7 @@ async def main(args: argparse.Namespace) -> tuple[list[Result], bool]:
             for count in args.counts:
                 async with EmulatorDriver(url, TOKEN) as driver:
                     await driver.reset()
-                results.append(await run(url, count, args.users, Path(folder), redis))
+                results.append(await run(url, count, args.users, Path(folder), redis, args.profile))
                 print(report(results, redis), flush=True)
     finally:
         emulator.send_signal(signal.SIGINT)
@@ -207,6 +233,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--counts", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2, 3]
     )
+    parser.add_argument("--no-redis", action="store_true", help="without Redis even if reachable")
+    parser.add_argument("--profile", action="store_true", help="py-spy the first instance")
     arguments = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
     measured, with_redis = uvloop.run(main(arguments))

@@ -11,7 +11,9 @@ shows it (it must equal N).
 
     .venv/bin/python bench/referral_starts.py [--users 2000] [--profile] [--faults]
 
---profile runs Bozor under pyinstrument and writes bench/results/profile-<database>.txt.
+--profile samples the bot process with py-spy during the burst (CPU only: idle waits are not
+sampled) and writes bench/results/profile-<database>.txt (folded stacks, for flamegraph.pl or
+speedscope), printing each function's inclusive share of the samples. --only picks the runs.
 --faults runs the emulator as Telegram on a bad day: its flood limits (30/s, 1/s per chat)
 and 5% of sendMessage failing (a 500 as JSON, a 502 as nginx's HTML page); the `answered`
 column says how many users got their reply (the run stops waiting after 60 s without one).
@@ -28,6 +30,7 @@ import re
 import signal
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -111,7 +114,12 @@ STALL = 60.0  # seconds without a new answer: the missing ones are lost
 
 
 async def blast(
-    driver: EmulatorDriver, bot: BotProcess, users: list[int], text: str, referrer: int | None
+    driver: EmulatorDriver,
+    bot: BotProcess,
+    users: list[int],
+    text: str,
+    referrer: int | None,
+    profile_to: str | None = None,
 ) -> tuple[float, float, int]:
     """Every user sends `text` at once: (seconds until all are answered, bot CPU ms per update,
     users answered). Stops waiting after STALL seconds without a new answer (lost replies).
@@ -131,6 +139,7 @@ async def blast(
         async with gate:
             await driver.send_message(user, text)
 
+    spy = await start_profiler(bot, profile_to) if profile_to else None
     started = time.perf_counter()
     sending = asyncio.gather(*(send(user) for user in users))
     count = last_progress = 0
@@ -145,7 +154,34 @@ async def blast(
     elapsed = (progress_at if count < len(users) else time.perf_counter()) - started
     cpu = bot.cpu() - cpu_before
     await sending
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        await spy.wait()
     return elapsed, cpu * 1000 / len(users), count
+
+
+async def start_profiler(bot: BotProcess, output: str) -> asyncio.subprocess.Process:
+    py_spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return await asyncio.create_subprocess_exec(
+        py_spy, "record", "--pid", str(bot.process.pid), "--format", "raw", "--rate", "250",
+        "--output", output,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def summarise_profile(path: str, top: int = 45) -> str:
+    """Each function's inclusive share of the bot's CPU samples during the burst."""
+    inclusive: Counter[str] = Counter()
+    total = 0
+    with open(path) as folded:
+        for line in folded:
+            stack, _, count = line.rstrip().rpartition(" ")
+            total += int(count)
+            for frame in set(stack.split(";")):
+                inclusive[frame] += int(count)
+    lines = [f"{os.path.relpath(path, ROOT)}: {total} samples; inclusive share:"]
+    lines += [f"{n / max(1, total):6.1%}  {frame}" for frame, n in inclusive.most_common(top)]
+    return "\n".join(lines)
 
 
 async def run_echo(emulator_url: str, count: int) -> Result:
@@ -183,10 +219,7 @@ async def run_bozor(
     faults: bool = False,
 ) -> Result:
     command = [sys.executable, "-m", "bozor", "run"]
-    if profile:
-        output = os.path.join(RESULTS, f"profile-{database}.txt")
-        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", output]
-        command += ["-m", "bozor", "run"]
+    profile_to = os.path.join(RESULTS, f"profile-{database}.txt") if profile else None
     env = {
         "BOT_TOKEN": token,
         "TELEGRAM_API_URL": emulator_url,
@@ -208,12 +241,14 @@ async def run_bozor(
             idle = bot.rss()
             users = [await driver.create_user(f"U{i}") for i in range(count)]
             seconds, cpu, answered = await blast(
-                driver, bot, users, f"/start {link.group(1)}", referrer
+                driver, bot, users, f"/start {link.group(1)}", referrer, profile_to
             )
             figures = (await replied(driver, referrer, "/ref", photo=True))["caption"]
             invited = re.search(r"Invited: (\d+)", figures)
     finally:
         await bot.stop()
+    if profile_to:
+        print(summarise_profile(profile_to), file=sys.stderr)
     return Result(
         f"Bozor on {database}",
         count,
@@ -266,18 +301,21 @@ async def main(args: argparse.Namespace) -> list[Result]:
                 except OSError:
                     await asyncio.sleep(0.1)
         results.append(await run_echo(url, args.users))
-        results.append(
-            await run_bozor(
-                url,
-                args.users,
-                "sqlite",
-                fresh_sqlite("bench.sqlite3"),
-                SQLITE_TOKEN,
-                args.profile,
-                args.faults,
+        if args.only in (None, "sqlite"):
+            results.append(
+                await run_bozor(
+                    url,
+                    args.users,
+                    "sqlite",
+                    fresh_sqlite("bench.sqlite3"),
+                    SQLITE_TOKEN,
+                    args.profile,
+                    args.faults,
+                )
             )
+        postgres = (
+            await fresh_postgres("bozor_bench") if args.only in (None, "postgresql") else None
         )
-        postgres = await fresh_postgres("bozor_bench")
         if postgres:
             results.append(
                 await run_bozor(
@@ -301,7 +339,8 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy the bot during the burst")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one database only")
     parser.add_argument("--faults", action="store_true", help="Telegram's limits and 5%% faults")
     arguments = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from functools import cache, lru_cache
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -142,26 +143,61 @@ def dialect_name(session: AsyncSession) -> str:
 
 def upsert_insert(session: AsyncSession, table: Any) -> Any:
     """`INSERT` with `ON CONFLICT` support for the session's dialect (SQLite or PostgreSQL)."""
-    if dialect_name(session) == "postgresql":
+    return _dialect_insert(dialect_name(session))(table)
+
+
+@cache
+def _dialect_insert(dialect: str) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table)
+        return pg_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table)
+    return sqlite_insert
 
 
-async def serialize(session: AsyncSession, name: str, *, sqlite_table: str) -> None:
+Statement = TypeVar("Statement")
+
+
+class Prebuilt(Generic[Statement]):
+    """A statement built once per dialect, on first use: building a statement costs more
+    than running a cached one on the hot path. `build` receives the dialect's `insert`
+    (with `ON CONFLICT`)."""
+
+    def __init__(self, build: Callable[[Any], Statement]) -> None:
+        self._build = build
+        self._built: dict[str, Statement] = {}
+
+    def __call__(self, session: AsyncSession) -> Statement:
+        dialect = dialect_name(session)
+        built = self._built.get(dialect)
+        if built is None:
+            built = self._built[dialect] = self._build(_dialect_insert(dialect))
+        return built
+
+
+async def serialize(session: AsyncSession, name: str, *, sqlite_table: str | None) -> None:
     """Hold a lock named `name` until the transaction ends, so that check-then-write rules
     spanning many rows (e.g. "no cycles in the graph") run one at a time.
 
     PostgreSQL: a transaction-level advisory lock. SQLite: the database write lock, taken by
-    an UPDATE that changes nothing (SQLite has one writer at a time anyway).
+    an UPDATE that changes nothing (SQLite has one writer at a time anyway). A caller that
+    has written in this transaction already holds SQLite's write lock, and passes
+    `sqlite_table=None` to save the statement.
     """
     if dialect_name(session) == "postgresql":
-        key = int.from_bytes(
-            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
-        )
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    else:
+        await session.execute(_ADVISORY_LOCK, {"key": lock_key(name)})
+    elif sqlite_table is not None:
         await session.execute(text(f"UPDATE {sqlite_table} SET id = id WHERE 1 = 0"))
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+@lru_cache(maxsize=4096)
+def lock_key(name: str) -> int:
+    """The 64-bit advisory lock key of a lock name."""
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )

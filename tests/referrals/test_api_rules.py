@@ -178,6 +178,36 @@ async def test_many_sign_ups_from_one_visitor_are_held_for_review(
     assert rewards == [], "nothing is granted while held"
 
 
+async def test_the_velocity_cap_holds_under_concurrent_sign_ups(
+    bozor: Harness, api: httpx.AsyncClient
+) -> None:
+    # The default cap: 50 sign-ups through one referrer per window; the rest wait for review.
+    assert bozor.settings.velocity_burst == 50
+    code = await code_of(api, "alice")
+    other = await code_of(api, "zoe")
+    answers = await asyncio.gather(
+        *(
+            api.post(
+                "/api/v1/verify-referral", json={"code": code, "user_id": f"u{i}"}, timeout=120
+            )
+            for i in range(200)
+        ),
+        # Another referrer's sign-ups are neither counted with alice's nor kept waiting by them.
+        *(
+            api.post(
+                "/api/v1/verify-referral", json={"code": other, "user_id": f"z{i}"}, timeout=120
+            )
+            for i in range(10)
+        ),
+    )
+    assert {a.status_code for a in answers} == {201}
+    statuses = [a.json()["status"] for a in answers[:200]]
+    assert (statuses.count("confirmed"), statuses.count("review")) == (50, 150)
+    assert {a.json()["status"] for a in answers[200:]} == {"confirmed"}
+    stats = (await api.get("/api/v1/referral-stats/alice")).json()
+    assert (stats["confirmed"], stats["pending"]) == (50, 150)
+
+
 async def test_existing_users_joining_each_other_at_once_make_no_cycle(
     bozor: Harness, api: httpx.AsyncClient
 ) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.bot import common
 from bozor.bot.errors import on_error
+from bozor.bot.filters import run_filters_inline
 from bozor.bot.middlewares import (
     DbSessionMiddleware,
     DuplicateUpdateMiddleware,
@@ -43,7 +44,7 @@ def create_dispatcher(
     dispatcher = Dispatcher(storage=storage, settings=settings, redis=redis)
     if metrics is not None:  # first: it times and counts everything the others do
         bot_metrics.install(dispatcher, metrics)
-    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware(redis, prefix=prefix))
+    dispatcher.update.outer_middleware(DuplicateUpdateMiddleware())
     dispatcher.update.outer_middleware(
         ThrottlingMiddleware(
             settings.throttle_rate,
@@ -62,4 +63,5 @@ def create_dispatcher(
         dispatcher.include_router(feature.create_router(settings))
     dispatcher.include_router(common.create_router())  # last: its fallback takes the rest
     dispatcher.errors.register(on_error)
+    run_filters_inline(dispatcher)  # not one thread hand-off per filter and update
     return dispatcher

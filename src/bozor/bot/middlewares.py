@@ -12,7 +12,6 @@ from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject, Update
 from aiogram.types import User as TelegramUser
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.i18n import Translator, pick_language
@@ -26,59 +25,32 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DuplicateUpdateMiddleware(BaseMiddleware):
-    """Drops an update whose id was already handled (Telegram re-delivers on webhook errors):
-    a cheap first check. The guarantee is DbSessionMiddleware's record of handled updates.
-
-    With Redis the ids of handled updates are shared by every instance (marked once handled,
-    so an instance killed while handling one does not keep the others from handling it);
-    otherwise it is this process's memory of the most recent ids.
+    """Drops an update whose id this process handled lately (Telegram re-delivers on webhook
+    errors): a cheap first check, in memory. The guarantee, across instances too, is
+    DbSessionMiddleware's record of handled updates, written in every update's transaction:
+    a shared Redis record as well would cost two round trips per update for what that record
+    already decides.
     """
 
-    def __init__(
-        self, redis: Redis | None = None, *, prefix: str = "bozor", remember: int = 50_000
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
+    def __init__(self, *, remember: int = 50_000) -> None:
         self.remember = remember
         self._seen: OrderedDict[int, None] = OrderedDict()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        bot_id = data["bot"].id
-        if await self._seen_before(event.update_id, bot_id):
-            log.info("update %s delivered again; ignored", event.update_id)
+        update_id = event.update_id
+        seen = self._seen
+        if update_id in seen:
+            log.info("update %s delivered again; ignored", update_id)
             return None
+        seen[update_id] = None
+        if len(seen) > self.remember:
+            seen.popitem(last=False)
         try:
-            result = await handler(event, data)
+            return await handler(event, data)
         except BaseException:
-            self._forget(event.update_id)  # a re-delivery may succeed
+            seen.pop(update_id, None)  # a re-delivery may succeed
             raise
-        if self.redis is not None:
-            try:
-                await self.redis.set(self._key(bot_id, event.update_id), 1, ex=86400)
-            except RedisError as exc:  # handled and committed all the same: reply, don't fail
-                log.warning("update %s not marked in Redis: %s", event.update_id, exc)
-        return result
-
-    def _key(self, bot_id: int, update_id: int) -> str:
-        return f"{self.prefix}:update:{bot_id}:{update_id}"
-
-    def _forget(self, update_id: int) -> None:
-        self._seen.pop(update_id, None)
-
-    async def _seen_before(self, update_id: int, bot_id: int) -> bool:
-        if self.redis is not None:
-            try:
-                return bool(await self.redis.exists(self._key(bot_id, update_id)))
-            except RedisError as exc:  # the database's record of handled updates decides
-                log.warning("update %s not checked in Redis: %s", update_id, exc)
-                return False
-        if update_id in self._seen:
-            return True
-        self._seen[update_id] = None
-        if len(self._seen) > self.remember:
-            self._seen.popitem(last=False)
-        return False
 
 
 # What a person types or sends: throttled. Everything else a message can carry is Telegram

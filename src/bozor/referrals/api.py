@@ -139,7 +139,7 @@ async def _register(
         referred, created = await _user(session, body.user_id), False
     else:
         referred, created = await users_service.get_or_create_external(
-            session=session, external_id=body.user_id
+            session=session, external_id=body.user_id, probably_new=True
         )
     referral, referrer = await service.register_referral(
         session=session,

@@ -48,15 +48,17 @@ async def start_with_code(
     menu = main_menu(t, settings.features)
     channel = settings.referral_required_channel
     try:
-        await service.find_referrer(session=session, code=command.args or "")  # before asking
+        code = command.args or ""
+        owner = await service.find_referrer(session=session, code=code)  # before asking
         subscribed = channel is None or await is_subscribed(bot, channel, message.chat.id)
         referral, referrer = await service.register_referral(
             session=session,
             referred=user,
-            code=command.args or "",
+            code=code,
             referred_is_new=user_is_new,
             needs_confirmation=not subscribed,
             settings=settings,
+            referrer=owner,
         )
     except DomainError as refusal:
         return message.answer(

@@ -17,10 +17,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import utcnow
+from bozor.db import serialize, utcnow
 from bozor.outbox import service as outbox_service
 from bozor.referrals.models import Click, Referral, ReferralStatus, Reward
 from bozor.settings import Settings
@@ -132,7 +132,26 @@ async def velocity_validator(
 ) -> Decision:
     """Hold for review what looks like one person signing up many times: more than
     VELOCITY_PER_VISITOR sign-ups today from the same click fingerprint, or more than
-    VELOCITY_BURST sign-ups through one referrer within VELOCITY_WINDOW_MINUTES."""
+    VELOCITY_BURST sign-ups through one referrer within VELOCITY_WINDOW_MINUTES.
+
+    Both count one referrer's sign-ups. A count already at the limit holds the sign-up for
+    review at once (committed sign-ups stay counted). One below it is counted again under the
+    referrer's lock, held until the transaction ends, so that two sign-ups at once cannot both
+    take the last free place; only then is it accepted. Other referrers' sign-ups never wait,
+    and neither do a referrer's sign-ups past the limit.
+    """
+    per_visitor = settings.velocity_per_visitor and attempt.click is not None
+    if not (per_visitor or settings.velocity_burst):
+        return ACCEPT
+    over = await _over_velocity(session, attempt, settings)
+    if over is None:
+        await serialize(session, f"referrer:{attempt.referrer.id}", sqlite_table="referrals")
+        over = await _over_velocity(session, attempt, settings)
+    return ACCEPT if over is None else Decision(Verdict.REVIEW, over)
+
+
+async def _over_velocity(session: AsyncSession, attempt: Attempt, settings: Settings) -> str | None:
+    """Which velocity limit the sign-up would pass, if any."""
     if settings.velocity_per_visitor and attempt.click is not None:
         same_visitor = await session.scalar(
             select(func.count())
@@ -144,17 +163,25 @@ async def velocity_validator(
             )
         )
         if int(same_visitor or 0) >= settings.velocity_per_visitor:
-            return Decision(Verdict.REVIEW, "velocity: many sign-ups from one visitor")
+            return "velocity: many sign-ups from one visitor"
     if settings.velocity_burst:
         since = utcnow() - timedelta(minutes=settings.velocity_window_minutes)
         recent = await session.scalar(
-            select(func.count())
-            .select_from(Referral)
-            .where(Referral.referrer_id == attempt.referrer.id, Referral.created_at >= since)
+            _RECENT_SIGN_UPS, {"referrer_id": attempt.referrer.id, "since": since}
         )
         if int(recent or 0) >= settings.velocity_burst:
-            return Decision(Verdict.REVIEW, "velocity: burst of sign-ups")
-    return ACCEPT
+            return "velocity: burst of sign-ups"
+    return None
+
+
+_RECENT_SIGN_UPS = (
+    select(func.count())
+    .select_from(Referral)
+    .where(
+        Referral.referrer_id == bindparam("referrer_id"),
+        Referral.created_at >= bindparam("since"),
+    )
+)
 
 
 async def standard_rewards(

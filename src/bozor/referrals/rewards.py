@@ -5,16 +5,19 @@ confirmed referrals), and claiming them once into the ledger."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import serialize, upsert_insert, utcnow
+from bozor.db import Prebuilt, serialize, upsert_insert, utcnow
 from bozor.errors import ConflictError, ForbiddenError, NotFoundError
 from bozor.events import service as events
+from bozor.events.service import Event
 from bozor.ledger import service as ledger
 from bozor.referrals.hooks import Notice, Person, RewardPolicy, Tier, hooks_from
 from bozor.referrals.models import Referral, Reward, RewardProgram, RewardStatus
@@ -110,7 +113,22 @@ class RewardTotals:
     claimed: int
 
 
-def reward_data(reward: Reward, owner_api_id: str) -> dict[str, Any]:
+class RewardFields(Protocol):
+    """A reward as stored: the ORM object, or a row returned by an INSERT."""
+
+    id: int
+    kind: str
+    title: str
+    amount: int
+    referral_id: int | None
+    created_at: datetime
+    claimed_at: datetime | None
+
+    @property
+    def status(self) -> str: ...  # read-only: a RewardStatus, or the text a row holds
+
+
+def reward_data(reward: RewardFields, owner_api_id: str) -> dict[str, Any]:
     """A reward as events and webhooks describe it."""
     return {
         "id": reward.id,
@@ -125,44 +143,67 @@ def reward_data(reward: Reward, owner_api_id: str) -> dict[str, Any]:
     }
 
 
+_REWARDS = cast(Table, Reward.__table__)
+_INSERT_REWARDS = Prebuilt(
+    lambda insert: (
+        insert(_REWARDS)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(*_REWARDS.c)
+    )
+)
+
+
 async def grant_for_confirmed(
-    *, session: AsyncSession, referral: Referral, settings: Settings
-) -> list[Reward]:
-    """Grant what a newly confirmed referral earns. Safe to repeat and under concurrency:
-    each cause (`key`) is unique per user.
+    *,
+    session: AsyncSession,
+    referral: Referral,
+    settings: Settings,
+    api_ids: Mapping[int, str] | None = None,
+) -> list[Event]:
+    """Grant what a newly confirmed referral earns; returns the `reward.granted` events, for
+    the caller to publish with its own in one statement. Safe to repeat and under
+    concurrency: each cause (`key`) is unique per user, and a cause granted already (a tier
+    reached before) is neither granted nor announced again. `api_ids` (user id → API id) saves
+    looking up the parties the caller knows.
 
     One referrer's confirmations are calculated one at a time: two committing at once would
     each count the confirmed referrals without the other, and both miss a tier's threshold.
-    The lock waits for the other's commit, after which the count includes it."""
-    await serialize(session, f"referrer:{referral.referrer_id}", sqlite_table="rewards")
+    The lock waits for the other's commit, after which the count includes it. Callers have
+    written the referral in this transaction, so on SQLite they hold the write lock already.
+    """
+    await serialize(session, f"referrer:{referral.referrer_id}", sqlite_table=None)
     policy = await current_policy(session, settings)
     grants = await hooks_from(settings).calculator(session, referral, policy)
-    granted = []
-    for grant in grants:
-        reward = await session.scalar(
-            upsert_insert(session, Reward)
-            .on_conflict_do_nothing(index_elements=["user_id", "key"])
-            .returning(Reward),
-            {
-                "user_id": grant.user_id,
-                "key": grant.key,
-                "kind": grant.kind,
-                "title": grant.title,
-                "amount": grant.amount,
-                "status": RewardStatus.GRANTED,
-                "referral_id": grant.referral_id,
-                "created_at": utcnow(),
-            },
-        )
-        if reward is not None:
-            granted.append(reward)
+    if not grants:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "user_id": grant.user_id,
+            "key": grant.key,
+            "kind": grant.kind,
+            "title": grant.title,
+            "amount": grant.amount,
+            "status": RewardStatus.GRANTED,
+            "referral_id": grant.referral_id,
+            "created_at": now,
+            "claimed_at": None,
+        }
+        for grant in grants
+    ]
+    # All of them in one statement (an executemany with RETURNING is sent as one multi-row
+    # INSERT); what a conflict skips was granted before.
+    inserted = await session.execute(_INSERT_REWARDS(session), rows)
+    granted = sorted(inserted.all(), key=lambda row: row.id)
+    known = dict(api_ids or {})
+    announced: list[Event] = []
     for reward in granted:
-        await events.publish(
-            session=session,
-            type=events.REWARD_GRANTED,
-            data={"reward": reward_data(reward, await _api_id(session, reward.user_id))},
+        if reward.user_id not in known:  # a calculator may reward someone else
+            known[reward.user_id] = await _api_id(session, reward.user_id)
+        announced.append(
+            (events.REWARD_GRANTED, {"reward": reward_data(reward, known[reward.user_id])})
         )
-    return granted
+    return announced
 
 
 async def _api_id(session: AsyncSession, user_id: int) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bozor.db import serialize, upsert_insert, utcnow
+from bozor.db import Prebuilt, serialize, utcnow
 from bozor.errors import ConflictError, NotFoundError
 from bozor.events import service as events
 from bozor.referrals import rewards
@@ -78,6 +78,11 @@ class _CodeOwners:
 
 
 _owners = _CodeOwners()
+_INSERT_REFERRAL = Prebuilt(
+    lambda insert: (
+        insert(Referral).on_conflict_do_nothing(index_elements=["referred_id"]).returning(Referral)
+    )
+)
 _OWNER_COLUMNS = (User.id, User.telegram_id, User.first_name, User.last_name, User.external_id)
 _BY_CODE = select(*_OWNER_COLUMNS).where(User.referral_code == bindparam("code"))
 _BY_CAMPAIGN_CODE = (
@@ -142,24 +147,18 @@ def referral_data(referral: Referral, referrer: Person, referred: Person) -> dic
     }
 
 
-async def _announce(
+async def _notify(
     session: AsyncSession,
     settings: Settings,
     event: str,
     referral: Referral,
     referrer: Person,
     referred: Person,
-    *,
-    notify: bool = True,
 ) -> None:
-    """Publish the event (webhooks) and tell the referrer (the notifier hook)."""
-    await events.publish(
-        session=session, type=event, data={"referral": referral_data(referral, referrer, referred)}
+    """Tell the referrer (the notifier hook)."""
+    await hooks_from(settings).notifier(
+        session, Notice(event, referrer, referral=referral, referred=referred)
     )
-    if notify:
-        await hooks_from(settings).notifier(
-            session, Notice(event, referrer, referral=referral, referred=referred)
-        )
 
 
 async def register_referral(
@@ -173,6 +172,7 @@ async def register_referral(
     allow_existing: bool = False,
     source: str = "bot",
     click_id: int | None = None,
+    referrer: CodeOwner | None = None,
 ) -> tuple[Referral, CodeOwner]:
     """Record that `referred` came through `code`; returns the referral and the referrer.
 
@@ -181,8 +181,10 @@ async def register_referral(
     referrer's link no older than ATTRIBUTION_DAYS. Then the validator hook decides: accept,
     hold for review, or reject. With `needs_confirmation` an accepted referral waits (e.g. for
     a channel subscription) instead of counting at once. Confirmed referrals earn rewards.
+    `referrer` is the code's owner when the caller has looked it up already.
     """
-    referrer = await find_referrer(session=session, code=code)
+    if referrer is None:
+        referrer = await find_referrer(session=session, code=code)
     if referrer.id == referred.id:
         raise SelfReferralError()
     # A user created in this very transaction has no referral yet and nobody below them, so
@@ -217,9 +219,7 @@ async def register_referral(
     else:
         status = ReferralStatus.CONFIRMED
     referral = await session.scalar(
-        upsert_insert(session, Referral)
-        .on_conflict_do_nothing(index_elements=["referred_id"])
-        .returning(Referral),
+        _INSERT_REFERRAL(session),
         {
             "referrer_id": referrer.id,
             "referred_id": referred.id,
@@ -235,14 +235,20 @@ async def register_referral(
     if referral is None:  # a concurrent update for the same user won the race
         raise AlreadyReferredError()
     person = person_of(referred)
-    await _announce(session, settings, events.REFERRAL_CREATED, referral, referrer, person)
+    await _notify(session, settings, events.REFERRAL_CREATED, referral, referrer, person)
+    data = {"referral": referral_data(referral, referrer, person)}
+    announced: list[events.Event] = [(events.REFERRAL_CREATED, data)]
     if status == ReferralStatus.CONFIRMED:
         # Confirmed at once: subscribers of referral.confirmed hear of it too (no second
         # message to the referrer, though).
-        await _announce(
-            session, settings, events.REFERRAL_CONFIRMED, referral, referrer, person, notify=False
+        announced.append((events.REFERRAL_CONFIRMED, data))
+        announced += await rewards.grant_for_confirmed(
+            session=session,
+            referral=referral,
+            settings=settings,
+            api_ids={referrer.id: referrer.api_id, person.id: person.api_id},
         )
-        await rewards.grant_for_confirmed(session=session, referral=referral, settings=settings)
+    await events.publish_many(session=session, events=announced)
     return referral, referrer
 
 
@@ -313,10 +319,20 @@ async def _decide(
     await session.refresh(referral)
     referrer = person_of(await session.get_one(User, referral.referrer_id))
     referred = person_of(await session.get_one(User, referral.referred_id))
-    if approve:
-        await rewards.grant_for_confirmed(session=session, referral=referral, settings=settings)
     event = events.REFERRAL_CONFIRMED if approve else events.REFERRAL_REJECTED
-    await _announce(session, settings, event, referral, referrer, referred)
+    announced: list[events.Event] = [
+        (event, {"referral": referral_data(referral, referrer, referred)})
+    ]
+    if approve:
+        announced += await rewards.grant_for_confirmed(
+            session=session,
+            referral=referral,
+            settings=settings,
+            api_ids={referrer.id: referrer.api_id, referred.id: referred.api_id},
+        )
+    await _notify(session, settings, event, referral, referrer, referred)
+    # The decision first, then what it earned, as before.
+    await events.publish_many(session=session, events=announced)
     return referral
 
 

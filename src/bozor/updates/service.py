@@ -8,12 +8,15 @@ from typing import cast
 from sqlalchemy import Table, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import upsert_insert, utcnow
+from bozor.db import Prebuilt, utcnow
 from bozor.updates.models import ProcessedUpdate
 
 # Telegram gives up re-delivering an update after a day; two leave a margin.
 KEEP = timedelta(days=2)
 _TABLE = cast(Table, ProcessedUpdate.__table__)
+_CLAIM = Prebuilt(
+    lambda insert: insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.update_id)
+)
 
 
 async def claim(*, session: AsyncSession, bot_id: int, update_id: int) -> bool:
@@ -24,10 +27,7 @@ async def claim(*, session: AsyncSession, bot_id: int, update_id: int) -> bool:
     committed; on SQLite writers are serialised anyway.
     """
     inserted = await session.execute(
-        upsert_insert(session, _TABLE)
-        .values(bot_id=bot_id, update_id=update_id, handled_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(_TABLE.c.update_id)
+        _CLAIM(session), {"bot_id": bot_id, "update_id": update_id, "handled_at": utcnow()}
     )
     return inserted.first() is not None
 

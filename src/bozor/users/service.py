@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import upsert_insert, utcnow
+from bozor.db import Prebuilt, utcnow
 from bozor.errors import InvalidInputError
 from bozor.i18n import LANGUAGES, pick_language
 from bozor.referrals.codes import new_referral_code
@@ -32,6 +32,8 @@ class TelegramProfile:
 
 # Built once: constructing a statement costs more than running it on the hot path.
 _BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
+_BY_EXTERNAL_ID = select(User).where(User.external_id == bindparam("external_id"))
+_INSERT_NEW = Prebuilt(lambda insert: insert(User).on_conflict_do_nothing().returning(User))
 
 
 async def get_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> User | None:
@@ -87,7 +89,7 @@ async def _insert_new(session: AsyncSession, **fields: object) -> User | None:
     (the person exists, or, astronomically rarely, the code)."""
     now = utcnow()
     created: User | None = await session.scalar(
-        upsert_insert(session, User).on_conflict_do_nothing().returning(User),
+        _INSERT_NEW(session),
         {
             "referral_code": new_referral_code(),
             "is_blocked": False,
@@ -122,15 +124,19 @@ def _refresh(user: User, profile: TelegramProfile, *, wrote: bool) -> None:
         user.last_seen_at = now
 
 
-async def get_or_create_external(*, session: AsyncSession, external_id: str) -> tuple[User, bool]:
-    """An integrator's user, known by the integrator's own id; (user, created)."""
-    user = await session.scalar(select(User).where(User.external_id == external_id))
-    if user is not None:
-        return user, False
+async def get_or_create_external(
+    *, session: AsyncSession, external_id: str, probably_new: bool = False
+) -> tuple[User, bool]:
+    """An integrator's user, known by the integrator's own id; (user, created).
+    `probably_new` (a sign-up) tries the insert first, saving the look-up in the common case."""
+    if not probably_new:
+        user = await session.scalar(_BY_EXTERNAL_ID, {"external_id": external_id})
+        if user is not None:
+            return user, False
     created = await _insert_new(session, external_id=external_id, first_name="")
     if created is not None:
         return created, True
-    user = await session.scalar(select(User).where(User.external_id == external_id))
+    user = await session.scalar(_BY_EXTERNAL_ID, {"external_id": external_id})
     if user is None:  # pragma: no cover - only a referral-code collision gets here
         raise RuntimeError("could not store the user")
     return user, False
