@@ -25,13 +25,17 @@ limit and a 429 seen by one pauses all.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bozor.telegram import FloodGate, slot_reserved
+
+log = logging.getLogger(__name__)
 
 TOLERANCE = 0.5  # seconds
 GROUP_INTERVAL = 3.0  # seconds: Telegram's 20 messages a minute in a group
@@ -194,9 +198,30 @@ class RedisPacer:
         self._reserve = redis.register_script(_RESERVE)
         self._pause = redis.register_script(_PAUSE)
         self._tasks: set[asyncio.Task[None]] = set()
+        # While Redis does not answer, this instance paces on its own timeline: a lost Redis
+        # connection must not lose the message being sent.
+        self._local = MemoryPacer(
+            rate, chat_interval, self.gate, group_interval=group_interval, is_channel=is_channel
+        )
+        self._redis_down = False
 
     async def acquire(
         self, chat_id: int | None = None, *, max_chat_wait: float = 5.0, burst: int = 1
+    ) -> None:
+        try:
+            await self._acquire_shared(chat_id, max_chat_wait=max_chat_wait, burst=burst)
+        except (RedisError, OSError) as exc:
+            if not self._redis_down:
+                log.warning("Redis pacing unavailable (%r): this instance paces alone", exc)
+                self._redis_down = True
+            await self._local.acquire(chat_id, max_chat_wait=max_chat_wait, burst=burst)
+            return
+        if self._redis_down:
+            log.warning("Redis pacing answers again")
+            self._redis_down = False
+
+    async def _acquire_shared(
+        self, chat_id: int | None, *, max_chat_wait: float, burst: int
     ) -> None:
         chat_key = f"{self.prefix}:chat:{chat_id}" if chat_id is not None else ""
         chat_interval = self.limits.interval(chat_id) if chat_id is not None else 0.0
@@ -231,8 +256,14 @@ class RedisPacer:
     async def _publish(self, seconds: float) -> None:
         await self._pause(keys=[f"{self.prefix}:paused"], args=[repr(float(seconds))])
 
+    async def _publish_quietly(self, seconds: float) -> None:
+        try:
+            await self._publish(seconds)
+        except (RedisError, OSError) as exc:  # this instance pauses all the same
+            log.warning("429 pause not shared through Redis: %r", exc)
+
     def _publish_in_background(self, seconds: float) -> None:
-        task = asyncio.create_task(self._publish(seconds))
+        task = asyncio.create_task(self._publish_quietly(seconds))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -234,7 +234,8 @@ class ResilientRequests(BaseRequestMiddleware):
                 delay = self.backoff(attempt)
                 if once or now + delay > give_up_at:
                     raise
-                log.warning("%s failed (%s); retry in %.1fs", method.__api_method__, exc, delay)
+                # Each try at debug level: an outage is logged once, by TelegramLink.
+                log.debug("%s failed (%s); retry in %.1fs", method.__api_method__, exc, delay)
                 await asyncio.sleep(delay)
             except TelegramForbiddenError:
                 self._report_blocked(method)

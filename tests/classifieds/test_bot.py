@@ -210,6 +210,8 @@ async def test_bad_input_at_each_step_and_nothing_half_saved(bozor: Harness) -> 
     )
     preview = await say(bozor, erin, "Namangan", contains="📌")
     assert "250 USD" in preview and "@erin_shop" in preview and "Namangan" in preview
+    # The preview's question comes last (paced: the chat has had several messages at once).
+    await bozor.driver.wait_for_message(erin, contains="Is everything right?")
     assert "Cancelled. Nothing was saved" in await say(bozor, erin, "/cancel")
     assert await count(bozor, Ad) == 0
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,7 +131,20 @@ def js_package() -> Path:
         )
         assert done.returncode == 0, f"npm {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
 
-    if not (JS / "node_modules" / ".package-lock.json").exists():
-        run("ci", "--no-audit", "--no-fund")
-    run("run", "build")
+    # One xdist worker at a time, and a build only when the sources changed: `npm ci` and the
+    # build delete what another worker's tests may be reading.
+    lock = Path(tempfile.gettempdir()) / f"bozor-js-{hashlib.sha256(bytes(JS)).hexdigest()[:12]}"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not (JS / "node_modules" / ".package-lock.json").exists():
+            run("ci", "--no-audit", "--no-fund")
+        if not _built():
+            run("run", "build")
     return JS
+
+
+def _built() -> bool:
+    """dist/ is newer than every source of it (the build writes dist/cjs/package.json last)."""
+    last = JS / "dist" / "cjs" / "package.json"
+    sources = [*(JS / "src").rglob("*.ts"), *JS.glob("*.json"), JS / "scripts" / "build.mjs"]
+    return last.exists() and last.stat().st_mtime >= max(p.stat().st_mtime for p in sources)

@@ -198,3 +198,36 @@ async def test_channels_named_by_username_keep_their_ids_through_an_outage(
     async with start_bozor(emulator, database_url, db, roles=ALL_ROLES, **overrides) as bozor:
         assert (await readyz(bozor)).json()["telegram"] == "degraded"
         assert bozor.settings.classifieds_channel_id == channel
+
+
+async def test_an_outage_while_polling_is_logged_once_not_per_try(
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    telegram: TcpProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
+        await driver.register_bot(username=BOT_NAME, first_name="Outage")
+    async with start_bozor(
+        emulator, database_url, db, roles=ALL_ROLES, **through(telegram)
+    ) as bozor:
+        member = await bozor.user("Dilnoza")
+        first = await bozor.driver.send_start(member)
+        await bozor.driver.wait_for_message(member, after_message_id=first["message_id"])
+        caplog.set_level(logging.INFO)  # every logger: aiogram's and Bozor's
+        before = await failed_calls(bozor)
+        await telegram.cut()
+
+        async def retried() -> bool:  # polling (and the identity refresh) tried several times
+            return await failed_calls(bozor) >= before + 6
+
+        await eventually(retried, timeout=90)
+        await telegram.start()
+        sent = await bozor.driver.send_message(member, "/help")
+        await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"], timeout=90)
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("Telegram unreachable" in m for m in messages) == 1, messages
+    assert sum("Telegram answers again" in m for m in messages) == 1, messages
+    assert not [m for m in messages if "Failed to fetch updates" in m or "retry in" in m], messages

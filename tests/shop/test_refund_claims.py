@@ -29,7 +29,7 @@ def bozor_overrides() -> dict[str, Any]:
 @pytest.fixture
 async def bot(bozor: Harness) -> AsyncIterator[Bot]:
     """A Bot client as the shop job has; a failed call is not retried (the sweep is)."""
-    made = create_bot(bozor.settings, ResilientRequests(FloodGate(), max_attempts=1))
+    made = create_bot(bozor.settings, ResilientRequests(FloodGate(), retry_for=0))
     yield made
     await made.session.close()
 

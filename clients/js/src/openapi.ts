@@ -497,7 +497,7 @@ export interface components {
         /** ClaimCreate */
         ClaimCreate: {
             /** Reward Id */
-            reward_id: number;
+            reward_id?: number;
             /**
              * rewardId
              * @description Seed 004's name for `reward_id`.
@@ -508,14 +508,14 @@ export interface components {
              * @description Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.
              * @example user-42
              */
-            user_id: string;
+            user_id?: string;
             /**
              * userId
              * @description Seed 004's name for `user_id`.
              * @example user-42
              */
             userId?: string;
-        };
+        } & ((unknown | unknown) & (unknown | unknown));
         /** ClaimRead */
         ClaimRead: {
             /** Balance */
@@ -537,7 +537,7 @@ export interface components {
              * Code
              * @example aB3dE5fG7h
              */
-            code: string;
+            code?: string;
             /**
              * Ip
              * @description The visitor's IP address; hashed, never stored. Without it, the address the request comes from (right when the visitor's browser calls; send it when your server does).
@@ -594,7 +594,7 @@ export interface components {
             utm?: {
                 [key: string]: string;
             };
-        };
+        } & (unknown | unknown | unknown | unknown | unknown | unknown);
         /** ClickRead */
         ClickRead: {
             /** Click Id */
@@ -666,14 +666,14 @@ export interface components {
              * @description Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.
              * @example user-42
              */
-            user_id: string;
+            user_id?: string;
             /**
              * userId
              * @description Seed 004's name for `user_id`.
              * @example user-42
              */
             userId?: string;
-        };
+        } & (unknown | unknown);
         /** LinkRead */
         LinkRead: {
             /** Campaign */
@@ -809,7 +809,7 @@ export interface components {
              * Code
              * @example aB3dE5fG7h
              */
-            code: string;
+            code?: string;
             /**
              * link
              * @description Seed 004's name: a referral link, read as `code` (`https://t.me/<bot>?start=<code>` or `<PUBLIC_URL>/r/<code>`).
@@ -857,8 +857,8 @@ export interface components {
              * @description Your own id for the user (no spaces), or `tg:<telegram id>` for a bot user.
              * @example user-42
              */
-            user_id: string;
-        };
+            user_id?: string;
+        } & ((unknown | unknown | unknown | unknown | unknown | unknown) & (unknown | unknown | unknown));
         /** ReferralPage */
         ReferralPage: {
             /** Items */
@@ -1166,10 +1166,7 @@ export interface operations {
     list_campaigns_api_v1_admin_campaigns_get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1202,15 +1199,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Too Many Requests */
             429: {
                 headers: {
@@ -1225,10 +1213,7 @@ export interface operations {
     create_campaign_api_v1_admin_campaigns_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1306,10 +1291,7 @@ export interface operations {
     get_campaign_api_v1_admin_campaigns__slug__get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 slug: string;
             };
@@ -1376,10 +1358,7 @@ export interface operations {
     update_campaign_api_v1_admin_campaigns__slug__patch: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 slug: string;
             };
@@ -1472,10 +1451,7 @@ export interface operations {
                 /** @description Created before (ISO 8601). */
                 until?: string | null;
             };
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1551,10 +1527,7 @@ export interface operations {
                 /** @description Created before (ISO 8601). */
                 until?: string | null;
             };
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1619,10 +1592,7 @@ export interface operations {
     approve_referral_api_v1_admin_referrals__referral_id__approve_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 referral_id: number;
             };
@@ -1698,10 +1668,7 @@ export interface operations {
     reject_referral_api_v1_admin_referrals__referral_id__reject_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 referral_id: number;
             };
@@ -1790,10 +1757,7 @@ export interface operations {
     get_reward_program_api_v1_admin_reward_program_get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1826,15 +1790,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Too Many Requests */
             429: {
                 headers: {
@@ -1849,10 +1804,7 @@ export interface operations {
     put_reward_program_api_v1_admin_reward_program_put: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1921,10 +1873,7 @@ export interface operations {
     reset_reward_program_api_v1_admin_reward_program_delete: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1957,15 +1906,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Too Many Requests */
             429: {
                 headers: {
@@ -1980,10 +1920,7 @@ export interface operations {
     list_subscriptions_api_v1_admin_webhooks_get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2016,15 +1953,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Too Many Requests */
             429: {
                 headers: {
@@ -2039,10 +1967,7 @@ export interface operations {
     create_subscription_api_v1_admin_webhooks_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2111,10 +2036,7 @@ export interface operations {
     get_subscription_api_v1_admin_webhooks__subscription_id__get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 subscription_id: number;
             };
@@ -2181,10 +2103,7 @@ export interface operations {
     delete_subscription_api_v1_admin_webhooks__subscription_id__delete: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 subscription_id: number;
             };
@@ -2249,10 +2168,7 @@ export interface operations {
     update_subscription_api_v1_admin_webhooks__subscription_id__patch: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 subscription_id: number;
             };
@@ -2335,10 +2251,7 @@ export interface operations {
                 limit?: number;
                 status?: components["schemas"]["DeliveryStatus"] | null;
             };
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 subscription_id: number;
             };
@@ -2405,10 +2318,7 @@ export interface operations {
     redeliver_api_v1_admin_webhooks__subscription_id__deliveries__delivery_id__redeliver_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 delivery_id: number;
                 subscription_id: number;
@@ -2478,10 +2388,7 @@ export interface operations {
     rotate_secret_api_v1_admin_webhooks__subscription_id__rotate_secret_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 subscription_id: number;
             };
@@ -2549,10 +2456,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                authorization?: string | null;
                 /** @description Any unique string (a UUID) per logical request: a retry with the same key gets the first answer again instead of doing the work twice. Kept for 24 hours. */
                 "Idempotency-Key"?: string | null;
-                "x-api-key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2640,10 +2545,7 @@ export interface operations {
     generate_link_api_v1_generate_link_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2731,10 +2633,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                authorization?: string | null;
                 /** @description Any unique string (a UUID) per logical request: a retry with the same key gets the first answer again instead of doing the work twice. Kept for 24 hours. */
                 "Idempotency-Key"?: string | null;
-                "x-api-key"?: string | null;
             };
             path?: never;
             cookie?: never;
@@ -2822,10 +2722,7 @@ export interface operations {
     referral_stats_api_v1_referral_stats__user_id__get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 user_id: string;
             };
@@ -2892,10 +2789,7 @@ export interface operations {
     list_rewards_api_v1_rewards__user_id__get: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path: {
                 user_id: string;
             };
@@ -2962,9 +2856,7 @@ export interface operations {
     create_token_api_v1_token_post: {
         parameters: {
             query?: never;
-            header: {
-                "x-api-key": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2988,15 +2880,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Too Many Requests */
             429: {
                 headers: {
@@ -3011,10 +2894,7 @@ export interface operations {
     track_click_api_v1_track_click_post: {
         parameters: {
             query?: never;
-            header?: {
-                authorization?: string | null;
-                "x-api-key"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3084,10 +2964,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                authorization?: string | null;
                 /** @description Any unique string (a UUID) per logical request: a retry with the same key gets the first answer again instead of doing the work twice. Kept for 24 hours. */
                 "Idempotency-Key"?: string | null;
-                "x-api-key"?: string | null;
             };
             path?: never;
             cookie?: never;

@@ -24,19 +24,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bozor.telegram import single_attempt
 
 log = logging.getLogger(__name__)
 
 PRIORITY_CONNECTIONS = 2  # database connections kept for the priority lane
 PRIORITY_CONCURRENCY = 8  # priority updates handled at once (a burst of buyers waits its turn)
+POLL_RETRY_MAX = 30.0  # seconds between two getUpdates tries while Telegram does not answer
 
 _in_priority_lane: ContextVar[bool] = ContextVar("bozor_priority_lane", default=False)
 
@@ -132,17 +138,41 @@ class Lanes:
                 asyncio.create_task(self._work(), name=f"updates-{i}")
                 for i in range(self.concurrency)
             ]
-        # aiogram's reader: backoff on errors, and an update is confirmed to Telegram (the
-        # offset moves past it) only once this loop has taken it.
-        async for update in self.dispatcher._listen_updates(
-            self.bot, polling_timeout=polling_timeout, allowed_updates=allowed_updates
-        ):
+        async for update in self._updates(polling_timeout, allowed_updates):
             if is_priority(update):
                 task = asyncio.create_task(self._process(update))
                 self._priority_tasks.add(task)
                 task.add_done_callback(self._priority_tasks.discard)
             else:
                 await self._backlog.put(update)
+
+    async def _updates(
+        self, polling_timeout: int, allowed_updates: list[str]
+    ) -> AsyncIterator[Update]:
+        """Telegram's queue: an update is confirmed to Telegram (the offset moves past it) only
+        once the loop has taken it. While Telegram does not answer, getUpdates is tried again
+        with back-off and jitter; the outage is logged once, by the bot's TelegramLink (which
+        hears every attempt), not once per try as aiogram's own reader does."""
+        request = GetUpdates(timeout=polling_timeout, allowed_updates=allowed_updates)
+        # Longer than the long poll itself, so that an empty poll is no timeout.
+        request_timeout = int((self.bot.session.timeout or 0) + polling_timeout)
+        delay = 0.0
+        while True:
+            try:
+                with single_attempt():  # this loop retries, with its own back-off
+                    updates = await self.bot(request, request_timeout=request_timeout)
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except Exception as exc:  # polling never stops; TelegramLink logs the outage
+                delay = min(POLL_RETRY_MAX, max(0.5, delay * 2))
+                log.debug("getUpdates failed (%r); again in up to %.1fs", exc, delay)
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                continue
+            delay = 0.0
+            for update in updates:
+                yield update
+                request.offset = update.update_id + 1
 
     async def _work(self) -> None:
         while True:

@@ -82,7 +82,17 @@ def _document(schema: dict[str, Any], model: type[BaseModel]) -> None:
                 alternative["description"] = f"Seed 004's name for `{own}`."
                 alternative[ALIAS_OF] = own
                 properties[other] = alternative
-    # The fields keep Bozor's names in `required`: either spelling satisfies it.
+    # A required field may come under any of its spellings: `required` keeps the fields with
+    # one name only, and each of the others needs one of its spellings (generated clients and
+    # fuzzers then know that `{"userId": …}` alone is a valid body).
+    required: list[str] = schema.get("required", [])
+    for spellings in _spellings(model).values():
+        if spellings[0] in required:
+            required.remove(spellings[0])
+            one_of_them = {"anyOf": [{"required": [name]} for name in spellings]}
+            schema.setdefault("allOf", []).append(one_of_them)
+    if not required:
+        schema.pop("required", None)
 
 
 class SeedNames(BaseModel):
