@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +23,8 @@ from bozor.dashboard.models import DashboardSession
 from bozor.emulator import Emulator
 from bozor.referrals.models import Referral, ReferralStatus
 from bozor.testing import ADMIN_ID, Harness, eventually, free_port, new_api_key, start_bozor
+
+from .helpers import redis_prefix
 
 
 @pytest.fixture
@@ -176,13 +177,9 @@ async def test_sessions_end_when_idle_and_at_their_absolute_end(
     database_url: str,
     db: async_sessionmaker[AsyncSession],
     store: str,
-    request: pytest.FixtureRequest,
+    store_settings: dict[str, Any],
 ) -> None:
-    extra = (
-        {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": _prefix()}
-        if store == "redis"
-        else {}
-    )
+    extra = store_settings
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     async with (
@@ -242,7 +239,7 @@ async def test_sessions_kept_in_redis_end_at_sign_out(
     db: async_sessionmaker[AsyncSession],
     redis_url: str,
 ) -> None:
-    prefix = _prefix()
+    prefix = redis_prefix()
     port = free_port()
     async with (
         start_bozor(
@@ -273,8 +270,3 @@ async def test_sessions_kept_in_redis_end_at_sign_out(
         web.cookies.set(sessions.SESSION_COOKIE, cookie, path="/dashboard")
         assert (await web.get("/dashboard/")).status_code == 303
         await redis.aclose()
-
-
-def _prefix() -> str:
-    """Redis keys of this test only (other tests share the Redis database)."""
-    return f"t{uuid.uuid4().hex[:12]}"

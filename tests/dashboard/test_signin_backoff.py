@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -72,13 +71,9 @@ async def test_a_lock_out_ends_and_the_right_password_then_works(
     database_url: str,
     db: async_sessionmaker[AsyncSession],
     store: str,
-    request: pytest.FixtureRequest,
+    store_settings: dict[str, Any],
 ) -> None:
-    extra = (
-        {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": _prefix()}
-        if store == "redis"
-        else {}
-    )
+    extra = store_settings
     port = free_port()
     settings = {
         "http_port": port,
@@ -141,13 +136,9 @@ async def test_guesses_sent_all_at_once_get_five_checks(
     database_url: str,
     db: async_sessionmaker[AsyncSession],
     store: str,
-    request: pytest.FixtureRequest,
+    store_settings: dict[str, Any],
 ) -> None:
-    extra = (
-        {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": _prefix()}
-        if store == "redis"
-        else {}
-    )
+    extra = store_settings
     port = free_port()
     async with (
         start_bozor(
@@ -192,8 +183,3 @@ async def test_the_audit_page_lists_sign_ins_by_area(
     assert "api_key" in page.text and "wrong_password" in page.text
     other = await web.get("/dashboard/audit", params={"area": "shop"})
     assert other.status_code == 200 and "signin" not in other.text.split("<table>")[-1]
-
-
-def _prefix() -> str:
-    """Redis keys of this test only (other tests share the Redis database)."""
-    return f"t{uuid.uuid4().hex[:12]}"
