@@ -34,6 +34,7 @@ from bozor.api.app import create_app
 from bozor.apikeys import service as keys_service
 from bozor.db import session_scope, utcnow
 from bozor.emulator import Emulator
+from bozor.features import enabled
 from bozor.referrals.models import Click
 from bozor.runtime import Runtime, _check_connections
 from bozor.testing import bozor_settings
@@ -172,7 +173,7 @@ async def costs(database_url: str, args: argparse.Namespace) -> list[Cost]:
         settings = bozor_settings(
             emulator, database_url, auto_migrate=True, api_rate_per_key=0, api_rate_per_ip=0
         )
-        runtime = Runtime.create(settings)
+        runtime = Runtime.create(settings, enabled(settings))
         try:
             await _check_connections(runtime)  # migrates the fresh database
             key, referrer_ids, codes = await fixtures(runtime)

@@ -4,39 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.clikit import run as _run
+from bozor.clikit import settings_or_exit as _settings
+from bozor.clikit import with_session as _with_session
+from bozor.featurekit import Feature
 from bozor.settings import Settings, SettingsError, load_settings
 
-app = typer.Typer(
-    help="Bozor: referrals, prize draws, a gift-card shop and classifieds.", no_args_is_help=True
-)
+# The core's commands; `create_cli` adds the enabled features' (`Feature.cli`).
+app = typer.Typer(no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 apikey_app = typer.Typer(help="API keys of integrators.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
-shop_app = typer.Typer(help="The shop: card codes, keys.", no_args_is_help=True)
-app.add_typer(shop_app, name="shop")
-lottery_app = typer.Typer(help="Prize draws: verification, imports.", no_args_is_help=True)
-app.add_typer(lottery_app, name="lottery")
-
-
-def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
-    try:
-        settings = load_settings(**overrides)
-        if for_bot:
-            settings.check_bot_ready()
-        return settings
-    except SettingsError as exc:
-        for line in str(exc).splitlines():
-            typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _configure_logging(level: str, settings: Settings | None = None) -> None:
@@ -52,15 +38,6 @@ def _configure_logging(level: str, settings: Settings | None = None) -> None:
             max_bytes=settings.log_max_bytes,
             backups=settings.log_backups,
         )
-
-
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - platforms without uvloop
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -121,7 +98,7 @@ def demo(
     ] = None,
 ) -> None:
     """Try Bozor without Telegram: the bundled emulator, the bot and sample people."""
-    from bozor.demo import run_demo
+    from bozor.demo.runner import run_demo
 
     _configure_logging("WARNING")
 
@@ -310,26 +287,6 @@ def db_clear(
     _run(main())
 
 
-def _with_session(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
-    """Run `work` in one committed transaction on the configured database (migrated first)."""
-    from bozor import migrate
-    from bozor.db import create_engine, create_session_factory, session_scope
-
-    settings = _settings()
-
-    async def main() -> None:
-        engine = create_engine(settings.database_url)
-        try:
-            if settings.auto_migrate:
-                await migrate.upgrade(engine)
-            async with session_scope(create_session_factory(engine)) as session:
-                await work(session)
-        finally:
-            await engine.dispose()
-
-    _run(main())
-
-
 @app.command("secret-key")
 def secret_key() -> None:
     """Print a new key for ENCRYPTION_KEYS (put it first to rotate; keep the old ones after)."""
@@ -343,21 +300,26 @@ def apikey_create(
     name: Annotated[str, typer.Argument(help="Who the key is for.")],
     scope: Annotated[
         list[str] | None,
-        typer.Option(help="referrals (integration calls) and/or admin; repeatable."),
+        typer.Option(help="A feature's scope (referrals: integration calls) or admin; repeatable."),
     ] = None,
 ) -> None:
     """Create a key; it is shown once and only its hash is stored."""
     from bozor.apikeys import service as keys_service
     from bozor.errors import DomainError
+    from bozor.features import FEATURES
 
-    scopes = scope or ["referrals"]
+    features_scopes = [name for feature in FEATURES for name in feature.api_scopes]
+    known = {*keys_service.SCOPES, *features_scopes}
+    scopes = scope or features_scopes[:1] or ["admin"]
 
     async def work(session: AsyncSession) -> None:
         try:
-            created = await keys_service.create(session=session, name=name, scopes=scopes)
+            created = await keys_service.create(
+                session=session, name=name, scopes=scopes, known=known
+            )
         except DomainError:
-            known = ", ".join(keys_service.SCOPES)
-            typer.echo(f"error: a name and known scopes are needed ({known})", err=True)
+            listed = ", ".join(sorted(known))
+            typer.echo(f"error: a name and known scopes are needed ({listed})", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"key {created.key.id} '{created.key.name}' scopes: {created.key.scopes}")
         typer.echo(created.secret)
@@ -403,167 +365,21 @@ def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The key's number."
     _with_session(work)
 
 
-@lottery_app.command("verify")
-def lottery_verify(
-    lottery_id: Annotated[int, typer.Argument(help="The lottery's number.")],
-) -> None:
-    """Recompute a drawn lottery's winners from its published data (seed, participant list,
-    external value); print OK, or exactly what differs (exit code 1)."""
-    from bozor.errors import DomainError, NotFoundError
-    from bozor.i18n import Translator
-    from bozor.lotteries import draws, service
-
-    async def work(session: AsyncSession) -> None:
-        try:
-            report = await draws.verify(session=session, lottery_id=lottery_id)
-        except NotFoundError:  # the translated text points to a bot command
-            typer.echo(
-                f"error: there is no lottery #{lottery_id} (the dashboard's Lotteries page "
-                "lists them)",
-                err=True,
-            )
-            raise typer.Exit(2) from None
-        except DomainError as exc:
-            typer.echo(f"error: {Translator('en')(exc.code, **exc.params)}", err=True)
-            raise typer.Exit(2) from None
-        lottery = await service.get(session=session, lottery_id=lottery_id)
-        typer.echo(f"lottery {lottery.id} '{lottery.title}'")
-        typer.echo(f"seed             {lottery.seed}")
-        typer.echo(f"seed hash        {lottery.seed_hash}")
-        if lottery.external_name or lottery.external_value:
-            typer.echo(f"external value   {lottery.external_name}: {lottery.external_value}")
-        typer.echo(f"participants     {lottery.participants_count}")
-        typer.echo(f"list hash        {lottery.participants_hash}")
-        for (round_, place), number in sorted(report.expected.items()):
-            typer.echo(f"round {round_} place {place}: {number}")
-        if report.ok:
-            typer.echo("OK: the recorded winners follow from the published data")
-            return
-        if not report.seed_hash_ok:
-            typer.echo("DIFFERS: the seed does not hash to the published seed hash")
-        if not report.participants_hash_ok:
-            typer.echo(
-                f"DIFFERS: the participant list hashes to {report.participants_hash}, "
-                f"not the published {lottery.participants_hash}"
-            )
-        for line in report.differences():
-            typer.echo(f"DIFFERS: {line}")
-        raise typer.Exit(1)
-
-    _with_session(work)
-
-
-@lottery_app.command("import")
-def lottery_import(
-    file: Annotated[Path, typer.Argument(help="CSV or TXT: `account` or `card account` per line.")],
-    lottery: Annotated[
-        int | None, typer.Option("--lottery", help="Enter the accounts in this open lottery.")
-    ] = None,
-) -> None:
-    """Add (or bind to a card, or re-activate) the accounts of a file, as /add_accounts does:
-    any bad line and nothing is saved. Owners are told of accounts added to their card."""
-    from bozor.errors import DomainError
-    from bozor.i18n import Translator
-    from bozor.lotteries import notify, service
-
-    english = Translator("en")
-    try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        typer.echo(f"error: cannot read {file}: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        lines = service.parse_lines(text)
-    except DomainError as exc:
-        typer.echo(f"error: {english(exc.code, **exc.params)}", err=True)
-        raise typer.Exit(1) from None
-    distinct = len({line.number for line in lines})
-
-    async def work(session: AsyncSession) -> None:
-        try:
-            with typer.progressbar(length=distinct, label="importing", file=sys.stderr) as bar:
-                result = await service.import_accounts(
-                    session=session,
-                    lines=lines,
-                    lottery_id=lottery,
-                    actor=None,
-                    progress=bar.update,
-                )
-            for user_id, numbers in result.notify.items():
-                await notify.accounts_added(session=session, user_id=user_id, numbers=numbers)
-        except DomainError as exc:
-            typer.echo(f"error: {english(exc.code, **exc.params)}; nothing saved", err=True)
-            raise typer.Exit(1) from None
-        typer.echo(
-            f"{len(lines)} lines: {result.added} accounts added, {result.bound} bound or "
-            f"re-activated, {result.joined} entered in lottery {lottery or '-'}"
-        )
-
-    _with_session(work)
-
-
-@shop_app.command("import-codes")
-def shop_import_codes(
-    file: Annotated[Path, typer.Argument(help="TXT (one code per line) or CSV (a code column).")],
-    product: Annotated[int, typer.Option("--product", help="The product (denomination) id.")],
-) -> None:
-    """Add a file's codes to a product's stock, encrypted; codes seen before (in the file or
-    already stored) are rejected and listed by line."""
-    from bozor.errors import DomainError
-    from bozor.i18n import Translator
-    from bozor.shop import codes
-
-    english = Translator("en")
-    settings = _settings()
-    try:
-        lines = codes.parse(codes.decode_upload(file.read_bytes()))
-    except OSError as exc:
-        typer.echo(f"error: cannot read {file}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from None
-    except DomainError as exc:
-        typer.echo(f"error: {english(exc.code, **exc.params)}", err=True)
-        raise typer.Exit(2) from None
-
-    async def work(session: AsyncSession) -> None:
-        try:
-            with typer.progressbar(length=len(lines), label="importing", file=sys.stderr) as bar:
-                report = await codes.import_codes(
-                    session=session,
-                    settings=settings,
-                    product_id=product,
-                    lines=lines,
-                    actor="cli",
-                    progress=bar.update,
-                )
-        except DomainError as exc:
-            typer.echo(f"error: {english(exc.code, **exc.params)}; nothing saved", err=True)
-            raise typer.Exit(1) from None
-        typer.echo(f"{report.lines} codes read, {report.added} added")
-        for label, numbers in (
-            ("repeated in the file", report.duplicates_in_file),
-            ("already known", report.already_known),
-            ("invalid", report.invalid),
-        ):
-            if numbers:
-                typer.echo(f"rejected, {label}: lines {', '.join(map(str, numbers))}")
-
-    _with_session(work)
-
-
-@shop_app.command("reencrypt-codes")
-def shop_reencrypt_codes() -> None:
-    """After putting a new key first in ENCRYPTION_KEYS: re-encrypt every stored code with it,
-    so that the old key can then be removed."""
-    from bozor.shop import codes
-
-    settings = _settings()
-
-    async def work(session: AsyncSession) -> None:
-        done = await codes.reencrypt(session=session, settings=settings)
-        typer.echo(f"{done} codes re-encrypted with the newest key")
-
-    _with_session(work)
+def create_cli(features: Sequence[Feature]) -> typer.Typer:
+    """The `bozor` command: the core's sub-commands and those of the given features."""
+    root = typer.Typer(help="Bozor: a Telegram bot platform and its API.", no_args_is_help=True)
+    root.add_typer(app)  # no name: the core's commands, at the top
+    for feature in features:
+        for name, make in feature.cli.items():
+            root.add_typer(make(), name=name)
+    return root
 
 
 def main() -> None:
-    app()
+    from bozor import features
+
+    try:
+        enabled = features.enabled(load_settings())
+    except SettingsError:  # every command that needs the settings says what is wrong
+        enabled = list(features.FEATURES)
+    create_cli(enabled)()

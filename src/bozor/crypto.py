@@ -11,6 +11,7 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from bozor.settings import Settings
+from bozor.signing import signing_secret
 
 __all__ = ["InvalidToken", "decrypt", "encrypt", "new_key", "newest_only"]
 
@@ -34,8 +35,6 @@ def _keys(settings: Settings) -> tuple[str, ...]:
         )
     # Derived from the API secret (itself derived from the bot token by default), so a demo
     # or a small install works without one more setting.
-    from bozor.api.auth import signing_secret
-
     digest = hashlib.sha256(f"bozor-encryption:{signing_secret(settings)}".encode()).digest()
     return (base64.urlsafe_b64encode(digest).decode(),)
 

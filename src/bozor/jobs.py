@@ -11,8 +11,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bozor.bot.errors import is_transient
 from bozor.observability.metrics import job_run
+from bozor.transient import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,5 @@
 """Imports every model so that Alembic and `Base.metadata` see all tables."""
 
-from bozor.api.models import IdempotentResponse
 from bozor.apikeys.models import ApiKey
 from bozor.audit.models import AuditRecord
 from bozor.botidentity.models import BotIdentity
@@ -17,6 +16,7 @@ from bozor.classifieds.models import (
 )
 from bozor.dashboard.models import DashboardSession, LoginProof, SigninFailure
 from bozor.events.models import DomainEvent
+from bozor.idempotency import IdempotentResponse
 from bozor.ledger.models import LedgerEntry
 from bozor.lotteries.models import (
     Account,

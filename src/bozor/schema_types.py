@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
+
 
 def _iso_text(value: Any) -> Any:
     """Only an ISO 8601 text is a time: not a number, nor a number written as text."""

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,7 +29,21 @@ if TYPE_CHECKING:
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 PORTMONE_URL = "https://www.portmone.com.ua/gateway/"  # Portmone's production JSON gateway
-FEATURES = ("referrals", "lotteries", "shop", "classifieds")  # the feature packages
+
+
+def _feature_packages() -> tuple[str, ...]:
+    """Bozor's packages with a manifest (`<name>/feature.py`): the names FEATURES accepts."""
+    root = resources.files("bozor")
+    return tuple(
+        sorted(
+            item.name
+            for item in root.iterdir()
+            if item.is_dir() and item.joinpath("feature.py").is_file()
+        )
+    )
+
+
+FEATURES = _feature_packages()
 LANGUAGES = ("en", "ru", "uz")
 # A public channel's @username or its -100... id.
 CHANNEL_PATTERN = r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,}"

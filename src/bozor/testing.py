@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.emulator import Emulator, EmulatorDriver
+from bozor.featurekit import Feature
 from bozor.runtime import ALL_ROLES, serve
 from bozor.settings import Settings
 
@@ -97,12 +98,16 @@ async def while_open(
 
 
 async def new_api_key(harness: Harness, *scopes: str) -> str:
-    """A new API key (default scope: referrals); returns its secret."""
+    """A new API key (default: the enabled features' scopes, else admin); returns its
+    secret."""
     from bozor.apikeys import service as keys_service
+    from bozor.features import FEATURES
 
+    enabled = harness.settings.features
+    default = [s for f in FEATURES if f.name in enabled for s in f.api_scopes] or ["admin"]
     async with harness.db() as session:
         created = await keys_service.create(
-            session=session, name="test", scopes=list(scopes) or ["referrals"]
+            session=session, name="test", scopes=list(scopes) or default
         )
         await session.commit()
     return created.secret
@@ -110,30 +115,6 @@ async def new_api_key(harness: Harness, *scopes: str) -> str:
 
 def api_url(harness: Harness) -> str:
     return f"http://127.0.0.1:{harness.settings.http_port}"
-
-
-def account_number(i: int) -> str:
-    """The i-th lottery account number, in the XX-XX-XX-XX-XX-XX-XX format."""
-    digits = f"{i:014d}"
-    return "-".join(digits[j : j + 2] for j in range(0, 14, 2))
-
-
-async def make_lottery(
-    db: async_sessionmaker[AsyncSession], participants: int, places: int = 3
-) -> int:
-    """A lottery with `places` prizes and `participants` accounts without owners; its id."""
-    from bozor.lotteries import service
-
-    async with db() as session:
-        lottery = await service.create(
-            session=session, title="Test", prizes=[f"Prize {p}" for p in range(1, places + 1)]
-        )
-        lines = [service.ImportLine(i, None, account_number(i)) for i in range(1, participants + 1)]
-        await service.import_accounts(
-            session=session, lines=lines, lottery_id=lottery.id, actor=None
-        )
-        await session.commit()
-        return int(lottery.id)
 
 
 async def reply_buttons(harness: Harness, chat_id: int) -> list[str]:
@@ -164,12 +145,19 @@ async def start_bozor(
     db: async_sessionmaker[AsyncSession],
     *,
     roles: frozenset[str] = ALL_ROLES,
+    manifests: Sequence[Feature] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Harness]:
+    """Bozor serving against the emulator until the block ends; `manifests`: the features to
+    run (default: those FEATURES enables)."""
     settings = bozor_settings(emulator, database_url, **overrides)
+    if manifests is not None:  # FEATURES names them, as it names Bozor's own features
+        settings = settings.model_copy(update={"features": [f.name for f in manifests]})
     assert settings.bot_token is not None
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop=stop, ready=ready, roles=roles))
+    task = asyncio.create_task(
+        serve(settings, stop=stop, ready=ready, roles=roles, features=manifests)
+    )
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if task.done():

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bozor.cli import app
+from bozor.cli import create_cli
+from bozor.features import FEATURES
 
 pytestmark = pytest.mark.usefixtures("_no_env_file")
 
@@ -20,7 +21,7 @@ def _no_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def invoke(*args: str, database: Path | None = None) -> tuple[int, str]:
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"} if database else {}
-    result = CliRunner().invoke(app, list(args), env=env)
+    result = CliRunner().invoke(create_cli(FEATURES), list(args), env=env)
     return result.exit_code, result.output
 
 

@@ -71,7 +71,7 @@ def test_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str)
     [
         ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite:// or postgresql:// URL"),
         ("ADMIN_IDS", "12,abc", "ADMIN_IDS.1: Input should be a valid integer"),
-        ("FEATURES", "referrals,casino", "FEATURES: unknown casino; choose from referrals"),
+        ("FEATURES", "referrals,casino", "FEATURES: unknown casino; choose from classifieds"),
         ("API_SECRET", "short", "API_SECRET: at least 32 characters"),
         ("BOT_TOKEN", "nope", "BOT_TOKEN: does not look like a bot token"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL: must be a redis:// URL"),

@@ -17,7 +17,8 @@ from tests.dashboard.test_dashboard import PASSWORD, sign_in
 
 from bozor.csv_export import cell
 from bozor.lotteries.reports import REPORTS
-from bozor.testing import Harness, free_port, make_lottery, new_api_key
+from bozor.lotteries.testing import make_lottery
+from bozor.testing import Harness, free_port, new_api_key
 
 EVIL = ['=HYPERLINK("http://x")', "+SUM(1+1)", "@cmd", "-2+3"]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")

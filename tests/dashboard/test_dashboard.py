@@ -18,9 +18,10 @@ from sqlalchemy import select
 from bozor.apikeys import service as keys_service
 from bozor.dashboard import sessions
 from bozor.lotteries import draws
+from bozor.lotteries.testing import make_lottery
 from bozor.referrals.models import Referral, ReferralStatus
 from bozor.settings import Settings
-from bozor.testing import Harness, eventually, free_port, make_lottery, new_api_key
+from bozor.testing import Harness, eventually, free_port, new_api_key
 from bozor.webhooks import service as webhooks_service
 
 PASSWORD = "correct horse battery staple"

@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 
 from bozor.lotteries import draws, service
 from bozor.lotteries.models import Account, Participation
-from bozor.testing import Harness, account_number, api_url, free_port, make_lottery, new_api_key
+from bozor.lotteries.testing import account_number, make_lottery
+from bozor.testing import Harness, api_url, free_port, new_api_key
 
 ADMIN = "/api/v1/admin"
 

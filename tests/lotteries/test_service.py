@@ -19,7 +19,8 @@ from bozor.lotteries.exceptions import (
     NothingToRedrawError,
 )
 from bozor.lotteries.models import Account, Participation, Win, WinStatus
-from bozor.testing import account_number, make_lottery, while_open
+from bozor.lotteries.testing import account_number, make_lottery
+from bozor.testing import while_open
 from bozor.users.models import User
 
 Factory = async_sessionmaker[AsyncSession]

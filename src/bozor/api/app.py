@@ -19,21 +19,16 @@ from sqlalchemy import text
 from bozor.api import methods, problems
 from bozor.api.limits import limit_ip, limits_from
 from bozor.api.tokens import router as token_router
-from bozor.bot.errors import is_transient
 from bozor.botidentity.link import FailFastWhileDown
 from bozor.broadcasts import admin_api as broadcasts_admin_api
-from bozor.classifieds import admin_api as classifieds_admin_api
 from bozor.dashboard.app import include_dashboard
-from bozor.lotteries import admin_api as lotteries_admin_api
 from bozor.observability.http import ObservabilityMiddleware
 from bozor.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from bozor.referrals import admin_api as referrals_admin_api
-from bozor.referrals import api as referrals_api
-from bozor.shop import admin_api as shop_admin_api
+from bozor.transient import is_transient
 from bozor.webhooks import api as webhooks_api
 
 if TYPE_CHECKING:
-    from bozor.runtime import Runtime
+    from bozor.process import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -176,19 +171,16 @@ async def _check(probe: Awaitable[object]) -> str:
 
 
 def _include_api(app: FastAPI, runtime: Runtime) -> None:
+    """The enabled features' routes and the core's: integration routes first (the busiest),
+    then the token route, the admin routes, and the callbacks outside the per-IP limit."""
     limited = [Depends(limit_ip)]
-    if "referrals" in runtime.settings.features:
-        app.include_router(referrals_api.public, dependencies=limited)
-        app.include_router(referrals_api.router, dependencies=limited)
+    features = runtime.features
+    for router in (r for feature in features for r in feature.api_routers):
+        app.include_router(router(), dependencies=limited)
     app.include_router(token_router, dependencies=limited)
-    if "referrals" in runtime.settings.features:
-        app.include_router(referrals_admin_api.router, dependencies=limited)
-    if "lotteries" in runtime.settings.features:
-        app.include_router(lotteries_admin_api.router, dependencies=limited)
-    if "shop" in runtime.settings.features:
-        app.include_router(shop_admin_api.router, dependencies=limited)
-        app.include_router(shop_admin_api.callbacks)
+    for router in (r for feature in features for r in feature.admin_api_routers):
+        app.include_router(router(), dependencies=limited)
+    for router in (r for feature in features for r in feature.callback_routers):
+        app.include_router(router())
     app.include_router(broadcasts_admin_api.router, dependencies=limited)
-    if "classifieds" in runtime.settings.features:
-        app.include_router(classifieds_admin_api.router, dependencies=limited)
     app.include_router(webhooks_api.router, dependencies=limited)

@@ -10,12 +10,10 @@ clients know how to authenticate.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Annotated
 
 import jwt
@@ -23,11 +21,13 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor.api.deps import runtime_of, settings_of
 from bozor.api.limits import limit_key
 from bozor.apikeys import service as keys_service
 from bozor.apikeys.models import ApiKey
 from bozor.db import utcnow
 from bozor.settings import Settings
+from bozor.signing import signing_secret as signing_secret  # used here and re-exported
 
 ISSUER = "bozor"
 # last_used_at is written at most this often (`bozor apikey list` shows it to the minute), so
@@ -59,17 +59,6 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)
 class Caller:
     key_id: int
     scopes: frozenset[str]
-
-
-def signing_secret(settings: Settings) -> str:
-    if settings.api_secret is not None:
-        return settings.api_secret.get_secret_value()
-    return _derived_secret(settings.bot_token.get_secret_value() if settings.bot_token else "")
-
-
-@cache
-def _derived_secret(token: str) -> str:
-    return hashlib.sha256(f"bozor-api:{token}".encode()).hexdigest()
 
 
 def issue_token(settings: Settings, key: ApiKey) -> tuple[str, int]:
@@ -139,7 +128,7 @@ async def caller_from_token(request: Request, token: str) -> Caller:
     try:
         claims = jwt.decode(
             token,
-            signing_secret(request.app.state.runtime.settings),
+            signing_secret(settings_of(request)),
             algorithms=["HS256"],
             issuer=ISSUER,
             options={"require": ["exp", "sub", "iss"]},
@@ -161,7 +150,7 @@ async def caller_from_token(request: Request, token: str) -> Caller:
 async def identify(request: Request, x_api_key: ApiKeyDep, bearer: BearerDep) -> Caller:
     """The caller, from an API key or a bearer token; 401 otherwise."""
     if x_api_key:
-        async with request.app.state.runtime.session_factory() as session:
+        async with runtime_of(request).session_factory() as session:
             caller, _ = await caller_from_key(session, x_api_key)
             await session.commit()
         return caller
@@ -184,10 +173,9 @@ def require(scope: str) -> Callable[[Request, Caller], Awaitable[Caller]]:
 
 async def open_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for one request; the route commits what it changed."""
-    async with request.app.state.runtime.session_factory() as session:
+    async with runtime_of(request).session_factory() as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(open_session)]
-IntegratorDep = Annotated[Caller, Depends(require("referrals"))]
 AdminDep = Annotated[Caller, Depends(require("admin"))]

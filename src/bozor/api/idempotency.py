@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import Caller
-from bozor.api.models import IdempotentResponse
 from bozor.db import utcnow
 from bozor.errors import DomainError, InvalidInputError
+from bozor.idempotency import KEEP_FOR as KEEP_FOR
+from bozor.idempotency import IdempotentResponse
 
-KEEP_FOR = timedelta(hours=24)
 REPLAYED = "Idempotent-Replayed"
 
 IdempotencyKey = Annotated[
@@ -102,11 +101,3 @@ async def run_once(
             return _replay(stored, expected)
         raise
     return JSONResponse(answer, status_code=status_code)
-
-
-async def forget_expired(session: AsyncSession) -> int:
-    """Delete answers older than KEEP_FOR; returns how many."""
-    result = await session.execute(
-        delete(IdempotentResponse).where(IdempotentResponse.created_at <= utcnow() - KEEP_FOR)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

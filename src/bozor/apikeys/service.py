@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 import string
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,10 +17,9 @@ from bozor.apikeys.models import ApiKey
 from bozor.db import utcnow
 from bozor.errors import InvalidInputError, NotFoundError
 
-SCOPES = {
-    "referrals": "integration calls: links, clicks, referrals, stats, rewards",
-    "admin": "administration: tiers, reviews, exports, webhook subscriptions",
-}
+# The core's scope; each feature adds its own (Feature.api_scopes).
+SCOPES = {"admin": "administration: tiers, reviews, exports, webhook subscriptions"}
+_SCOPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _KEY_RE = re.compile(r"^bzr_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,64})$")
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -34,9 +34,16 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def create(*, session: AsyncSession, name: str, scopes: list[str]) -> NewKey:
-    """A new key with these scopes; the returned secret is never stored."""
-    unknown = sorted(set(scopes) - set(SCOPES))
+async def create(
+    *, session: AsyncSession, name: str, scopes: list[str], known: Collection[str] | None = None
+) -> NewKey:
+    """A new key with these scopes (among `known`, when given: the core's and the features');
+    the returned secret is never stored."""
+    unknown = sorted(
+        scope
+        for scope in set(scopes)
+        if not _SCOPE_RE.match(scope) or (known and scope not in known)
+    )
     if not name.strip() or unknown or not scopes:
         raise InvalidInputError("error.invalid_input", unknown=unknown)
     prefix = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(8))

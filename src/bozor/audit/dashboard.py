@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from bozor.audit import service
 from bozor.audit.models import AuditRecord
-from bozor.dashboard.registry import Section
 from bozor.dashboard.web import AdminDep, csv_response, render, runtime_of
+from bozor.featurekit import Section
 
 PAGE = 100
 COLUMNS = ["id", "at", "area", "action", "actor", "target", "ip", "details"]

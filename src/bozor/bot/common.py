@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import AnswerCallbackQuery, SendMessage
@@ -15,18 +17,14 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.bot.keyboards import language_picker, main_menu
+from bozor.featurekit import Command as MenuCommand
+from bozor.featurekit import Feature
 from bozor.i18n import LANGUAGES, Translator, all_translations
 from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
 
 CORE_COMMANDS = ("start", "help", "language")
-FEATURE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "referrals": ("ref", "top"),
-    "lotteries": ("register", "my_account", "lotteries"),
-    "shop": ("buy", "purchases", "bonuses", "support", "paysupport", "terms"),
-    "classifieds": ("post_ad", "my_ads"),
-}
 
 
 async def welcome_text(bot: Bot, t: Translator, user: User, *, is_new: bool) -> str:
@@ -62,7 +60,12 @@ async def choose_language(message: Message, t: Translator) -> SendMessage:
 
 
 async def set_language(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, user: User, settings: Settings
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    settings: Settings,
+    features: Sequence[Feature],
 ) -> None:
     language = (query.data or "").removeprefix("lang:")
     await users_service.set_language(session=session, user=user, language=language)
@@ -77,7 +80,7 @@ async def set_language(
         reply_markup=main_menu(t, settings.features),
     )
     await bot.set_my_commands(
-        command_list(t, settings.features), scope=BotCommandScopeChat(chat_id=query.from_user.id)
+        command_list(t, features), scope=BotCommandScopeChat(chat_id=query.from_user.id)
     )
 
 
@@ -96,14 +99,17 @@ async def stale_button(query: CallbackQuery, t: Translator) -> AnswerCallbackQue
     return query.answer(t("common.stale_button"), show_alert=True)
 
 
-def command_list(t: Translator, features: list[str]) -> list[BotCommand]:
-    names = [*CORE_COMMANDS[:1]]
-    names += [name for feature in features for name in FEATURE_COMMANDS.get(feature, ())]
-    names += CORE_COMMANDS[1:]
-    return [BotCommand(command=name, description=t(f"commands.{name}")) for name in names]
+def command_list(t: Translator, features: Sequence[Feature]) -> list[BotCommand]:
+    """/start, the features' commands (`Feature.commands`), then /help and /language."""
+    commands = [MenuCommand(name) for name in CORE_COMMANDS]
+    commands[1:1] = [command for feature in features for command in feature.commands]
+    return [
+        BotCommand(command=command.name, description=t(command.description_key))
+        for command in commands
+    ]
 
 
-async def register_commands(bot: Bot, features: list[str]) -> None:
+async def register_commands(bot: Bot, features: Sequence[Feature]) -> None:
     """The command menu in every language (Telegram picks by the user's app language)."""
     await bot.set_my_commands(command_list(Translator("en"), features))
     for language in LANGUAGES:

@@ -7,22 +7,13 @@ from typing import Any
 
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import ErrorEvent, Message
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError
 
 from bozor.errors import DomainError
 from bozor.i18n import Translator, pick_language
 from bozor.settings import Settings
+from bozor.transient import is_transient
 
 log = logging.getLogger(__name__)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A lost database or Redis connection: the same update succeeds when tried again."""
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated)
-    return isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionError)
 
 
 async def on_error(event: ErrorEvent, settings: Settings | None = None) -> Any:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.deps import SettingsDep, runtime_of
 from bozor.api.problems import responses
 from bozor.broadcasts import service
 from bozor.broadcasts.models import Broadcast
@@ -21,8 +22,6 @@ from bozor.broadcasts.schemas import (
     SegmentRead,
 )
 from bozor.broadcasts.segments import Segment
-from bozor.features import broadcast_segments
-from bozor.settings import Settings
 
 router = APIRouter(
     prefix="/api/v1/admin", tags=["admin: broadcasts"], responses=responses(401, 403, 429)
@@ -30,12 +29,8 @@ router = APIRouter(
 BroadcastId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.runtime.settings  # type: ignore[no-any-return]
-
-
 def _segments(request: Request) -> dict[str, Segment]:
-    return broadcast_segments(_settings(request))
+    return dict(runtime_of(request).broadcasts.segments)
 
 
 @router.get("/broadcast-segments")
@@ -49,7 +44,7 @@ async def list_segments(request: Request, _: AdminDep) -> list[SegmentRead]:
 
 @router.post("/broadcasts/preview", responses=responses(422))
 async def preview(
-    body: AudienceIn, request: Request, session: SessionDep, _: AdminDep
+    body: AudienceIn, request: Request, settings: SettingsDep, session: SessionDep, _: AdminDep
 ) -> PreviewRead:
     """Dry run: how many users a broadcast to this segment would reach now; nothing is saved."""
     count = await service.count_recipients(
@@ -57,7 +52,7 @@ async def preview(
         available=_segments(request),
         segment=body.segment,
         params=body.params,
-        default_language=_settings(request).default_language,
+        default_language=settings.default_language,
     )
     return PreviewRead(segment=body.segment, params=body.params, recipients=count)
 

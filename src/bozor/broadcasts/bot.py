@@ -3,6 +3,7 @@ then a status message with live progress and a Cancel button."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.broadcasts import render, segments, service, status
 from bozor.broadcasts.models import Broadcast
+from bozor.broadcasts.segments import Segment
 from bozor.errors import InvalidInputError
-from bozor.features import broadcast_segments
 from bozor.i18n import Translator
 from bozor.settings import Settings
 from bozor.users.models import User
@@ -43,8 +44,9 @@ class IsAdmin(Filter):
         return event.from_user is not None and settings.is_admin(event.from_user.id)
 
 
-def segment_choices(settings: Settings) -> list[tuple[str, dict[str, str]]]:
-    return segments.choices(broadcast_segments(settings))
+# The segments of the enabled features reach the handlers as the dispatcher's
+# `broadcast_segments` (see bozor.bot.create_dispatcher).
+Segments = Mapping[str, Segment]
 
 
 def _content(data: dict[str, Any]) -> service.Content:
@@ -78,30 +80,32 @@ async def got_message(message: Message, t: Translator, state: FSMContext) -> Sen
 
 
 async def got_buttons(
-    message: Message, t: Translator, state: FSMContext, settings: Settings
+    message: Message, t: Translator, state: FSMContext, broadcast_segments: Segments
 ) -> SendMessage:
     rows = service.parse_buttons(message.text or "")
     data = await state.get_data()
     content = service.check_content(service.Content(str(data["text"]), data.get("photo"), rows))
     await state.update_data(buttons=content.buttons_json())
     await state.set_state(Compose.segment)
-    return message.answer(t("broadcast.choose_segment"), reply_markup=_segments(t, settings))
+    return message.answer(
+        t("broadcast.choose_segment"), reply_markup=_segments(t, broadcast_segments)
+    )
 
 
 async def no_buttons(
-    query: CallbackQuery, t: Translator, state: FSMContext, settings: Settings
+    query: CallbackQuery, t: Translator, state: FSMContext, broadcast_segments: Segments
 ) -> None:
     await state.set_state(Compose.segment)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            t("broadcast.choose_segment"), reply_markup=_segments(t, settings)
+            t("broadcast.choose_segment"), reply_markup=_segments(t, broadcast_segments)
         )
 
 
-def _segments(t: Translator, settings: Settings) -> InlineKeyboardMarkup:
+def _segments(t: Translator, available: Segments) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for index, (name, params) in enumerate(segment_choices(settings)):
+    for index, (name, params) in enumerate(segments.choices(available)):
         builder.button(
             text=segments.label(t, name, params), callback_data=f"{SEGMENT_PREFIX}{index}"
         )
@@ -116,15 +120,16 @@ async def chose_segment(
     t: Translator,
     state: FSMContext,
     settings: Settings,
+    broadcast_segments: Segments,
 ) -> None:
-    choices = segment_choices(settings)
+    choices = segments.choices(broadcast_segments)
     index = int((query.data or "").removeprefix(SEGMENT_PREFIX) or -1)
     if not 0 <= index < len(choices):
         raise InvalidInputError("broadcast.unknown_segment", segment="?", known="")
     name, params = choices[index]
     count = await service.count_recipients(
         session=session,
-        available=broadcast_segments(settings),
+        available=broadcast_segments,
         segment=name,
         params=params,
         default_language=settings.default_language,
@@ -153,10 +158,10 @@ async def confirm_send(
     session: AsyncSession,
     t: Translator,
     state: FSMContext,
-    settings: Settings,
+    broadcast_segments: Segments,
 ) -> None:
     await query.answer()
-    await _create(query.from_user.id, bot, session, t, state, settings, when=None)
+    await _create(query.from_user.id, bot, session, t, state, broadcast_segments, when=None)
 
 
 async def ask_time(query: CallbackQuery, t: Translator, state: FSMContext) -> None:
@@ -172,10 +177,10 @@ async def got_time(
     session: AsyncSession,
     t: Translator,
     state: FSMContext,
-    settings: Settings,
+    broadcast_segments: Segments,
 ) -> None:
     when = service.parse_time(message.text or "")
-    await _create(message.chat.id, bot, session, t, state, settings, when=when)
+    await _create(message.chat.id, bot, session, t, state, broadcast_segments, when=when)
 
 
 async def abort_button(query: CallbackQuery, t: Translator, state: FSMContext) -> None:
@@ -191,7 +196,7 @@ async def _create(
     session: AsyncSession,
     t: Translator,
     state: FSMContext,
-    settings: Settings,
+    available: Segments,
     *,
     when: datetime | None,
 ) -> None:
@@ -201,7 +206,7 @@ async def _create(
         raise InvalidInputError("broadcast.expired")
     broadcast = await service.create(
         session=session,
-        available=broadcast_segments(settings),
+        available=available,
         content=_content(data),
         segment=str(data["segment"]),
         params=dict(data.get("params") or {}),

@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor import telegram_html
 from bozor.broadcasts import segments, service
-from bozor.broadcasts.exceptions import BroadcastFinishedError, BroadcastNotFoundError
+from bozor.broadcasts.exceptions import BroadcastFinishedError
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.broadcasts.status import OPEN_STATES
-from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import (
     Admin,
     AdminDep,
@@ -36,8 +35,8 @@ from bozor.dashboard.web import (
 )
 from bozor.db import utcnow
 from bozor.errors import InvalidInputError
-from bozor.features import broadcast_segments
-from bozor.i18n import Translator
+from bozor.featurekit import Figure, Section
+from bozor.i18n import Translator, catalogue
 from bozor.users import service as users_service
 
 BASE = "/dashboard/broadcasts"
@@ -45,7 +44,6 @@ PAGE = 100
 CSV_PAGE = 1000
 REFRESH_SECONDS = 3  # the page of a broadcast being sent reloads itself (no script needed)
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-SOURCES = ("admin", "api", "dashboard", "lotteries", "shop")  # who makes broadcasts
 FIELDS = ("text", "photo", "buttons", "audience", "when")
 LIST_COLUMNS = [
     "id", "state", "segment", "params", "source", "created_by", "created_at", "scheduled_at",
@@ -148,7 +146,7 @@ def create_router() -> APIRouter:
         fields = await checked_form(request, admin)
         t = Translator(language_of(request))
         runtime = runtime_of(request)
-        available = broadcast_segments(runtime.settings)
+        available = runtime.broadcasts.segments
         try:
             draft = _draft(fields, available)
         except InvalidInputError as exc:
@@ -180,7 +178,7 @@ def create_router() -> APIRouter:
         fields = await checked_form(request, admin)
         t = Translator(language_of(request))
         runtime = runtime_of(request)
-        available = broadcast_segments(runtime.settings)
+        available = runtime.broadcasts.segments
         key = fields.get("draft", "").strip()[:64] or None
         try:
             draft = _draft(fields, available)
@@ -211,10 +209,7 @@ def create_router() -> APIRouter:
         and the deliveries that did not arrive."""
         t = Translator(language_of(request))
         async with runtime_of(request).session_factory() as session:
-            try:
-                broadcast = await service.get(session=session, broadcast_id=broadcast_id)
-            except BroadcastNotFoundError:
-                return render(request, "not_found.html", admin=admin, status=404)
+            broadcast = await service.get(session=session, broadcast_id=broadcast_id)
             progress = await service.progress(session=session, broadcast_id=broadcast_id)
             problems = await service.deliveries(
                 session=session, broadcast_id=broadcast_id, limit=PAGE, problems_only=True
@@ -265,8 +260,6 @@ def create_router() -> APIRouter:
                 await service.cancel(session=session, broadcast_id=broadcast_id)
                 await session.commit()
                 result = "cancelled"
-            except BroadcastNotFoundError:
-                return render(request, "not_found.html", admin=admin, status=404)
             except BroadcastFinishedError:
                 result = "finished"
         return RedirectResponse(f"{BASE}/{broadcast_id}?result={result}", status_code=303)
@@ -278,7 +271,7 @@ async def _compose(
     request: Request, admin: Admin, fields: Mapping[str, str], *, error: str | None = None
 ) -> Response:
     t = Translator(language_of(request))
-    available = broadcast_segments(runtime_of(request).settings)
+    available = runtime_of(request).broadcasts.segments
     return render(
         request,
         "broadcasts/compose.html",
@@ -312,9 +305,9 @@ def _who(t: Translator, broadcast: Broadcast) -> str:
         return broadcast.created_by_name
     if broadcast.created_by is not None:
         return t("dashboard.broadcasts.by_telegram", id=broadcast.created_by)
-    if broadcast.source in SOURCES:
-        return t(f"dashboard.broadcasts.source.{broadcast.source}")
-    return broadcast.source
+    # Who made it: the core's sources and the features' have a name in the catalogues.
+    key = f"dashboard.broadcasts.source.{broadcast.source}"
+    return t(key) if key in catalogue(t.language) else broadcast.source
 
 
 def _excerpt(text: str, limit: int = 80) -> str:

@@ -1,35 +1,24 @@
 """Segments: named sets of recipients. Each is a query for user ids; features add their own.
 
-A feature contributes segments through `Feature.segments` (see bozor.features): a mapping of
-name to `Segment`. The shop adds "buyers" (users with a paid order), classifieds adds
-"advertisers" (users with an ad), the same way lotteries adds "lottery_participants". Only the
-segments of enabled features are offered. Blocked, banned and API-only users are never
+A feature contributes segments through `Feature.segments` (bozor.featurekit): a mapping of
+name to `Segment`, e.g. the shop's "buyers" (users with a paid order) in shop/segments.py.
+Only the segments of enabled features are offered. Blocked, banned and API-only users are never
 recipients, whatever the segment says (see `recipients`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.errors import InvalidInputError
+from bozor.featurekit import Segment as Segment
+from bozor.featurekit import SegmentQuery as SegmentQuery
 from bozor.i18n import LANGUAGES, Translator
 from bozor.users.models import User
-
-# Given the segment's parameters, a SELECT of users.id (it may return an id twice).
-SegmentQuery = Callable[[Mapping[str, Any]], Select[Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    name: str
-    query: SegmentQuery
-    # Parameter name → allowed values (checked before the query runs); empty: no parameters.
-    params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _all(_: Mapping[str, Any]) -> Select[Any]:
@@ -51,44 +40,10 @@ def _language(params: Mapping[str, Any]) -> Select[Any]:
     return select(User.id).where(_effective_language(default) == str(params["language"]))
 
 
-def _referrers(_: Mapping[str, Any]) -> Select[Any]:
-    from bozor.referrals.models import Referral, ReferralStatus
-
-    confirmed = exists().where(
-        and_(Referral.referrer_id == User.id, Referral.status == ReferralStatus.CONFIRMED)
-    )
-    return select(User.id).where(confirmed)
-
-
-def _lottery_participants(_: Mapping[str, Any]) -> Select[Any]:
-    from bozor.lotteries.models import Member
-
-    return select(Member.user_id)
-
-
-def _buyers(_: Mapping[str, Any]) -> Select[Any]:
-    from bozor.shop.models import Order, OrderStatus
-
-    return select(Order.user_id).where(Order.status == OrderStatus.DELIVERED)
-
-
-def _advertisers(_: Mapping[str, Any]) -> Select[Any]:
-    from bozor.classifieds.models import Ad
-
-    return select(Ad.user_id)  # any ad, whatever became of it
-
-
 CORE_SEGMENTS: dict[str, Segment] = {
     "all": Segment("all", _all),
     "language": Segment("language", _language, {"language": LANGUAGES}),
 }
-REFERRAL_SEGMENTS: dict[str, Segment] = {"referrers": Segment("referrers", _referrers)}
-LOTTERY_SEGMENTS: dict[str, Segment] = {
-    "lottery_participants": Segment("lottery_participants", _lottery_participants)
-}
-
-SHOP_SEGMENTS: dict[str, Segment] = {"buyers": Segment("buyers", _buyers)}
-CLASSIFIEDS_SEGMENTS: dict[str, Segment] = {"advertisers": Segment("advertisers", _advertisers)}
 
 
 def available(features: Mapping[str, Mapping[str, Segment]]) -> dict[str, Segment]:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.deps import SettingsDep
 from bozor.api.problems import responses
 from bozor.classifieds import service
 from bozor.classifieds.exceptions import AdNotFoundError
@@ -26,7 +27,6 @@ from bozor.classifieds.schemas import (
     RejectBody,
 )
 from bozor.errors import NotFoundError
-from bozor.settings import Settings
 from bozor.users.models import User
 
 router = APIRouter(
@@ -36,11 +36,6 @@ router = APIRouter(
 )
 AdId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 TelegramId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.runtime.settings
-    return settings
 
 
 async def _read(session: SessionDep, ad: Ad) -> AdRead:
@@ -141,7 +136,12 @@ async def get_ad(ad_id: AdId, session: SessionDep, _: AdminDep) -> AdDetail:
 
 @router.post("/ads/{ad_id}/approve", responses=responses(404, 409))
 async def approve(
-    ad_id: AdId, body: ApproveBody, request: Request, session: SessionDep, caller: AdminDep
+    ad_id: AdId,
+    body: ApproveBody,
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    caller: AdminDep,
 ) -> AdRead:
     """Approve an ad under review: it is published to the channel and its owner told with the
     link. 409 when an admin decided first (or the ad changed since `version`)."""
@@ -151,7 +151,7 @@ async def approve(
         approve=True,
         admin_name=f"API key #{caller.key_id}",
         admin_chat_id=None,
-        channel=_settings(request).classifieds_channel_id,
+        channel=settings.classifieds_channel_id,
         version=body.version,
     )
     await session.commit()
@@ -160,7 +160,12 @@ async def approve(
 
 @router.post("/ads/{ad_id}/reject", responses=responses(404, 409, 422))
 async def reject(
-    ad_id: AdId, body: RejectBody, request: Request, session: SessionDep, caller: AdminDep
+    ad_id: AdId,
+    body: RejectBody,
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    caller: AdminDep,
 ) -> AdRead:
     """Reject an ad under review with a reason its owner is told. 409 when an admin decided
     first (or the ad changed since `version`)."""
@@ -170,7 +175,7 @@ async def reject(
         approve=False,
         admin_name=f"API key #{caller.key_id}",
         admin_chat_id=None,
-        channel=_settings(request).classifieds_channel_id,
+        channel=settings.classifieds_channel_id,
         reason=body.reason,
         version=body.version,
     )

@@ -35,7 +35,6 @@ from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.photos import CONTENT_TYPE
 from bozor.classifieds.texts import ad_number, format_price
 from bozor.classifieds.views import reason_text
-from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import (
     Admin,
     AdminDep,
@@ -47,6 +46,7 @@ from bozor.dashboard.web import (
     runtime_of,
 )
 from bozor.errors import DomainError
+from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
 from bozor.media.storage import create_storage
 from bozor.users import service as users_service
@@ -163,10 +163,7 @@ def create_router() -> APIRouter:
         """One ad: its card (with the buttons while in review), channel posts, decisions."""
         t = Translator(language_of(request))
         async with runtime_of(request).session_factory() as session:
-            try:
-                found = await service.get(session=session, ad_id=ad_id)
-            except AdNotFoundError:
-                return render(request, "not_found.html", admin=admin, status=404)
+            found = await service.get(session=session, ad_id=ad_id)
             posts = await service.posts(session=session, ad_id=ad_id)
             decisions = await service.decisions(session=session, ad_id=ad_id)
             return render(

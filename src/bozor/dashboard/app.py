@@ -3,6 +3,7 @@ each section."""
 
 from __future__ import annotations
 
+import inspect
 from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -11,22 +12,27 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from bozor.api.limits import limit_ip
+from bozor.api.problems import status_of
 from bozor.dashboard import sessions, signin
 from bozor.dashboard.backoff import Backoff
-from bozor.dashboard.registry import Figure, sections
+from bozor.dashboard.registry import sections
 from bozor.dashboard.web import (
     LANGUAGE_COOKIE,
+    Admin,
     AdminDep,
     CsrfError,
     NotSignedInError,
     language_of,
     render,
     runtime_of,
+    sections_of,
 )
+from bozor.errors import DomainError, NotFoundError
+from bozor.featurekit import Figure
 from bozor.i18n import LANGUAGES, Translator
 
 if TYPE_CHECKING:
-    from bozor.runtime import Runtime
+    from bozor.process import Runtime
 
 PREFIX = "/dashboard"
 STATIC = {"dashboard.css": "text/css"}
@@ -45,11 +51,40 @@ def include_dashboard(app: FastAPI, runtime: Runtime) -> None:
         return RedirectResponse(f"{PREFIX}/", status_code=307)
 
     router.include_router(_core_router())
-    for section in sections(runtime.settings):
+    app.state.dashboard_sections = sections(runtime.features)  # the navigation reads them
+    for section in app.state.dashboard_sections:
         router.include_router(section.router())
     app.include_router(router)
     app.add_exception_handler(NotSignedInError, _not_signed_in)
     app.add_exception_handler(CsrfError, _bad_csrf)
+    _map_domain_errors(app)
+
+
+def _map_domain_errors(app: FastAPI) -> None:
+    """A domain error a page did not handle becomes a page, in one place (the API's handler,
+    installed before, keeps answering problem details outside /dashboard): "not found" for
+    a NotFoundError, else the error's translated text, with the API's status for its kind."""
+    api_handler = app.exception_handlers[DomainError]
+
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        if path != PREFIX and not path.startswith(PREFIX + "/"):
+            answer = api_handler(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        assert isinstance(exc, DomainError)
+        admin: Admin | None = getattr(request.state, "dashboard_admin", None)
+        if isinstance(exc, NotFoundError):
+            return render(request, "not_found.html", admin=admin, status=404)
+        t = Translator(language_of(request))
+        return render(
+            request,
+            "problem.html",
+            admin=admin,
+            status=status_of(exc),
+            message=t(exc.code, **exc.params),
+        )
+
+    app.add_exception_handler(DomainError, domain_error)
 
 
 async def _not_signed_in(request: Request, exc: Exception) -> Response:
@@ -90,7 +125,7 @@ def _core_router() -> APIRouter:
         async with runtime.session_factory() as db:
             blocks: list[tuple[str, list[Figure]]] = [
                 (section.nav_key, await section.figures(db))
-                for section in sections(runtime.settings)
+                for section in sections_of(request)
                 if section.figures is not None and section.nav_key is not None
             ]
         return render(request, "overview.html", admin=admin, blocks=blocks)

@@ -31,12 +31,12 @@ from redis.asyncio import Redis
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor.api.auth import signing_secret
 from bozor.apikeys import service as keys_service
 from bozor.audit import service as audit
 from bozor.dashboard.models import DashboardSession, LoginProof
 from bozor.db import session_scope, upsert_insert, utcnow
 from bozor.settings import Settings
+from bozor.signing import signing_secret
 
 SESSION_COOKIE = "bozor_dashboard"
 SIGNIN_COOKIE = "bozor_dashboard_signin"  # carries the sign-in form's CSRF token

@@ -16,12 +16,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor import csv_export
+from bozor.api.deps import runtime_of as runtime_of  # the dashboard reads it here
 from bozor.apikeys import service as keys_service
 from bozor.dashboard import sessions
 from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, pick_language
 
 if TYPE_CHECKING:
-    from bozor.runtime import Runtime
+    from bozor.featurekit import Section
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGE_COOKIE = "bozor_dashboard_language"
@@ -51,8 +52,9 @@ class Admin:
     csrf: str
 
 
-def runtime_of(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+def sections_of(request: Request) -> list[Section]:
+    """The dashboard's sections (bozor.dashboard.app.include_dashboard set them)."""
+    return request.app.state.dashboard_sections  # type: ignore[no-any-return]
 
 
 def language_of(request: Request) -> str:
@@ -90,10 +92,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """A page in the admin's language, with the navigation of the enabled sections."""
-    from bozor.dashboard.registry import sections
-
     language = language_of(request)
-    runtime = runtime_of(request)
     html = (
         environment()
         .get_template(template)
@@ -102,7 +101,7 @@ def render(
             language=language,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
             admin=admin,
-            nav=[s for s in sections(runtime.settings) if s.nav_key],
+            nav=[s for s in sections_of(request) if s.nav_key],
             path=request.url.path,
             query=request.url.query,
             **context,
@@ -139,7 +138,9 @@ async def current_admin(request: Request) -> Admin:
     if current is None:
         raise NotSignedInError()
     stored = current.session
-    return Admin(stored.subject, stored.label, stored.id, current.csrf)
+    admin = Admin(stored.subject, stored.label, stored.id, current.csrf)
+    request.state.dashboard_admin = admin  # for the error page, should the route fail
+    return admin
 
 
 AdminDep = Annotated[Admin, Depends(current_admin)]

@@ -19,6 +19,7 @@ from bozor.demo.personas import (
 )
 from bozor.demo.seeding import DemoContext, Person, seed_all
 from bozor.emulator import Emulator, EmulatorDriver
+from bozor.features import FEATURES, enabled
 from bozor.i18n import LANGUAGES, Translator
 from bozor.runtime import serve
 from bozor.settings import Settings
@@ -62,6 +63,10 @@ async def run_demo(
             channel = await driver.create_channel("Bozor News", username=DEMO_CHANNEL_USERNAME)
             for person in personas.values():
                 await driver.set_member(channel, person.telegram_id, "member")
+            # Every feature that posts to a channel posts to the demo's.
+            channels: dict[str, Any] = {
+                name: str(channel) for feature in FEATURES for name in feature.channels
+            }
             settings = Settings(
                 bot_token=DEMO_TOKEN,
                 telegram_api_url=emulator.url,
@@ -69,8 +74,7 @@ async def run_demo(
                 admin_ids=[DEMO_ADMIN_ID],
                 http_host=host,
                 http_port=http_port,
-                lottery_channel=str(channel),
-                classifieds_channel=str(channel),
+                **channels,
                 media_dir=str(folder / "media"),
                 dashboard_password=DEMO_DASHBOARD_PASSWORD,
                 # "Sign in with Telegram" works offline: the emulator plays the Login Widget.
@@ -120,7 +124,7 @@ async def _seed(
         ctx = DemoContext(
             settings, create_session_factory(engine), driver, personas, crowd, channel
         )
-        await seed_all(ctx)
+        await seed_all(ctx, enabled(settings))
     finally:
         await engine.dispose()
     return ctx

@@ -1,8 +1,11 @@
 """Translation catalogues (English, Russian, Uzbek Latin) and plural rules.
 
-Catalogues are TOML files beside this module (`en.toml`, and parts such as
-`web.en.toml`). A table whose keys are plural categories
-(`one`, `few`, `many`, `other`) is a plural entry, chosen by the `count` parameter.
+Catalogues are TOML files: the core's beside this module (`en.toml`, and parts such as
+`web.en.toml`), and each feature's in its own `locales/` folder (`Feature.locales`), merged
+into one catalogue per language. The folders of Bozor's packages are found at first use;
+another feature's are added when its manifest is assembled (`add_catalogues`). A table whose
+keys are plural categories (`one`, `few`, `many`, `other`) is a plural entry, chosen by the
+`count` parameter.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
+from importlib.abc import Traversable
 from typing import Any
 
 LANGUAGES = ("en", "ru", "uz")
@@ -33,18 +37,43 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Entry]:
     return flat
 
 
+_ADDED: list[Traversable] = []  # folders of features outside Bozor's packages
+
+
+def add_catalogues(folder: Traversable) -> None:
+    """Merge a feature's `locales/` folder into the catalogues (once; later keys win)."""
+    if folder not in _ADDED and folder not in _package_folders():
+        _ADDED.append(folder)
+        catalogue.cache_clear()
+
+
+@cache
+def _package_folders() -> tuple[Traversable, ...]:
+    """This module's folder, then the `locales/` folder of each of Bozor's packages."""
+    root = resources.files("bozor")
+    found = [
+        item.joinpath("locales")
+        for item in sorted(root.iterdir(), key=lambda item: item.name)
+        if item.is_dir() and item.joinpath("locales").is_dir()
+    ]
+    return (resources.files(__package__), *found)
+
+
 @cache
 def catalogue(language: str) -> dict[str, Entry]:
-    """The language's texts: `<language>.toml`, then every `<part>.<language>.toml` beside it
-    (e.g. `web.en.toml`: the browser pages' texts), so a part can keep its texts apart."""
-    folder = resources.files(__package__)
-    flat = _flatten(tomllib.loads(folder.joinpath(f"{language}.toml").read_text("utf-8")))
-    parts = sorted(
-        (item for item in folder.iterdir() if item.name.endswith(f".{language}.toml")),
-        key=lambda item: item.name,
-    )
-    for part in parts:
-        flat.update(_flatten(tomllib.loads(part.read_text("utf-8"))))
+    """The language's texts: in each folder, `<language>.toml`, then every
+    `<part>.<language>.toml` beside it (e.g. `web.en.toml`: the browser pages' texts)."""
+    flat: dict[str, Entry] = {}
+    for folder in (*_package_folders(), *_ADDED):
+        main = folder.joinpath(f"{language}.toml")
+        if main.is_file():
+            flat.update(_flatten(tomllib.loads(main.read_text("utf-8"))))
+        parts = sorted(
+            (item for item in folder.iterdir() if item.name.endswith(f".{language}.toml")),
+            key=lambda item: item.name,
+        )
+        for part in parts:
+            flat.update(_flatten(tomllib.loads(part.read_text("utf-8"))))
     return flat
 
 

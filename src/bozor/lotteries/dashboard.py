@@ -12,12 +12,11 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import AdminDep, csv_response, language_of, render, runtime_of
 from bozor.db import utcnow
+from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
 from bozor.lotteries import audit, draws, reports, service, wins
-from bozor.lotteries.exceptions import LotteryNotFoundError
 from bozor.lotteries.models import Lottery, LotteryState, Participation, Win, WinStatus
 
 LIST_COLUMNS = ["id", "title", "state", "participants", "draw_at", "drawn_at", "seed_hash"]
@@ -82,10 +81,7 @@ def create_router() -> APIRouter:
     @router.get("/{lottery_id}")
     async def detail(request: Request, admin: AdminDep, lottery_id: int) -> Response:
         async with runtime_of(request).session_factory() as session:
-            try:
-                data = await _detail(session, lottery_id)
-            except LotteryNotFoundError:
-                return render(request, "not_found.html", admin=admin, status=404)
+            data = await _detail(session, lottery_id)
         t = Translator(language_of(request))
         return render(
             request,

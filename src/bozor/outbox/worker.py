@@ -16,10 +16,8 @@ import heapq
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -29,16 +27,18 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import TelegramMethod
-from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message
+from aiogram.types import InputMediaPhoto, Message
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor import jobs
-from bozor.bot.errors import is_transient
 from bozor.db import dialect_name, session_scope, utcnow
+from bozor.featurekit import Outgoing as Outgoing  # re-exported: renderers import it here
+from bozor.featurekit import Renderer as Renderer
+from bozor.featurekit import SentHook as SentHook
 from bozor.outbox.models import OutboxMessage, OutboxStatus
 from bozor.pacing import MemoryPacer, Pacer
+from bozor.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +47,6 @@ MAX_ATTEMPTS = 8
 # A woken sweep starts at least this long after the previous one: a burst of commits costs
 # at most 1/WAKE_GAP sweeps a second, not one each. The messages' own pace is per chat anyway.
 WAKE_GAP = 0.05
-
-
-# Called with the messages Telegram accepted, in a transaction of its own, right after sending.
-SentHook = Callable[[AsyncSession, list[Message]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One message. With `photos` (file ids or URLs): a photo, or an album of 2-10, with `text`
-    as the caption (an album carries no buttons). With `edit_message_id`: that message's text,
-    or its caption when `edit_caption`, is replaced instead of sending a new one."""
-
-    text: str
-    reply_markup: InlineKeyboardMarkup | None = None
-    parse_mode: str | None = None  # "HTML" when the renderer escaped what it inserted
-    photos: tuple[str, ...] = ()
-    edit_message_id: int | None = None
-    edit_caption: bool = False
-    on_sent: SentHook | None = None
-    method: TelegramMethod[Any] | None = None  # a Bot API call made as is (the rest unused)
-
-
-# Turns the params of one or more rows of a kind, due together for one chat, into one message.
-Renderer = Callable[[AsyncSession, int, list[dict[str, Any]]], Awaitable[Outgoing | None]]
 
 
 class OutboxWorker:

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor import csv_export
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.deps import RuntimeDep, SettingsDep
 from bozor.api.problems import responses
 from bozor.errors import NotFoundError
-from bozor.referrals import campaigns, rewards, service
+from bozor.referrals import campaigns, clicks, rewards, service
 from bozor.referrals.hooks import RewardPolicy, Tier
 from bozor.referrals.models import Campaign, ReferralStatus
 from bozor.referrals.schemas import (
@@ -30,7 +31,6 @@ from bozor.referrals.schemas import (
     TierSchema,
     UTCDatetime,
 )
-from bozor.settings import Settings
 from bozor.users import service as users_service
 
 router = APIRouter(
@@ -50,10 +50,6 @@ CSV_COLUMNS = (
 )
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.runtime.settings  # type: ignore[no-any-return]
-
-
 def _program(policy: RewardPolicy) -> ProgramSchema:
     return ProgramSchema(
         per_referral=policy.per_referral,
@@ -65,14 +61,16 @@ def _program(policy: RewardPolicy) -> ProgramSchema:
 
 
 @router.get("/reward-program")
-async def get_reward_program(request: Request, session: SessionDep, _: AdminDep) -> ProgramSchema:
+async def get_reward_program(
+    request: Request, settings: SettingsDep, session: SessionDep, _: AdminDep
+) -> ProgramSchema:
     """The reward amounts and tiers in force."""
-    return _program(await rewards.current_policy(session, _settings(request)))
+    return _program(await rewards.current_policy(session, settings))
 
 
 @router.put("/reward-program")
 async def put_reward_program(
-    body: ProgramSchema, request: Request, session: SessionDep, _: AdminDep
+    body: ProgramSchema, request: Request, settings: SettingsDep, session: SessionDep, _: AdminDep
 ) -> ProgramSchema:
     """Set the amounts and tiers for referrals confirmed from now on (granted rewards stay).
     Other instances follow within seconds."""
@@ -85,15 +83,17 @@ async def put_reward_program(
             )
         ),
     )
-    policy = await rewards.set_program(session=session, settings=_settings(request), policy=policy)
+    policy = await rewards.set_program(session=session, settings=settings, policy=policy)
     await session.commit()
     return _program(policy)
 
 
 @router.delete("/reward-program")
-async def reset_reward_program(request: Request, session: SessionDep, _: AdminDep) -> ProgramSchema:
+async def reset_reward_program(
+    request: Request, settings: SettingsDep, session: SessionDep, _: AdminDep
+) -> ProgramSchema:
     """Back to the amounts and tiers in the settings."""
-    policy = await rewards.set_program(session=session, settings=_settings(request), policy=None)
+    policy = await rewards.set_program(session=session, settings=settings, policy=None)
     await session.commit()
     return _program(policy)
 
@@ -216,6 +216,7 @@ async def list_referrals(
 )
 async def export_referrals(
     request: Request,
+    runtime: RuntimeDep,
     session: SessionDep,
     _: AdminDep,
     status: Status = None,
@@ -226,7 +227,7 @@ async def export_referrals(
 ) -> StreamingResponse:
     """Every matching referral as CSV (same filters as the list), streamed page by page."""
     where = await _filter(session, status, referrer_id, campaign, since, until)
-    factory = request.app.state.runtime.session_factory
+    factory = runtime.session_factory
     return StreamingResponse(
         csv_lines(factory, where),
         media_type="text/csv; charset=utf-8",
@@ -247,13 +248,12 @@ async def _decided(session: AsyncSession, referral_id: int) -> ReferralRead:
 async def approve_referral(
     referral_id: ReferralId,
     request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     _: AdminDep,
 ) -> ReferralRead:
     """Confirm a referral that is pending or held for review; rewards follow."""
-    await service.review(
-        session=session, referral_id=referral_id, approve=True, settings=_settings(request)
-    )
+    await service.review(session=session, referral_id=referral_id, approve=True, settings=settings)
     await session.commit()
     return await _decided(session, referral_id)
 
@@ -263,6 +263,7 @@ async def reject_referral(
     referral_id: ReferralId,
     body: RejectCreate,
     request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     _: AdminDep,
 ) -> ReferralRead:
@@ -273,7 +274,7 @@ async def reject_referral(
         referral_id=referral_id,
         approve=False,
         reason=body.reason,
-        settings=_settings(request),
+        settings=settings,
     )
     await session.commit()
     return await _decided(session, referral_id)
@@ -309,8 +310,10 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, _: AdminDep
 
 
 @router.get("/campaigns")
-async def list_campaigns(request: Request, session: SessionDep, _: AdminDep) -> list[CampaignRead]:
-    await request.app.state.runtime.clicks.flush()
+async def list_campaigns(
+    request: Request, runtime: RuntimeDep, session: SessionDep, _: AdminDep
+) -> list[CampaignRead]:
+    await runtime.service(clicks.ClickBuffer).flush()
     return [
         await _campaign_read(session, campaign)
         for campaign in await campaigns.list_all(session=session)
@@ -319,10 +322,10 @@ async def list_campaigns(request: Request, session: SessionDep, _: AdminDep) -> 
 
 @router.get("/campaigns/{slug}", responses=responses(404))
 async def get_campaign(
-    slug: CampaignSlug, request: Request, session: SessionDep, _: AdminDep
+    slug: CampaignSlug, request: Request, runtime: RuntimeDep, session: SessionDep, _: AdminDep
 ) -> CampaignRead:
     """A campaign with its clicks, sign-ups and confirmations."""
-    await request.app.state.runtime.clicks.flush()  # the clicks of the last moments too
+    await runtime.service(clicks.ClickBuffer).flush()  # the clicks of the last moments too
     return await _campaign_read(session, await campaigns.by_slug(session=session, slug=slug))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.api.auth import Caller, IntegratorDep, SessionDep, signing_secret
+from bozor.api.auth import Caller, SessionDep, require, signing_secret
+from bozor.api.deps import RuntimeDep, SettingsDep, runtime_of, settings_of
 from bozor.api.idempotency import IdempotencyKey, run_once
 from bozor.api.problems import responses
 from bozor.errors import NotFoundError
@@ -31,6 +32,7 @@ from bozor.referrals.schemas import (
     RewardsRead,
     StatsRead,
 )
+from bozor.referrals.scopes import SCOPE
 from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -38,9 +40,11 @@ from bozor.users.models import User
 router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=responses(401, 403, 429))
 public = APIRouter(tags=["links"], responses=responses(429))
 
+IntegratorDep = Annotated[Caller, Depends(require(SCOPE))]
+
 
 def _secret(request: Request) -> str:
-    return signing_secret(request.app.state.runtime.settings)
+    return signing_secret(settings_of(request))
 
 
 def _base_url(settings: Settings) -> str:
@@ -56,7 +60,12 @@ async def _user(session: SessionDep, api_id: str) -> User:
 
 @router.post("/generate-link", responses=responses(404, 409))
 async def generate_link(
-    body: LinkCreate, request: Request, session: SessionDep, _: IntegratorDep
+    body: LinkCreate,
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    _: IntegratorDep,
 ) -> LinkRead:
     """The referral link of a user (created on first use), optionally for a campaign."""
     if body.user_id.startswith("tg:"):
@@ -70,11 +79,11 @@ async def generate_link(
         campaign = await campaigns.by_slug(session=session, slug=body.campaign)
         code = await campaigns.link_code(session=session, user=user, campaign=campaign)
     await session.commit()
-    me = await request.app.state.runtime.bot.me()
+    me = await runtime.bot.me()
     return LinkRead(
         user_id=body.user_id,
         code=code,
-        web_link=f"{_base_url(request.app.state.runtime.settings)}/r/{code}",
+        web_link=f"{_base_url(settings)}/r/{code}",
         telegram_link=f"https://t.me/{me.username}?start={code}",
         campaign=body.campaign,
     )
@@ -106,7 +115,7 @@ async def track_click(
 async def follow_link(code: str, request: Request) -> RedirectResponse:
     """A referral link: records the click, then redirects (no sign-in needed). Clicks are
     written in batches a few milliseconds later; the figures include them at once."""
-    runtime = request.app.state.runtime
+    runtime = runtime_of(request)  # not a dependency: the busiest route skips their resolution
     owner = service.known_owner(code)
     if owner is None:
         try:
@@ -120,12 +129,14 @@ async def follow_link(code: str, request: Request) -> RedirectResponse:
         referer=request.headers.get("referer"),
         utm={k: v for k, v in request.query_params.items() if k in clicks.UTM_KEYS},
     )
-    runtime.clicks.add(clicks.click_row(owner, visit, _secret(request), "redirect"))
+    runtime.service(clicks.ClickBuffer).add(
+        clicks.click_row(owner, visit, _secret(request), "redirect")
+    )
     settings: Settings = runtime.settings
     if settings.referral_landing_url:
         target = settings.referral_landing_url.replace("{code}", code)
     else:
-        me = await request.app.state.runtime.bot.me()
+        me = await runtime.bot.me()
         target = f"https://t.me/{me.username}?start={code}"
     return RedirectResponse(
         target, status_code=302, headers={"Cache-Control": "no-store", "Referrer-Policy": "origin"}
@@ -222,7 +233,7 @@ async def _verify(
     caller: Caller,
     key: str | None,
 ) -> JSONResponse:
-    settings: Settings = request.app.state.runtime.settings
+    settings = settings_of(request)
 
     async def work(session: AsyncSession) -> ReferralResult:
         read = await _register(body, session, settings)
@@ -241,10 +252,10 @@ async def _verify(
 
 @router.get("/referral-stats/{user_id}", responses=responses(404))
 async def referral_stats(
-    user_id: str, request: Request, session: SessionDep, _: IntegratorDep
+    user_id: str, request: Request, runtime: RuntimeDep, session: SessionDep, _: IntegratorDep
 ) -> StatsRead:
     """Live figures of one referrer."""
-    await request.app.state.runtime.clicks.flush()  # the clicks of the last moments too
+    await runtime.service(clicks.ClickBuffer).flush()  # the clicks of the last moments too
     user = await _user(session, user_id)
     figures = await service.stats(session=session, user_id=user.id)
     visits = await clicks.click_stats(session=session, user_id=user.id)
@@ -281,12 +292,12 @@ async def list_rewards(user_id: str, session: SessionDep, _: IntegratorDep) -> R
 async def claim_reward(
     body: ClaimCreate,
     request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     caller: IntegratorDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Claim a reward for its owner, once; its points join the user's balance."""
-    settings: Settings = request.app.state.runtime.settings
 
     async def work(session: AsyncSession) -> ClaimRead:
         user = await _user(session, body.user_id)

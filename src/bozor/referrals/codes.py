@@ -1,23 +1,7 @@
-"""Referral codes: short, unique, unguessable, and valid as a Telegram deep-link payload.
-
-Codes use only letters and digits, so other deep-link payloads (which contain `_`) never
-look like a referral code.
-"""
+"""Referral codes: made with each user (bozor.users.codes), read here."""
 
 from __future__ import annotations
 
-import re
-import secrets
-import string
+from bozor.users.codes import CODE_LENGTH, CODE_RE, looks_like_code, new_referral_code
 
-CODE_LENGTH = 10  # 62**10 ≈ 8·10^17 codes: guessing one is hopeless
-CODE_RE = re.compile(r"^[A-Za-z0-9]{6,32}$")
-_ALPHABET = string.ascii_letters + string.digits
-
-
-def new_referral_code() -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def looks_like_code(payload: str) -> bool:
-    return bool(CODE_RE.match(payload))
+__all__ = ["CODE_LENGTH", "CODE_RE", "looks_like_code", "new_referral_code"]

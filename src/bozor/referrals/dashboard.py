@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.dashboard.charts import Series, funnel_bars, line_chart
-from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import (
     AdminDep,
     checked_form,
@@ -23,6 +22,7 @@ from bozor.dashboard.web import (
 )
 from bozor.db import utcnow
 from bozor.errors import DomainError
+from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
 from bozor.referrals import admin_api, reports, service
 from bozor.referrals.models import ReferralStatus

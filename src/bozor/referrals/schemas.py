@@ -7,12 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, computed_field, model_validator
 
+from bozor.apikeys.schemas import TokenRead as TokenRead  # re-exported for the client
 from bozor.referrals.aliases import SeedNames, seed_names
 from bozor.referrals.statuses import ReferralStatus, RewardStatus
-from bozor.schema_types import UTCDatetime as UTCDatetime  # re-exported for the routes
+from bozor.schema_types import NO_NUL as NO_NUL  # re-exported for the routes
+from bozor.schema_types import UTCDatetime as UTCDatetime
 
 MAX_ID = 2**63 - 1  # ids are 64-bit
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
 
 UserIdRules: dict[str, Any] = {
     "min_length": 1,
@@ -261,10 +262,3 @@ class ClaimRead(BaseModel):
     reward: RewardRead
     balance: int
     success: bool = Field(default=True, description="Seed 004's flag: always true on a 2xx.")
-
-
-class TokenRead(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    scope: str

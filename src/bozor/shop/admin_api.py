@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.deps import RuntimeDep, SettingsDep
 from bozor.api.problems import responses
 from bozor.db import session_scope
 from bozor.payments.portmone import (
@@ -18,7 +19,7 @@ from bozor.payments.portmone import (
     PortmoneNotificationError,
     parse_notification,
 )
-from bozor.referrals.schemas import NO_NUL
+from bozor.schema_types import NO_NUL
 from bozor.shop import card, catalogue, codes, notify, orders, payments, refunds, stats, support
 from bozor.shop.models import OrderStatus, PaymentProvider
 
@@ -245,11 +246,10 @@ async def update_product(
     },
 )
 async def import_codes(
-    product_id: Id, request: Request, session: SessionDep, caller: AdminDep
+    product_id: Id, request: Request, runtime: RuntimeDep, session: SessionDep, caller: AdminDep
 ) -> ImportRead:
     """Import codes from a TXT (one per line) or CSV (a `code` column) body. Codes seen before
     (in the body or already stored) are rejected and reported by line; the others are added."""
-    runtime = request.app.state.runtime
     text = codes.decode_upload(await request.body())
     report = await codes.import_codes(
         session=session,
@@ -304,12 +304,11 @@ async def list_orders(
 
 @router.post("/orders/{order_id}/refund", responses=responses(404, 409))
 async def refund_order(
-    order_id: Id, request: Request, session: SessionDep, caller: AdminDep
+    order_id: Id, request: Request, runtime: RuntimeDep, session: SessionDep, caller: AdminDep
 ) -> OrderRead:
     """Refund a delivered order: Stars at once through Telegram (retried by the job if it
     fails), card payments by the reconciliation job through Portmone; the bonus part returns
     to the buyer's balance."""
-    runtime = request.app.state.runtime
     order = await payments.request_refund(
         session=session, settings=runtime.settings, order_id=order_id, actor=_actor(caller)
     )
@@ -393,6 +392,7 @@ async def delete_faq(faq_id: Id, session: SessionDep, _: AdminDep) -> Response:
 @router.post("/notifications", status_code=202, responses=responses(422))
 async def send_notification(
     request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     _: AdminDep,
     body: Annotated[NotificationCreate, Body()],
@@ -401,7 +401,7 @@ async def send_notification(
     Telegram's limits; its progress is at /api/v1/admin/broadcasts."""
     count = await notify.broadcast(
         session=session,
-        settings=request.app.state.runtime.settings,
+        settings=settings,
         text=body.text,
         segment=body.segment,
     )
@@ -410,10 +410,9 @@ async def send_notification(
 
 
 @callbacks.post(card.CALLBACK_PATH, include_in_schema=False)
-async def portmone_callback(request: Request) -> JSONResponse:
+async def portmone_callback(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Portmone's notification. Its body is only a hint: the payment's state is asked of
     Portmone (`result`) before anything is delivered, and applied once."""
-    runtime = request.app.state.runtime
     settings = runtime.settings
     config = settings.portmone()
     if config is None:

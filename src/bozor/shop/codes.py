@@ -21,6 +21,7 @@ from bozor.settings import Settings
 from bozor.shop import audit, catalogue
 from bozor.shop.exceptions import BadImportError
 from bozor.shop.models import Code, CodeStatus
+from bozor.signing import signing_secret
 
 MAX_CODE_LENGTH = 256
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -56,8 +57,6 @@ def _fingerprint_key(secret: str) -> bytes:
 def fingerprint(settings: Settings, code: str) -> str:
     """A keyed hash of the code: equal codes match, the code cannot be read back from it.
     Keyed by API_SECRET (not ENCRYPTION_KEYS), so rotating encryption keys keeps it."""
-    from bozor.api.auth import signing_secret
-
     key = _fingerprint_key(signing_secret(settings))
     return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 

@@ -14,7 +14,6 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.dashboard.charts import Series, line_chart
-from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import (
     AdminDep,
     csv_pages,
@@ -23,6 +22,7 @@ from bozor.dashboard.web import (
     render,
     runtime_of,
 )
+from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
 from bozor.shop import catalogue, orders, stats
 from bozor.shop.models import STARS, Order, OrderStatus, PaymentProvider

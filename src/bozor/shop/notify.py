@@ -130,11 +130,12 @@ async def broadcast(
     paces it with everything else under Telegram's limits, skips users who blocked the bot and
     resumes after a restart without sending twice. Returns how many it will reach."""
     from bozor.broadcasts import service as broadcasts
-    from bozor.features import broadcast_segments
+    from bozor.broadcasts.segments import CORE_SEGMENTS
+    from bozor.shop.segments import SEGMENTS
 
     if not text.strip() or "\x00" in text:
         raise BadTextError(max=4000)
-    available = broadcast_segments(settings)
+    available = {**CORE_SEGMENTS, **SEGMENTS}  # the shop's notices go to all, or its buyers
     content = broadcasts.Content(text=html.escape(text))
     await broadcasts.create(
         session=session, available=available, content=content, segment=segment, source="shop"

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import AdminDep, csv_response, render, runtime_of
+from bozor.featurekit import Figure, Section
 from bozor.users import service
 from bozor.users.models import User
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.db import Prebuilt, utcnow
 from bozor.errors import InvalidInputError
 from bozor.i18n import LANGUAGES, pick_language
-from bozor.referrals.codes import new_referral_code
+from bozor.users.codes import new_referral_code
 from bozor.users.models import User
 
 # last_seen_at is refreshed at most this often, so reading users does not write on every update

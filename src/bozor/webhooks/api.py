@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from bozor.api.auth import AdminDep, SessionDep
+from bozor.api.deps import SettingsDep
 from bozor.api.problems import responses
-from bozor.settings import Settings
 from bozor.webhooks import service
 from bozor.webhooks.models import DeliveryStatus, WebhookSubscription
 from bozor.webhooks.schemas import (
@@ -26,22 +26,22 @@ router = APIRouter(
 SubscriptionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.runtime.settings  # type: ignore[no-any-return]
-
-
 def _read(subscription: WebhookSubscription) -> SubscriptionRead:
     return SubscriptionRead.model_validate(subscription, from_attributes=True)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_subscription(
-    body: SubscriptionCreate, request: Request, session: SessionDep, _: AdminDep
+    body: SubscriptionCreate,
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    _: AdminDep,
 ) -> SubscriptionCreated:
     """Subscribe a URL to events (`*` for all). The answer holds the signing secret, once."""
     subscription, secret = await service.subscribe(
         session=session,
-        settings=_settings(request),
+        settings=settings,
         url=str(body.url),
         events=list(body.events),
         description=body.description,
@@ -82,11 +82,15 @@ async def update_subscription(
 
 @router.post("/{subscription_id}/rotate-secret", responses=responses(404))
 async def rotate_secret(
-    subscription_id: SubscriptionId, request: Request, session: SessionDep, _: AdminDep
+    subscription_id: SubscriptionId,
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    _: AdminDep,
 ) -> SubscriptionCreated:
     """A new signing secret, shown once; deliveries from now on use it."""
     subscription, secret = await service.rotate_secret(
-        session=session, settings=_settings(request), subscription_id=subscription_id
+        session=session, settings=settings, subscription_id=subscription_id
     )
     await session.commit()
     return SubscriptionCreated(**_read(subscription).model_dump(), secret=secret)

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, StrictBool
 
-from bozor.referrals.schemas import NO_NUL
+from bozor.schema_types import NO_NUL
 from bozor.webhooks.models import DeliveryStatus
 
 EventName = Literal[

@@ -20,8 +20,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor import crypto, jobs
-from bozor.api.idempotency import forget_expired
 from bozor.db import dialect_name, session_scope, utcnow
+from bozor.idempotency import forget_expired
 from bozor.settings import Settings
 from bozor.webhook_signing import sign_webhook
 from bozor.webhooks import service

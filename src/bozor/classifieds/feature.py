@@ -1,0 +1,76 @@
+"""The classifieds feature (ads posted to a channel) as Bozor's core sees it
+(bozor.featurekit.Feature).
+
+What is costly to import is named by a function that imports it when the core calls it: every
+`bozor` command reads this manifest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from bozor.classifieds import segments
+from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
+from bozor.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aiogram import Router
+    from fastapi import APIRouter
+
+    from bozor.process import Runtime
+
+
+def _bot(settings: Settings) -> Router:
+    from bozor.classifieds import bot
+
+    return bot.create_router(settings)
+
+
+def _renderers(_: Settings) -> Mapping[str, Renderer]:
+    from bozor.classifieds import bot
+
+    return bot.RENDERERS
+
+
+def _admin_api() -> APIRouter:
+    from bozor.classifieds import admin_api
+
+    return admin_api.router
+
+
+def _section() -> Section:
+    from bozor.classifieds import dashboard
+
+    return dashboard.SECTION
+
+
+async def _reposts(runtime: Runtime, stop: asyncio.Event) -> None:
+    from bozor.classifieds import jobs
+
+    await jobs.run(runtime.session_factory, runtime.settings, stop)
+
+
+async def _demo(ctx: DemoContext) -> None:
+    from bozor.classifieds import demo
+
+    await demo.seed(ctx)
+
+
+FEATURE = Feature(
+    name="classifieds",
+    bot_router=_bot,
+    commands=(Command("post_ad"), Command("my_ads")),
+    menu=("menu.post_ad", "menu.my_ads"),
+    admin_api_routers=(_admin_api,),
+    sections=(_section,),
+    renderers=_renderers,
+    jobs=(Job("classifieds", _reposts),),
+    segments=segments.SEGMENTS,
+    demo=_demo,
+    locales=resources.files(__package__).joinpath("locales"),
+    channels=("classifieds_channel",),
+)

@@ -1,0 +1,85 @@
+"""The shop feature (gift and payment cards) as Bozor's core sees it
+(bozor.featurekit.Feature).
+
+What is costly to import is named by a function that imports it when the core calls it: every
+`bozor` command reads this manifest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
+from bozor.settings import Settings
+from bozor.shop import cli, segments
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aiogram import Router
+    from fastapi import APIRouter
+
+    from bozor.process import Runtime
+
+
+def _bot(settings: Settings) -> Router:
+    from bozor.shop import bot
+
+    return bot.create_router(settings)
+
+
+def _renderers(settings: Settings) -> Mapping[str, Renderer]:
+    from bozor.shop import bot
+
+    return bot.renderers(settings)
+
+
+def _admin_api() -> APIRouter:
+    from bozor.shop import admin_api
+
+    return admin_api.router
+
+
+def _payment_callbacks() -> APIRouter:
+    from bozor.shop import admin_api
+
+    return admin_api.callbacks
+
+
+def _section() -> Section:
+    from bozor.shop import dashboard
+
+    return dashboard.SECTION
+
+
+async def _orders(runtime: Runtime, stop: asyncio.Event) -> None:
+    from bozor.shop import jobs
+
+    await jobs.run(runtime.session_factory, runtime.settings, stop)
+
+
+async def _demo(ctx: DemoContext) -> None:
+    from bozor.shop import demo
+
+    await demo.seed(ctx)
+
+
+FEATURE = Feature(
+    name="shop",
+    bot_router=_bot,
+    commands=tuple(
+        Command(name) for name in ("buy", "purchases", "bonuses", "support", "paysupport", "terms")
+    ),
+    menu=("menu.buy", "menu.purchases", "menu.bonuses", "menu.support"),
+    admin_api_routers=(_admin_api,),
+    callback_routers=(_payment_callbacks,),
+    sections=(_section,),
+    renderers=_renderers,
+    jobs=(Job("shop", _orders),),
+    segments=segments.SEGMENTS,
+    demo=_demo,
+    cli={"shop": cli.create_cli},
+    locales=resources.files(__package__).joinpath("locales"),
+)
