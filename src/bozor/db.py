@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any, ClassVar, Generic, TypeVar
 
+import aiosqlite
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -100,7 +101,7 @@ def create_engine(
         args, params = SQLiteDialect_aiosqlite().create_connect_args(make_url(database_url))
         params["timeout"] = 30
 
-        async def connect() -> sqlite_driver.OneTripConnection:
+        async def connect() -> aiosqlite.Connection:
             return await sqlite_driver.connect(*args, **params)
 
         engine = create_async_engine(

@@ -21,6 +21,12 @@ from aiosqlite.context import contextmanager
 PREFETCH = 1000  # rows fetched with the statement; a larger result is read on by trips
 
 
+async def _trip(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+    """Run `function(*args)` on the connection's thread (aiosqlite's queue)."""
+    execute: Any = connection._execute
+    return await execute(function, *args)
+
+
 class OneTripCursor(aiosqlite.Cursor):
     """A cursor whose statement, first rows and close take one trip to the thread."""
 
@@ -36,7 +42,7 @@ class OneTripCursor(aiosqlite.Cursor):
         cursor = self._cursor = self._conn._conn.cursor()
         return cursor
 
-    def _run(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+    def _run(self, sql: str, parameters: Any) -> list[Any]:
         cursor = self._fresh()
         cursor.execute(sql, parameters)
         rows: list[Any] = []
@@ -48,22 +54,20 @@ class OneTripCursor(aiosqlite.Cursor):
         return rows
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
-        self._rows = await self._conn._execute(
-            self._run, sql, () if parameters is None else parameters
+        self._rows = await _trip(
+            self._conn, self._run, sql, () if parameters is None else parameters
         )
         return self
 
-    def _run_many(self, sql: str, parameters: Iterable[Iterable[Any]]) -> None:
+    def _run_many(self, sql: str, parameters: Any) -> None:
         cursor = self._fresh()
         cursor.executemany(sql, parameters)
         cursor.close()
         self._open = False
 
-    async def executemany(
-        self, sql: str, parameters: Iterable[Iterable[Any]]
-    ) -> OneTripCursor:
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
         self._rows = []
-        await self._conn._execute(self._run_many, sql, parameters)
+        await _trip(self._conn, self._run_many, sql, parameters)
         return self
 
     async def fetchone(self) -> sqlite3.Row | None:
@@ -105,7 +109,8 @@ def connect(database: str, **kwargs: Any) -> OneTripConnection:
     """Like `aiosqlite.connect`; awaiting the result opens the connection."""
 
     def connector() -> sqlite3.Connection:
-        return sqlite3.connect(database, **kwargs)
+        opened: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        return opened
 
     connection = OneTripConnection(connector, 64)
     connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections

@@ -154,7 +154,10 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
         # A plain Starlette route, not a FastAPI one: the dependency resolution that read one
         # header cost a visible share of every update's CPU in webhook mode.
         app.add_route(
-            runtime.settings.webhook_path, telegram_webhook, methods=["POST"], include_in_schema=False
+            runtime.settings.webhook_path,
+            telegram_webhook,
+            methods=["POST"],
+            include_in_schema=False,
         )
 
     if api:
