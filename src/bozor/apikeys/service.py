@@ -9,7 +9,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.apikeys.models import ApiKey
@@ -22,6 +22,7 @@ SCOPES = {
 }
 _KEY_RE = re.compile(r"^bzr_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,64})$")
 _ALPHANUMERIC = string.ascii_letters + string.digits
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))  # built once: every call
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ async def authenticate(*, session: AsyncSession, presented: str) -> ApiKey | Non
     match = _KEY_RE.match(presented.strip())
     if match is None:
         return None
-    key = await session.scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
+    key = await session.scalar(_BY_PREFIX, {"prefix": match.group(1)})
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(match.group(2))):

@@ -310,7 +310,7 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, _: AdminDep
 
 @router.get("/campaigns")
 async def list_campaigns(request: Request, session: SessionDep, _: AdminDep) -> list[CampaignRead]:
-    await request.app.state.runtime.clicks.flush()
+    await request.app.state.runtime.clicks.flush(session)
     return [
         await _campaign_read(session, campaign)
         for campaign in await campaigns.list_all(session=session)
@@ -322,7 +322,7 @@ async def get_campaign(
     slug: CampaignSlug, request: Request, session: SessionDep, _: AdminDep
 ) -> CampaignRead:
     """A campaign with its clicks, sign-ups and confirmations."""
-    await request.app.state.runtime.clicks.flush()  # the clicks of the last moments too
+    await request.app.state.runtime.clicks.flush(session)  # the clicks of the last moments too
     return await _campaign_read(session, await campaigns.by_slug(session=session, slug=slug))
 
 
