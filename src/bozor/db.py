@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any, ClassVar, Generic, TypeVar
 
+import aiosqlite
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -19,6 +20,8 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +30,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from bozor import sqlite_driver
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -92,10 +97,17 @@ def create_engine(
     and each new connection re-prepares every statement. Callers beyond the pool wait.
     """
     if database_url.startswith("sqlite"):
+        # The URL's own connection arguments, for aiosqlite with one trip per statement.
+        args, params = SQLiteDialect_aiosqlite().create_connect_args(make_url(database_url))
+        params["timeout"] = 30
+
+        async def connect() -> aiosqlite.Connection:
+            return await sqlite_driver.connect(*args, **params)
+
         engine = create_async_engine(
             database_url,
             echo=echo,
-            connect_args={"timeout": 30},
+            async_creator=connect,
             pool_size=sqlite_pool_size,
             max_overflow=0,
             pool_timeout=60,

@@ -93,6 +93,22 @@ class TelegramGatewayError(TelegramServerError):
     Timeout...) instead of the Bot API's JSON: the back end is down or slow, try again."""
 
 
+_result_unread: ContextVar[bool] = ContextVar("bozor_result_unread", default=False)
+_UNREAD: Response[Any] = Response[Any].model_construct(ok=True, result=None)
+
+
+@contextmanager
+def result_unread() -> Iterator[None]:
+    """Calls inside return None on success: their caller discards what Telegram answered, so
+    it is not parsed into models (a returned reply's `Message`: a visible share of each
+    update's CPU). Failures are read and raised as always."""
+    token = _result_unread.set(True)
+    try:
+        yield
+    finally:
+        _result_unread.reset(token)
+
+
 class GatewayAwareSession(AiohttpSession):
     """aiogram reads every answer as JSON, so a proxy's HTML page for a 5xx surfaces as
     ClientDecodeError, which says nothing of being transient. Here it is a server error."""
@@ -108,6 +124,13 @@ class GatewayAwareSession(AiohttpSession):
             raise TelegramGatewayError(
                 method=method, message=f"HTTP {status_code} from Telegram's front end (no JSON)"
             )
+        if status_code == 200 and _result_unread.get():
+            try:
+                answered_ok = self.json_loads(content).get("ok") is True
+            except Exception:  # not JSON: aiogram's own reading says so
+                answered_ok = False
+            if answered_ok:
+                return _UNREAD
         return super().check_response(bot, method, status_code, content)
 
 

@@ -122,6 +122,18 @@ async def test_key_use_is_recorded_without_a_write_per_call(
     assert await last_used() > first
 
 
+async def test_key_use_is_recorded_by_a_call_that_writes_nothing(
+    bozor: Harness, api: httpx.AsyncClient, key: str
+) -> None:
+    """The key is checked in the request's own session; its use is committed before the route
+    runs, so a read-only call (here a 404) records it too."""
+    response = await api.get("/api/v1/referral-stats/nobody", headers=auth(key))
+    assert response.status_code == 404
+    async with bozor.db() as session:
+        [stored] = await keys_service.list_keys(session=session)
+    assert stored.last_used_at is not None
+
+
 async def test_key_exchanged_for_a_short_lived_token(
     bozor: Harness, api: httpx.AsyncClient, key: str
 ) -> None:

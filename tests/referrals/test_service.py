@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor.db import create_engine, create_session_factory
 from bozor.referrals import service
 from bozor.referrals.exceptions import ReferralCycleError
 from bozor.referrals.models import Reward
@@ -117,3 +118,76 @@ async def test_two_referrals_confirmed_at_once_reach_the_tier(
             )
         )
     assert tiers == ["Bronze"]
+
+
+async def test_a_referrer_holding_every_tier_costs_no_count_and_no_lock(
+    db: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """Once every tier is seen held, a sign-up neither counts the referrer's confirmed
+    referrals nor takes the lock around that count; it still earns its per-referral reward.
+    What is remembered belongs to one database: another engine counts again."""
+
+    async def user(session: AsyncSession, telegram_id: int) -> User:
+        created, _ = await users_service.upsert_from_telegram(
+            session=session, profile=TelegramProfile(telegram_id, f"U{telegram_id}")
+        )
+        return created
+
+    async def refer(factory: async_sessionmaker[AsyncSession], telegram_id: int) -> None:
+        async with factory() as session:
+            await service.register_referral(
+                session=session,
+                referred=await user(session, telegram_id),
+                code=code,
+                referred_is_new=True,
+                settings=SETTINGS,
+            )
+            await session.commit()
+
+    async with db() as session:
+        referrer = await user(session, 100)
+        code = referrer.referral_code
+        await session.commit()
+    for telegram_id in range(101, 123):  # 22: Gold at 20, and two more that see it held
+        await refer(db, telegram_id)
+
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.lower())
+
+    engine = db.kw["bind"]
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await refer(db, 200)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert statements, "the sign-up ran its statements"
+    assert not [s for s in statements if "count(" in s or "advisory" in s], statements
+
+    async with db() as session:
+        rewards = list(
+            await session.scalars(select(Reward.title).where(Reward.user_id == referrer.id))
+        )
+        assert sorted(title for title in rewards if title != "Referral") == [
+            "Bronze",
+            "Gold",
+            "Silver",
+        ]
+        assert rewards.count("Referral") == 23
+        # Gone from the database (as after `bozor db clear`): another engine does not trust
+        # what this one saw, and grants the tiers again.
+        await session.execute(delete(Reward).where(Reward.kind == "tier"))
+        await session.commit()
+    other = create_engine(database_url)
+    try:
+        await refer(create_session_factory(other), 201)
+    finally:
+        await other.dispose()
+    async with db() as session:
+        tiers = list(
+            await session.scalars(
+                select(Reward.title).where(Reward.user_id == referrer.id, Reward.kind == "tier")
+            )
+        )
+    assert sorted(tiers) == ["Bronze", "Gold", "Silver"]

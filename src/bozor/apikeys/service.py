@@ -10,7 +10,7 @@ import string
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.apikeys.models import ApiKey
@@ -22,6 +22,7 @@ SCOPES = {"admin": "administration: tiers, reviews, exports, webhook subscriptio
 _SCOPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _KEY_RE = re.compile(r"^bzr_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,64})$")
 _ALPHANUMERIC = string.ascii_letters + string.digits
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))  # built once: every call
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ async def authenticate(*, session: AsyncSession, presented: str) -> ApiKey | Non
     match = _KEY_RE.match(presented.strip())
     if match is None:
         return None
-    key = await session.scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
+    key = await session.scalar(_BY_PREFIX, {"prefix": match.group(1)})
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.secret_hash, _hash(match.group(2))):

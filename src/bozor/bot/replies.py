@@ -36,6 +36,7 @@ from bozor.db import session_scope
 from bozor.outbox import service as outbox_service
 from bozor.outbox.worker import Outgoing
 from bozor.pacing import ChatBusy
+from bozor.telegram import result_unread
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class ReplyMiddleware(BaseMiddleware):
         bot: Bot = data["bot"]
         update_id = event.update_id if isinstance(event, Update) else None
         try:
-            await bot(result)
+            with result_unread():  # what Telegram answers is not used
+                await bot(result)
         except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError, ChatBusy) as exc:
             await self._later(bot, result, update_id, exc)
         except TelegramAPIError as exc:

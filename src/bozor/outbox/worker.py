@@ -139,42 +139,36 @@ class OutboxWorker:
         return sum(results)
 
     async def _claim(self) -> list[list[OutboxMessage]]:
+        """Lock the due rows for this worker, in one statement: an UPDATE of the first
+        `batch_size` due rows, returning them. On PostgreSQL the sub-select skips rows another
+        worker is claiming (`FOR UPDATE SKIP LOCKED`); SQLite runs one writer at a time, so
+        two workers never claim the same row either way."""
         now = utcnow()
+        free = or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now)
         async with session_scope(self.session_factory) as session:
-            query = (
-                select(OutboxMessage)
+            due = (
+                select(OutboxMessage.id)
                 .where(
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.due_at <= now,
-                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                    free,
                 )
                 .order_by(OutboxMessage.id)
                 .limit(self.batch_size)
             )
             if dialect_name(session) == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(query)).all())
-            self._full = len(rows) >= self.batch_size
-            if rows:
-                # Conditional, so that on SQLite (no SKIP LOCKED) two workers that read the same
-                # rows claim each row once: the second UPDATE finds the lock already taken.
-                claimed = set(
-                    await session.scalars(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id.in_([row.id for row in rows]),
-                            OutboxMessage.status == OutboxStatus.PENDING,
-                            or_(
-                                OutboxMessage.locked_until.is_(None),
-                                OutboxMessage.locked_until < now,
-                            ),
-                        )
-                        .values(locked_until=now + CLAIM_FOR)
-                        .returning(OutboxMessage.id)
-                        .execution_options(synchronize_session=False)
-                    )
+                due = due.with_for_update(skip_locked=True)
+            claimed = await session.scalars(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(due), OutboxMessage.status == OutboxStatus.PENDING, free
                 )
-                rows = [row for row in rows if row.id in claimed]
+                .values(locked_until=now + CLAIM_FOR)
+                .returning(OutboxMessage)
+                .execution_options(synchronize_session=False)
+            )
+            rows = sorted(claimed.all(), key=lambda row: row.id)
+        self._full = len(rows) >= self.batch_size
         grouped: dict[tuple[int, str], list[OutboxMessage]] = {}
         for row in rows:
             key = (row.chat_id, row.coalesce_key or f"#{row.id}")

@@ -313,7 +313,7 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, _: AdminDep
 async def list_campaigns(
     request: Request, runtime: RuntimeDep, session: SessionDep, _: AdminDep
 ) -> list[CampaignRead]:
-    await runtime.service(clicks.ClickBuffer).flush()
+    await runtime.service(clicks.ClickBuffer).flush(session)
     return [
         await _campaign_read(session, campaign)
         for campaign in await campaigns.list_all(session=session)
@@ -325,7 +325,7 @@ async def get_campaign(
     slug: CampaignSlug, request: Request, runtime: RuntimeDep, session: SessionDep, _: AdminDep
 ) -> CampaignRead:
     """A campaign with its clicks, sign-ups and confirmations."""
-    await runtime.service(clicks.ClickBuffer).flush()  # the clicks of the last moments too
+    await runtime.service(clicks.ClickBuffer).flush(session)  # the clicks of the last moments too
     return await _campaign_read(session, await campaigns.by_slug(session=session, slug=slug))
 
 

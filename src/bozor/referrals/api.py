@@ -255,7 +255,7 @@ async def referral_stats(
     user_id: str, request: Request, runtime: RuntimeDep, session: SessionDep, _: IntegratorDep
 ) -> StatsRead:
     """Live figures of one referrer."""
-    await runtime.service(clicks.ClickBuffer).flush()  # the clicks of the last moments too
+    await runtime.service(clicks.ClickBuffer).flush(session)  # the clicks of the last moments too
     user = await _user(session, user_id)
     figures = await service.stats(session=session, user_id=user.id)
     visits = await clicks.click_stats(session=session, user_id=user.id)

@@ -139,16 +139,22 @@ class ClickBuffer:
     def waiting(self) -> int:
         return len(self._rows)
 
-    async def flush(self) -> int:
-        """Write what is waiting; returns the number of clicks written."""
+    async def flush(self, session: AsyncSession | None = None) -> int:
+        """Write what is waiting; returns the number of clicks written. With `session` (a
+        request's, holding a connection already) they are written and committed in it, so
+        that a burst of such requests never waits for a second connection each."""
         async with self._lock:
             rows, self._rows = self._rows, []
             self._full.clear()
             if not rows:
                 return 0
             try:
-                async with session_scope(self.session_factory) as session:
+                if session is not None:
                     await session.execute(insert(_CLICKS), rows)
+                    await session.commit()
+                else:
+                    async with session_scope(self.session_factory) as own:
+                        await own.execute(insert(_CLICKS), rows)
             except Exception:
                 self._rows[:0] = rows  # keep them, in order, for the next attempt
                 raise

@@ -11,6 +11,9 @@ referrer per user ever, no cycles, the attribution window.
 from __future__ import annotations
 
 import importlib
+import time
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -212,7 +215,9 @@ async def standard_rewards(
                 referral.id,
             )
         )
-    if policy.tiers:
+    if policy.tiers and not held_rewards.holds_all(
+        session, referral.referrer_id, tier_keys(policy.tiers)
+    ):
         confirmed = int(
             await session.scalar(
                 select(func.count())
@@ -230,6 +235,51 @@ async def standard_rewards(
             if confirmed >= tier.threshold
         ]
     return grants
+
+
+def tier_keys(tiers: Iterable[Tier]) -> tuple[str, ...]:
+    """The reward keys (causes) of these tiers."""
+    return tuple(f"tier:{tier.name}" for tier in tiers)
+
+
+class HeldRewards:
+    """Reward causes (`key`s) a user is known to hold, per database, remembered for a minute.
+
+    A referrer who holds every tier already needs neither the count of confirmed referrals
+    nor the lock around it (docs/benchmarks.md: two round trips of every sign-up through a
+    popular link). Only rewards seen committed are remembered (an insert that conflicted),
+    never one this transaction inserted, which a rollback could undo. Rewards are never
+    deleted; emptying the database under a running process (`bozor db clear`) is covered by
+    the minute's expiry and by keeping the memory per engine.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._by_engine: weakref.WeakKeyDictionary[Any, dict[int, tuple[float, set[str]]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def holds_all(self, session: AsyncSession, user_id: int, keys: Iterable[str]) -> bool:
+        """Whether the user is known to hold every one of these rewards."""
+        known = self._by_engine.get(session.get_bind(), {}).get(user_id)
+        if known is None or known[0] < time.monotonic():
+            return False
+        return all(key in known[1] for key in keys)
+
+    def remember(self, session: AsyncSession, user_id: int, keys: Iterable[str]) -> None:
+        """The user holds these rewards (committed rows)."""
+        users = self._by_engine.setdefault(session.get_bind(), {})
+        known = users.get(user_id)
+        now = time.monotonic()
+        if known is None or known[0] < now:
+            if len(users) >= self.size:
+                users.clear()
+            known = users[user_id] = (now + self.ttl, set())
+        known[1].update(keys)
+
+
+held_rewards = HeldRewards()
 
 
 NOTIFY_JOINED = "referral.joined"

@@ -19,7 +19,16 @@ from bozor.errors import ConflictError, ForbiddenError, NotFoundError
 from bozor.events import service as events
 from bozor.events.service import Event
 from bozor.ledger import service as ledger
-from bozor.referrals.hooks import Notice, Person, RewardPolicy, Tier, hooks_from
+from bozor.referrals.hooks import (
+    Notice,
+    Person,
+    RewardPolicy,
+    Tier,
+    held_rewards,
+    hooks_from,
+    standard_rewards,
+    tier_keys,
+)
 from bozor.referrals.models import Referral, Reward, RewardProgram, RewardStatus
 from bozor.settings import Settings
 from bozor.users import service as users_service
@@ -171,9 +180,17 @@ async def grant_for_confirmed(
     The lock waits for the other's commit, after which the count includes it. Callers have
     written the referral in this transaction, so on SQLite they hold the write lock already.
     """
-    await serialize(session, f"referrer:{referral.referrer_id}", sqlite_table=None)
     policy = await current_policy(session, settings)
-    grants = await hooks_from(settings).calculator(session, referral, policy)
+    calculator = hooks_from(settings).calculator
+    if not (
+        calculator is standard_rewards
+        and (
+            not policy.tiers
+            or held_rewards.holds_all(session, referral.referrer_id, tier_keys(policy.tiers))
+        )
+    ):  # with every tier held, the default calculator counts nothing: no lock needed
+        await serialize(session, f"referrer:{referral.referrer_id}", sqlite_table=None)
+    grants = await calculator(session, referral, policy)
     if not grants:
         return []
     now = utcnow()
@@ -195,6 +212,10 @@ async def grant_for_confirmed(
     # INSERT); what a conflict skips was granted before.
     inserted = await session.execute(_INSERT_REWARDS(session), rows)
     granted = sorted(inserted.all(), key=lambda row: row.id)
+    new_keys = {(row.user_id, row.key) for row in granted}
+    for grant in grants:  # skipped by a conflict: held, and committed
+        if (grant.user_id, grant.key) not in new_keys:
+            held_rewards.remember(session, grant.user_id, (grant.key,))
     known = dict(api_ids or {})
     announced: list[Event] = []
     for reward in granted:
