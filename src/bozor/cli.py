@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ def _settings(*, for_bot: bool = False, **overrides: Any) -> Settings:
         settings = load_settings(**overrides)
         if for_bot:
             settings.check_bot_ready()
+        localtime.use(settings.timezone)  # the times this command prints
         return settings
     except SettingsError as exc:
         for line in str(exc).splitlines():
@@ -376,8 +378,8 @@ def apikey_list() -> None:
         if not keys:
             typer.echo("no API keys yet; `bozor apikey create NAME` makes one")
         for key in keys:
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            state = f"revoked {localtime.day(key.revoked_at)}" if key.revoked_at else "active"
+            used = localtime.show(key.last_used_at) if key.last_used_at else "never"
             typer.echo(
                 f"{key.id:>4}  bzr_{key.prefix}_…  {key.name:<24} {key.scopes:<18} "
                 f"{state:<18} last used {used}"

@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bozor import migrate
+from bozor import localtime, migrate
 from bozor.api.app import create_app
 from bozor.bot import create_dispatcher
 from bozor.bot.common import register_commands
@@ -219,6 +219,7 @@ async def serve(
     (API and webhook endpoint) and the background workers."""
     runtime = Runtime.create(settings)
     metrics_module.current.set(runtime.metrics)  # the tasks started below inherit it
+    localtime.use(settings.timezone)  # so do they the community's time zone
     bot_role = "bot" in roles
     try:
         telegram_up = await _check_connections(runtime, roles)

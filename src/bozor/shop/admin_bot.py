@@ -14,6 +14,7 @@ from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
@@ -262,7 +263,7 @@ async def show_orders(
         t(
             "shop.order_line",
             id=line.order.id,
-            date=line.order.created_at.strftime("%Y-%m-%d %H:%M"),
+            date=localtime.show(line.order.created_at),
             product=f"{line.category_name} {line.product_title}",
             quantity=line.order.quantity,
             stars=line.order.stars_total,

@@ -21,6 +21,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
@@ -439,7 +440,7 @@ def _history_view(
             t(
                 "shop.purchase_line",
                 id=order.id,
-                date=order.created_at.strftime("%Y-%m-%d"),
+                date=localtime.day(order.created_at),
                 category=line.category_name,
                 product=line.product_title,
                 quantity=order.quantity,

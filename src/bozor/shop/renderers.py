@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.db import utcnow
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer
@@ -165,7 +166,7 @@ async def _card_declined(
         if order is None:
             continue
         if order.status == OrderStatus.PENDING and order.expires_at > utcnow():
-            until = f"{order.expires_at:%H:%M} UTC"
+            until = localtime.show(order.expires_at, date=False)
             lines.append(t("shop.card_declined", id=order.id, until=until))
         else:
             lines.append(t("shop.card_declined_closed", id=order.id))
