@@ -18,7 +18,16 @@ from bozor import localtime
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, notify, orders, payments, stats, support
+from bozor.shop import (
+    catalogue,
+    codes,
+    notify,
+    orders,
+    payments,
+    stats,
+    support,
+    translate_bot,
+)
 from bozor.shop.models import OrderStatus
 
 
@@ -415,6 +424,7 @@ def create_router(settings: Settings) -> Router:
     router.message.register(admin_help, Command("shop_admin"))
     router.message.register(new_category, Command("new_category"))
     router.message.register(new_product, Command("new_product"))
+    router.message.register(translate_bot.translate, Command("translate"))
     router.message.register(set_price, Command("price"))
     router.message.register(
         toggle,
