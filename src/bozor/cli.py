@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.clikit import run as _run
 from bozor.clikit import settings_or_exit as _settings
 from bozor.clikit import with_session as _with_session
@@ -338,8 +339,8 @@ def apikey_list() -> None:
         if not keys:
             typer.echo("no API keys yet; `bozor apikey create NAME` makes one")
         for key in keys:
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            state = f"revoked {localtime.day(key.revoked_at)}" if key.revoked_at else "active"
+            used = localtime.show(key.last_used_at) if key.last_used_at else "never"
             typer.echo(
                 f"{key.id:>4}  bzr_{key.prefix}_…  {key.name:<24} {key.scopes:<18} "
                 f"{state:<18} last used {used}"

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.settings import Settings, SettingsError, load_settings
 
 
@@ -18,6 +19,7 @@ def settings_or_exit(*, for_bot: bool = False, **overrides: Any) -> Settings:
         settings = load_settings(**overrides)
         if for_bot:
             settings.check_bot_ready()
+        localtime.use(settings.timezone)  # the times this command prints
         return settings
     except SettingsError as exc:
         for line in str(exc).splitlines():

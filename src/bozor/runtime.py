@@ -14,7 +14,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bozor import features as known_features
-from bozor import migrate
+from bozor import localtime, migrate
 from bozor.api.app import create_app
 from bozor.bot.common import register_commands
 from bozor.botidentity import service as identity_service
@@ -52,6 +52,7 @@ async def serve(
         features = known_features.enabled(settings)
     runtime = Runtime.create(settings, features)
     metrics_module.current.set(runtime.metrics)  # the tasks started below inherit it
+    localtime.use(settings.timezone)  # so do they the community's time zone
     bot_role = "bot" in roles
     try:
         telegram_up = await _check_connections(runtime, roles)

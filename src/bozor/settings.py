@@ -24,6 +24,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bozor import localtime
+
 if TYPE_CHECKING:
     from bozor.payments.portmone import PortmoneConfig
 
@@ -107,6 +109,8 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     features: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(FEATURES))
     default_language: Literal["en", "ru", "uz"] = "en"
+    # The community's IANA time zone: times are shown in it and typed in it (stored in UTC).
+    timezone: str = "UTC"
 
     # Storage
     database_url: str = "sqlite+aiosqlite:///./bozor.sqlite3"
@@ -188,6 +192,9 @@ class Settings(BaseSettings):
     lottery_job_interval: float = Field(default=30.0, gt=0)  # seconds between job runs
     # After a draw, registered participants who did not win are told the results too.
     lottery_notify_participants: bool = True
+    # Winners in results published to the channel and to participants: masked (`@ja***e`),
+    # full (@username or name) or none (account numbers only). Winners get their own message.
+    lottery_publish_names: Literal["masked", "full", "none"] = "masked"
 
     # Web dashboard (/dashboard): admins sign in with an admin-scope API key, or this password
     # (plain, or "sha256:<hex digest>" so the file need not hold it); unset = API keys only.
@@ -274,6 +281,12 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_lists(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        localtime.load(value)  # ValueError names the zone and the expected shape
+        return value.strip()
 
     @field_validator("features", mode="before")
     @classmethod

@@ -29,6 +29,8 @@ TOAST = 200  # answerCallbackQuery text
 TEXT = 4096  # a message's text, after entities are parsed
 CAPTION = 1024  # a media caption
 BUTTON = 48  # a button label: Telegram has no hard cap, but clients show about a line of it
+INVOICE_TITLE = 32  # sendInvoice title
+INVOICE_DESCRIPTION = 255  # sendInvoice description
 ELLIPSIS = "…"
 
 _GRAPHEME = regex.compile(r"\X")

@@ -128,3 +128,34 @@ async def test_only_admins_and_a_way_out(bozor: Harness) -> None:
     await say(bozor, "/broadcast")
     assert (await say(bozor, "/cancel"))["text"] == "The broadcast was discarded."
     assert "did not understand" in (await say(bozor, "hello"))["text"]
+
+
+@pytest.mark.parametrize("bozor_overrides", [{"timezone": "Asia/Tashkent", "throttle_burst": 50}])
+async def test_a_schedule_is_typed_and_shown_in_the_communitys_zone(bozor: Harness) -> None:
+    from sqlalchemy import select
+
+    from bozor.broadcasts.models import Broadcast
+
+    await bozor.user("Admin", user_id=ADMIN_ID)
+    await make_recipients(bozor, 1)
+    await say(bozor, "/broadcast")
+    asked = await say(bozor, "Later", contains="Add link buttons")
+    await press(bozor, asked, "No buttons")
+    segments = await bozor.driver.wait_for_message(
+        ADMIN_ID, contains="Who should receive it?", after_message_id=asked["message_id"]
+    )
+    await press(bozor, segments, "language: en")
+    confirm = await bozor.driver.wait_for_message(
+        ADMIN_ID, contains="Send it?", after_message_id=segments["message_id"]
+    )
+    await press(bozor, confirm, "🕒 Schedule")
+    question = await bozor.driver.wait_for_message(
+        ADMIN_ID, contains="When should it go out?", after_message_id=confirm["message_id"]
+    )
+    assert "(Asia/Tashkent)" in question["text"] and "UTC" not in question["text"]
+    utc = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    typed = (utc + timedelta(hours=5)).strftime("%Y-%m-%d %H:%M")  # Tashkent: UTC+5
+    status = await say(bozor, typed, contains="Broadcast #1")
+    assert f"{typed} Asia/Tashkent" in status["text"], status["text"]
+    async with bozor.db() as session:
+        assert await session.scalar(select(Broadcast.scheduled_at)) == utc

@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -234,3 +235,24 @@ async def test_forms_need_the_csrf_token_and_pages_a_session(
         for path in (BASE, f"{BASE}/new", f"{BASE}/1", f"{BASE}/broadcasts.csv"):
             assert (await stranger.get(path)).status_code in (303, 401), path
     assert (await web.get(f"{BASE}/999")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "bozor_overrides",
+    [{"http_port": free_port(), "dashboard_password": PASSWORD, "timezone": "Europe/Berlin"}],
+)
+async def test_a_schedule_is_typed_and_shown_in_the_communitys_zone(
+    bozor: Harness, web: httpx.AsyncClient
+) -> None:
+    await make_recipients(bozor, 1)
+    form = (await web.get(f"{BASE}/new")).text
+    assert "Send at (Europe/Berlin, optional)" in form
+    utc = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+    local = utc.astimezone(ZoneInfo("Europe/Berlin"))
+    typed = local.strftime("%Y-%m-%dT%H:%M")
+    shown = await preview(web, text="Later", when=typed)
+    assert f"It goes out at {local:%Y-%m-%d %H:%M} {local.tzname()}." in shown.text, shown.text
+    created = await web.post(BASE, data=hidden_fields(shown.text, BASE))
+    assert created.status_code == 303
+    async with bozor.db() as session:
+        assert await session.scalar(select(Broadcast.scheduled_at)) == utc

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.broadcasts import render, segments, service, status
 from bozor.broadcasts.models import Broadcast
 from bozor.broadcasts.segments import Segment
@@ -168,7 +169,7 @@ async def ask_time(query: CallbackQuery, t: Translator, state: FSMContext) -> No
     await state.set_state(Compose.time)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(t("broadcast.ask_time"))
+        await query.message.answer(t("broadcast.ask_time", zone=localtime.zone_name()))
 
 
 async def got_time(

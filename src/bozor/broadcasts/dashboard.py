@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor import telegram_html
+from bozor import localtime, telegram_html
 from bozor.broadcasts import segments, service
 from bozor.broadcasts.exceptions import BroadcastFinishedError
 from bozor.broadcasts.models import Broadcast, Delivery
@@ -280,7 +280,7 @@ async def _compose(
         fields={k: fields.get(k, "") for k in FIELDS},
         audiences=_audiences(t, available),
         error=error,
-        earliest=utcnow().strftime("%Y-%m-%dT%H:%M"),
+        earliest=utcnow().astimezone(localtime.zone()).strftime("%Y-%m-%dT%H:%M"),
     )
 
 

@@ -11,14 +11,14 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor import telegram_html
+from bozor import localtime, telegram_html
 from bozor.broadcasts import segments as segments_module
 from bozor.broadcasts.exceptions import BroadcastFinishedError, BroadcastNotFoundError
 from bozor.broadcasts.models import Broadcast, BroadcastState, Delivery, DeliveryStatus
@@ -39,7 +39,6 @@ _TAG = re.compile(r"<[^>]*>")
 _URL = re.compile(r"^(https?://[^\s/]+\S*|tg://\S+)$")
 _PHOTO_URL = re.compile(r"^https://[^\s/]+\S*$")
 _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{20,255}$")  # Telegram's file ids are base64url
-_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")  # typed in the bot; a browser's field
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +124,11 @@ def parse_buttons(text: str) -> list[list[Button]]:
 
 
 def parse_time(text: str) -> datetime:
-    """`YYYY-MM-DD HH:MM` (or a browser's `YYYY-MM-DDTHH:MM`), in UTC."""
-    for form in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), form).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise InvalidInputError("broadcast.bad_time")
+    """`YYYY-MM-DD HH:MM` (or a browser's `YYYY-MM-DDTHH:MM`) in the community's zone, as UTC."""
+    try:
+        return localtime.parse(text)
+    except ValueError:
+        raise InvalidInputError("broadcast.bad_time", zone=localtime.zone_name()) from None
 
 
 def check_schedule(when: datetime | None) -> datetime:
@@ -140,7 +137,7 @@ def check_schedule(when: datetime | None) -> datetime:
     if when is None:
         return now
     if when < now - SCHEDULE_SKEW:
-        raise InvalidInputError("broadcast.in_the_past")
+        raise InvalidInputError("broadcast.in_the_past", zone=localtime.zone_name())
     if when > now + SCHEDULE_HORIZON:
         raise InvalidInputError("broadcast.too_far")
     return when

@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import localtime
 from bozor.broadcasts import service
 from bozor.broadcasts.models import Broadcast, BroadcastState
 from bozor.db import session_scope, utcnow
@@ -28,7 +29,7 @@ def text(t: Translator, broadcast: Broadcast, progress: service.Progress) -> str
     """The status: state and counts by outcome."""
     lines = [t(f"broadcast.state.{broadcast.state}", id=broadcast.id)]
     if broadcast.state == BroadcastState.SCHEDULED:
-        when = broadcast.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
+        when = localtime.show(broadcast.scheduled_at)
         lines.append(t("broadcast.scheduled_for", when=when))
     else:
         done = progress.total - progress.waiting

@@ -12,6 +12,7 @@ from fastapi import Depends, Query
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.classifieds import service
 from bozor.classifieds.models import Ad, Ban, ChannelPost, Decision
 from bozor.classifieds.renderers import latest_url
@@ -124,7 +125,7 @@ def ad_row(line: AdLine) -> list[Any]:
 
 
 def _time(value: datetime | None, export: bool) -> datetime | str | None:
-    return value if export or value is None else value.strftime("%Y-%m-%d %H:%M")
+    return value if export or value is None else localtime.show(value)
 
 
 def post_row(post: ChannelPost, *, export: bool = False) -> list[Any]:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor import csv_export
+from bozor import csv_export, localtime
 from bozor.api.deps import runtime_of as runtime_of  # the dashboard reads it here
 from bozor.apikeys import service as keys_service
 from bozor.dashboard import sessions
@@ -75,8 +75,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else "—"
-    env.filters["day"] = lambda value: value.strftime("%Y-%m-%d") if value else "—"
+    env.filters["when"] = localtime.show
+    env.filters["day"] = localtime.day
+    env.globals["zone_name"] = localtime.zone_name
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
     return env
 

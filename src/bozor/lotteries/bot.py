@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.methods import SendMessage, TelegramMethod
@@ -23,12 +23,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor import csv_export
+from bozor import csv_export, localtime
 from bozor.bot.keyboards import main_menu
 from bozor.db import utcnow
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator, all_translations
-from bozor.lotteries import accounts, audit, draws, notify, reports, service, wins
+from bozor.lotteries import accounts, audit, draws, notify, reports, service, verify_bot, wins
 from bozor.lotteries.exceptions import (
     BadImportError,
     CardTakenError,
@@ -37,6 +37,7 @@ from bozor.lotteries.exceptions import (
     WinExpiredError,
 )
 from bozor.lotteries.models import Account, Lottery, LotteryState, Participation, Win, WinStatus
+from bozor.lotteries.publish import VERIFY_PAYLOAD
 from bozor.lotteries.texts import STATUS_ICON, results_text, status_line, when
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
@@ -282,7 +283,7 @@ def parse_new_lottery(text: str) -> tuple[str, list[str], datetime | None, str |
         if lowered.startswith(("draw:", "at:")):
             value = line.split(":", 1)[1].strip()
             try:
-                draw_at = datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+                draw_at = localtime.parse(value)
             except ValueError:
                 raise InvalidInputError("lottery.bad_lottery", reason="draw_at") from None
         elif lowered.startswith("external:"):
@@ -298,7 +299,7 @@ async def new_lottery(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> SendMessage:
     if not command.args:
-        return message.answer(t("lottery.new_usage"))
+        return message.answer(t("lottery.new_usage", zone=localtime.zone_name()))
     title, prizes, draw_at, external = parse_new_lottery(command.args)
     lottery = await service.create(
         session=session,
@@ -520,6 +521,7 @@ async def _results_reply(
             round_=result.round,
             language=t.language,
             first_part=1,
+            names=None,
         )
     return message.answer(parts[0])
 
@@ -790,7 +792,12 @@ async def _render_results(
     if lottery is None:
         return None
     t = Translator(str(params.get("language") or "en"))
-    parts = split_text(await results_text(session, t, lottery, int(params["round"])))
+    names = str(params.get("names", "masked"))  # rows queued before names were published: masked
+    round_ = int(params["round"])
+    text = await results_text(
+        session, t, lottery, round_, names=None if names == "admin" else names
+    )
+    parts = split_text(text)
     part = int(params.get("part", 0))  # rows queued before results were split have none
     return Outgoing(parts[part]) if part < len(parts) else None
 
@@ -828,6 +835,12 @@ def create_router(settings: Settings) -> Router:
     router.message.register(register_start, Command("register"), private)
     router.message.register(my_account, Command("my_account"), private)
     router.message.register(list_lotteries, Command("lotteries"), private)
+    router.message.register(verify_bot.verify_draw, Command("verify"), private)
+    router.message.register(
+        verify_bot.verify_draw,
+        CommandStart(deep_link=True, magic=F.args.startswith(VERIFY_PAYLOAD)),
+        private,
+    )
     router.message.register(list_lotteries, F.text.in_(all_translations("menu.lotteries")), private)
     router.callback_query.register(confirm_button, F.data.startswith(CONFIRM_PREFIX))
     router.message.register(new_lottery, Command("new_lottery"), admin, private)

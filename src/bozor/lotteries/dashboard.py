@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.dashboard.web import AdminDep, csv_response, language_of, render, runtime_of
 from bozor.db import utcnow
 from bozor.featurekit import Figure, Section
@@ -91,7 +92,7 @@ def create_router() -> APIRouter:
             status_label=lambda status: t(f"lottery.status.{status}"),
             audit_table=[
                 (
-                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    localtime.show(e.created_at, seconds=True),
                     e.action,
                     e.actor if e.actor is not None else t("dashboard.lotteries.system"),
                     json.dumps(e.detail, ensure_ascii=False),

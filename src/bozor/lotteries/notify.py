@@ -43,6 +43,7 @@ async def drawn(*, session: AsyncSession, settings: Settings, result: DrawResult
         lottery_id=result.lottery.id,
         round_=result.round,
         language=settings.default_language,
+        names=settings.lottery_publish_names,
     )
     if result.round == 0 and settings.lottery_notify_participants:
         await participants(
@@ -50,11 +51,17 @@ async def drawn(*, session: AsyncSession, settings: Settings, result: DrawResult
             lottery=result.lottery,
             won=result.wins,
             default_language=settings.default_language,
+            names=settings.lottery_publish_names,
         )
 
 
 async def participants(
-    *, session: AsyncSession, lottery: Lottery, won: Sequence[Win], default_language: str
+    *,
+    session: AsyncSession,
+    lottery: Lottery,
+    won: Sequence[Win],
+    default_language: str,
+    names: str = "masked",
 ) -> int:
     """The results to the registered owners of the lottery's accounts who did not win (the
     winners have their own message): one broadcast per language. Returns how many users."""
@@ -83,7 +90,7 @@ async def participants(
         t = Translator(language)
         header = t("lottery.participant_results")
         room = broadcasts.TEXT_LIMIT - len(header) - 2
-        body = _fit(await results_text(session, t, lottery, 0), room)
+        body = _fit(await results_text(session, t, lottery, 0, names=names), room)
         await broadcasts.enqueue(
             session=session,
             user_ids=user_ids,
@@ -185,10 +192,12 @@ async def results(
     round_: int,
     language: str,
     first_part: int = 0,
+    names: str | None = "masked",
 ) -> None:
     """Announce a round's winners in the results channel (accounts with no owner by number),
     in as many messages as Telegram's length limit needs (a draw with very many places).
-    `first_part`: the parts before it were sent otherwise (the admin's reply to /draw)."""
+    `first_part`: the parts before it were sent otherwise (the admin's reply to /draw).
+    `names`: LOTTERY_PUBLISH_NAMES for a channel; None for the admin's own chat (in full)."""
     from bozor.lotteries.texts import results_text
 
     if channel is None:
@@ -196,13 +205,19 @@ async def results(
     lottery = await session.get(Lottery, lottery_id)
     if lottery is None:
         return
-    text = await results_text(session, Translator(language), lottery, round_)
+    text = await results_text(session, Translator(language), lottery, round_, names=names)
     for part in range(first_part, len(split_text(text))):
         await outbox.enqueue(
             session=session,
             chat_id=channel,
             kind=RESULTS,
-            params={"lottery_id": lottery_id, "round": round_, "language": language, "part": part},
+            params={
+                "lottery_id": lottery_id,
+                "round": round_,
+                "language": language,
+                "part": part,
+                "names": names or "admin",
+            },
             coalesce_key=f"lottery-results:{lottery_id}:{round_}:{part}",
         )
 

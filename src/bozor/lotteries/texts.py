@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.i18n import Translator
-from bozor.lotteries import service, wins
+from bozor.lotteries import publish, service, wins
 from bozor.lotteries.models import Lottery, WinStatus
 from bozor.lotteries.wins import PlaceState
 
@@ -20,7 +21,7 @@ STATUS_ICON = {
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    return localtime.show(value)
 
 
 def who(t: Translator, place: PlaceState) -> str:
@@ -42,8 +43,18 @@ def status_line(t: Translator, place: PlaceState, prize: str) -> str:
     )
 
 
-async def results_text(session: AsyncSession, t: Translator, lottery: Lottery, round_: int) -> str:
-    """A round's winners (accounts with no owner by number) and the fairness data."""
+async def results_text(
+    session: AsyncSession,
+    t: Translator,
+    lottery: Lottery,
+    round_: int,
+    *,
+    names: str | None = None,
+) -> str:
+    """A round's winners (accounts with no owner by number). For the admin (`names` None):
+    winners in full and the fairness data. Published (`names`: LOTTERY_PUBLISH_NAMES):
+    winners masked, in full or left out, and a "verify this draw" link instead of the seeds
+    and hashes."""
     prizes = await service.prizes(session=session, lottery_id=lottery.id)
     states = [
         p for p in await wins.places(session=session, lottery_id=lottery.id) if p.round == round_
@@ -61,21 +72,27 @@ async def results_text(session: AsyncSession, t: Translator, lottery: Lottery, r
             place=place.place,
             prize=prizes.get(place.place, ""),
             number=place.number,
-            who=owner_suffix(place),
+            who=owner_suffix(place) if names is None else publish.owner_suffix(place, names),
         )
         for place in states
     )
-    lines.append(
-        t(
-            "lottery.fairness",
-            seed=lottery.seed,
-            seed_hash=lottery.seed_hash,
-            participants_hash=lottery.participants_hash or "—",
-            count=lottery.participants_count or 0,
-            external=lottery.external_value or "—",
-        )
-    )
+    if names is None:
+        lines.append(fairness_text(t, lottery))
+    else:
+        lines.append(await publish.verify_line(session, t, lottery))
     return "\n".join(lines)
+
+
+def fairness_text(t: Translator, lottery: Lottery) -> str:
+    """The published data a draw can be recomputed from: seed, hashes, count, external value."""
+    return t(
+        "lottery.fairness",
+        seed=lottery.seed,
+        seed_hash=lottery.seed_hash,
+        participants_hash=lottery.participants_hash or "—",
+        count=lottery.participants_count or 0,
+        external=lottery.external_value or "—",
+    )
 
 
 def owner_suffix(place: wins.PlaceState) -> str:

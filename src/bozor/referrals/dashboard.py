@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.dashboard.charts import Series, funnel_bars, line_chart
 from bozor.dashboard.web import (
     AdminDep,
@@ -115,7 +116,7 @@ def create_router() -> APIRouter:
                     names[row.referral.referred_id],
                     t(f"dashboard.status.{row.referral.status}"),
                     row.referral.reason or "",
-                    row.referral.created_at.strftime("%Y-%m-%d %H:%M"),
+                    localtime.show(row.referral.created_at),
                 )
                 for row in latest
             ],

@@ -31,14 +31,33 @@ callbacks = APIRouter(tags=["payments"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
+Language = Literal["en", "ru", "uz"]
+PerLanguageName = Annotated[
+    dict[Language, Annotated[str, Field(max_length=64)]],
+    Field(
+        description="The text per language; DEFAULT_LANGUAGE's is the plain one, the others are "
+        "translations (an empty text removes one).",
+        examples=[{"en": "Gift cards", "ru": "Подарочные карты", "uz": "Sovgʻa kartalari"}],
+    ),
+]
+PerLanguageText = Annotated[dict[Language, Annotated[str, Field(max_length=500)]], Field()]
+Translations = Annotated[
+    dict[str, dict[str, str]],
+    Field(
+        description="Texts in languages other than DEFAULT_LANGUAGE, per language and field.",
+        examples=[{"ru": {"name": "Подарочные карты"}}],
+    ),
+]
+
+
 class CategoryCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=500)
+    name: Annotated[str, Field(min_length=1, max_length=64)] | PerLanguageName
+    description: Annotated[str, Field(max_length=500)] | PerLanguageText = ""
 
 
 class CategoryUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
-    description: str | None = Field(default=None, max_length=500)
+    name: Annotated[str, Field(min_length=1, max_length=64)] | PerLanguageName | None = None
+    description: Annotated[str, Field(max_length=500)] | PerLanguageText | None = None
     is_hidden: StrictBool | None = None
     position: StrictInt | None = Field(default=None, ge=0, le=10_000)
 
@@ -49,11 +68,13 @@ class CategoryRead(BaseModel):
     description: str
     position: int
     is_hidden: bool
+    translations: Translations
 
 
 class ProductCreate(BaseModel):
     category_id: StrictInt = Field(ge=1, le=2**63 - 1)
-    title: str = Field(min_length=1, max_length=64)
+    title: Annotated[str, Field(min_length=1, max_length=64)] | PerLanguageName
+    description: Annotated[str, Field(max_length=500)] | PerLanguageText = ""
     price_stars: StrictInt = Field(ge=1, le=catalogue.MAX_STARS)
     card_price: StrictInt | None = Field(
         default=None, ge=1, le=100_000_000, description="Minor units (kopecks, cents)."
@@ -63,7 +84,8 @@ class ProductCreate(BaseModel):
 
 
 class ProductUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=64)
+    title: Annotated[str, Field(min_length=1, max_length=64)] | PerLanguageName | None = None
+    description: Annotated[str, Field(max_length=500)] | PerLanguageText | None = None
     price_stars: StrictInt | None = Field(default=None, ge=1, le=catalogue.MAX_STARS)
     card_price: StrictInt | None = Field(default=None, ge=1, le=100_000_000)
     card_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -76,6 +98,8 @@ class ProductRead(BaseModel):
     id: int
     category_id: int
     title: str
+    description: str
+    translations: Translations
     price_stars: int
     card_price: int | None
     card_currency: str
@@ -161,11 +185,16 @@ async def list_categories(session: SessionDep, _: AdminDep) -> list[CategoryRead
 
 @router.post("/categories", status_code=201, responses=responses(409, 422))
 async def create_category(
-    body: CategoryCreate, session: SessionDep, caller: AdminDep
+    body: CategoryCreate, request: Request, session: SessionDep, caller: AdminDep
 ) -> CategoryRead:
-    """Create a category (a service whose cards are sold)."""
+    """Create a category (a service whose cards are sold), its name and description plain or
+    per language."""
     category = await catalogue.create_category(
-        session=session, name=body.name, description=body.description, actor=_actor(caller)
+        session=session,
+        name=body.name,
+        description=body.description,
+        actor=_actor(caller),
+        default_language=request.app.state.runtime.settings.default_language,
     )
     await session.commit()
     return _category(category)
@@ -173,11 +202,15 @@ async def create_category(
 
 @router.patch("/categories/{category_id}", responses=responses(404, 409, 422))
 async def update_category(
-    category_id: Id, body: CategoryUpdate, session: SessionDep, caller: AdminDep
+    category_id: Id, body: CategoryUpdate, request: Request, session: SessionDep, caller: AdminDep
 ) -> CategoryRead:
-    """Rename, describe, hide/show or move a category."""
+    """Rename, describe, translate, hide/show or move a category."""
     category = await catalogue.update_category(
-        session=session, category_id=category_id, actor=_actor(caller), **body.model_dump()
+        session=session,
+        category_id=category_id,
+        actor=_actor(caller),
+        default_language=request.app.state.runtime.settings.default_language,
+        **body.model_dump(),
     )
     await session.commit()
     return _category(category)
@@ -189,6 +222,8 @@ def _product(row: catalogue.ProductStock) -> ProductRead:
         id=p.id,
         category_id=p.category_id,
         title=p.title,
+        description=p.description,
+        translations=p.translations or {},
         price_stars=p.price_stars,
         card_price=p.card_price,
         card_currency=p.card_currency,
@@ -217,10 +252,15 @@ async def _product_read(session: SessionDep, product_id: int) -> ProductRead:
 
 
 @router.post("/products", status_code=201, responses=responses(404, 409, 422))
-async def create_product(body: ProductCreate, session: SessionDep, caller: AdminDep) -> ProductRead:
-    """Create a denomination of a category."""
+async def create_product(
+    body: ProductCreate, request: Request, session: SessionDep, caller: AdminDep
+) -> ProductRead:
+    """Create a denomination of a category, its title and description plain or per language."""
     product = await catalogue.create_product(
-        session=session, actor=_actor(caller), **body.model_dump()
+        session=session,
+        actor=_actor(caller),
+        default_language=request.app.state.runtime.settings.default_language,
+        **body.model_dump(),
     )
     await session.commit()
     return await _product_read(session, product.id)
@@ -228,11 +268,16 @@ async def create_product(body: ProductCreate, session: SessionDep, caller: Admin
 
 @router.patch("/products/{product_id}", responses=responses(404, 409, 422))
 async def update_product(
-    product_id: Id, body: ProductUpdate, session: SessionDep, caller: AdminDep
+    product_id: Id, body: ProductUpdate, request: Request, session: SessionDep, caller: AdminDep
 ) -> ProductRead:
-    """Change a product's title, prices, card payability, visibility or position."""
+    """Change a product's title, description, translations, prices, card payability,
+    visibility or position."""
     await catalogue.update_product(
-        session=session, product_id=product_id, actor=_actor(caller), **body.model_dump()
+        session=session,
+        product_id=product_id,
+        actor=_actor(caller),
+        default_language=request.app.state.runtime.settings.default_language,
+        **body.model_dump(),
     )
     await session.commit()
     return await _product_read(session, product_id)

@@ -14,10 +14,20 @@ from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, notify, orders, payments, stats, support
+from bozor.shop import (
+    catalogue,
+    codes,
+    notify,
+    orders,
+    payments,
+    stats,
+    support,
+    translate_bot,
+)
 from bozor.shop.models import OrderStatus
 
 
@@ -262,7 +272,7 @@ async def show_orders(
         t(
             "shop.order_line",
             id=line.order.id,
-            date=line.order.created_at.strftime("%Y-%m-%d %H:%M"),
+            date=localtime.show(line.order.created_at),
             product=f"{line.category_name} {line.product_title}",
             quantity=line.order.quantity,
             stars=line.order.stars_total,
@@ -414,6 +424,7 @@ def create_router(settings: Settings) -> Router:
     router.message.register(admin_help, Command("shop_admin"))
     router.message.register(new_category, Command("new_category"))
     router.message.register(new_product, Command("new_product"))
+    router.message.register(translate_bot.translate, Command("translate"))
     router.message.register(set_price, Command("price"))
     router.message.register(
         toggle,

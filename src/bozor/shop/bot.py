@@ -21,6 +21,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
@@ -28,11 +29,29 @@ from bozor.ledger import service as ledger
 from bozor.referrals import rewards
 from bozor.referrals.models import Reward, RewardStatus
 from bozor.settings import Settings
-from bozor.shop import admin_bot, card, catalogue, codes, notify, orders, payments, refunds, support
+from bozor.shop import (
+    admin_bot,
+    card,
+    catalogue,
+    codes,
+    notify,
+    orders,
+    payments,
+    refunds,
+    support,
+    translations,
+)
 from bozor.shop.exceptions import not_pending
 from bozor.shop.models import STARS, Order, OrderStatus, Payment
 from bozor.shop.renderers import delivered_text, renderers
-from bozor.telegram_limits import BUTTON, fit_button, fit_param
+from bozor.telegram_limits import (
+    BUTTON,
+    INVOICE_DESCRIPTION,
+    INVOICE_TITLE,
+    cut,
+    fit_button,
+    fit_param,
+)
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -58,12 +77,13 @@ def _id(data: str | None, prefix: str) -> int:
 
 def order_summary(t: Translator, line: orders.OrderLine, settings: Settings) -> str:
     order = line.order
+    category, product = translations.line_names(line, t.language)
     parts = [
         t(
             "shop.summary",
             id=order.id,
-            category=line.category_name,
-            product=line.product_title,
+            category=category,
+            product=product,
             quantity=order.quantity,
             stars=order.stars_total,
         )
@@ -123,7 +143,8 @@ async def _categories_view(
         return t("shop.empty"), None
     builder = InlineKeyboardBuilder()
     for category in found:
-        builder.button(text=fit_button(category.name), callback_data=f"sh:c:{category.id}")
+        name = translations.category_name(category, t.language)
+        builder.button(text=fit_button(name), callback_data=f"sh:c:{category.id}")
     builder.adjust(2)
     return t("shop.choose_category"), builder.as_markup()
 
@@ -165,13 +186,14 @@ async def show_products(
         raise DomainError("shop.category_not_found")
     builder = InlineKeyboardBuilder()
     for row in await catalogue.products(session=session, category_id=category_id):
-        label = _product_label(t, row.product.title, row.product.price_stars, row.available)
+        title = translations.product_title(row.product, t.language)
+        label = _product_label(t, title, row.product.price_stars, row.available)
         builder.button(text=label, callback_data=f"sh:p:{row.product.id}")
     builder.button(text=t("shop.back"), callback_data="sh:cats")
     builder.adjust(1)
-    text = t("shop.choose_product", category=category.name)
-    if category.description:
-        text = f"{text}\n\n{category.description}"
+    text = t("shop.choose_product", category=translations.category_name(category, t.language))
+    if description := translations.category_description(category, t.language):
+        text = f"{text}\n\n{description}"
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.edit_text(text, reply_markup=builder.as_markup())
@@ -201,11 +223,13 @@ async def ask_quantity(
     await state.update_data(product_id=product.id)
     text = t(
         "shop.ask_quantity",
-        title=product.title,
+        title=translations.product_title(product, t.language),
         stars=product.price_stars,
         count=left,
         max=most,
     )
+    if description := translations.product_description(product, t.language):
+        text = f"{text}\n\n{description}"
     if product.card_payable and product.card_price is not None:
         text += "\n" + t(
             "shop.card_price",
@@ -287,14 +311,27 @@ async def pay_stars(
     line = await orders.line(session=session, order_id=order.id)
     await query.answer()
     assert isinstance(query.message, Message)
-    title = f"{line.category_name} {line.product_title}"[:32]
+    category, product = translations.line_names(line, t.language)
+    title = cut(f"{category} {product}", INVOICE_TITLE)
     return query.message.answer_invoice(
         title=title,
-        description=t("shop.invoice_description", quantity=order.quantity, id=order.id)[:255],
+        description=_invoice_description(t, line),
         payload=payments.invoice_payload(order.id, query.message.message_id),
         currency=STARS,
         prices=[LabeledPrice(label=title, amount=order.stars_due)],
     )
+
+
+def _invoice_description(t: Translator, line: orders.OrderLine) -> str:
+    """What is bought (the product's description in the buyer's language, shortened if need
+    be) and the order's sentence, within Telegram's 255 characters."""
+    sentence = t("shop.invoice_description", quantity=line.order.quantity, id=line.order.id)
+    about = translations.text(
+        line.product_translations, "description", t.language, line.product_description
+    )
+    if not about:
+        return cut(sentence, INVOICE_DESCRIPTION)
+    return fit_param(lambda short: f"{short}\n{sentence}", about, INVOICE_DESCRIPTION)
 
 
 async def pre_checkout(
@@ -391,7 +428,7 @@ async def pay_card(
         description=t(
             "shop.card_description",
             id=order_id,
-            product=line.product_title,
+            product=" ".join(translations.line_names(line, t.language)),
             quantity=line.order.quantity,
         ),
         return_url=f"https://t.me/{me.username or ''}",
@@ -435,13 +472,14 @@ def _history_view(
     builder = InlineKeyboardBuilder()
     for line in lines:
         order = line.order
+        category, product = translations.line_names(line, t.language)
         text.append(
             t(
                 "shop.purchase_line",
                 id=order.id,
-                date=order.created_at.strftime("%Y-%m-%d"),
-                category=line.category_name,
-                product=line.product_title,
+                date=localtime.day(order.created_at),
+                category=category,
+                product=product,
                 quantity=order.quantity,
                 status=t(f"shop.status.{order.status}"),
             )

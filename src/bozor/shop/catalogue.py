@@ -9,7 +9,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.shop import audit
+from bozor.i18n import DEFAULT_LANGUAGE
+from bozor.shop import audit, translations
 from bozor.shop.exceptions import (
     BadNameError,
     BadPriceError,
@@ -95,10 +96,23 @@ def _check_prices(price_stars: int, card_price: int | None, card_currency: str) 
 
 
 async def create_category(
-    *, session: AsyncSession, name: str, description: str = "", actor: str | None = None
+    *,
+    session: AsyncSession,
+    name: translations.Given,
+    description: translations.Given = "",
+    actor: str | None = None,
+    default_language: str = DEFAULT_LANGUAGE,
 ) -> Category:
-    """A new, visible category; names are unique."""
-    category = Category(name=_name(name), description=_description(description))
+    """A new, visible category; names are unique. `name` and `description` are plain (the
+    default language's) or per language; the name is required in the default language."""
+    plain_name, names = translations.split(name, default_language)
+    plain_description, descriptions = translations.split(description, default_language)
+    if plain_name is None:
+        raise BadNameError(max=64)
+    category = Category(name=_name(plain_name), description=_description(plain_description or ""))
+    category.translations = translations.merged(
+        translations.merged({}, "name", names, _name), "description", descriptions, _description
+    )
     await _category_name_free(session, category.name)
     session.add(category)
     await session.flush()
@@ -112,15 +126,27 @@ async def update_category(
     *,
     session: AsyncSession,
     category_id: int,
-    name: str | None = None,
-    description: str | None = None,
+    name: translations.Given | None = None,
+    description: translations.Given | None = None,
     is_hidden: bool | None = None,
     position: int | None = None,
     actor: str | None = None,
+    default_language: str = DEFAULT_LANGUAGE,
 ) -> Category:
-    """Rename, describe, hide/show or move a category."""
+    """Rename, describe, translate, hide/show or move a category (texts per language as in
+    `create_category`; a language left out keeps its translation, an empty text drops it)."""
     category = await get_category(session=session, category_id=category_id)
     changes: dict[str, object] = {}
+    name, names = translations.split(name, default_language)
+    description, descriptions = translations.split(description, default_language)
+    if names or descriptions:
+        category.translations = translations.merged(
+            translations.merged(category.translations, "name", names, _name),
+            "description",
+            descriptions,
+            _description,
+        )
+        changes["translations"] = sorted({*names, *descriptions})
     if name is not None and _name(name) != category.name:
         await _category_name_free(session, _name(name))
         category.name = changes["name"] = _name(name)
@@ -175,19 +201,33 @@ async def create_product(
     *,
     session: AsyncSession,
     category_id: int,
-    title: str,
+    title: translations.Given,
     price_stars: int,
     card_price: int | None = None,
     card_currency: str = "UAH",
     card_payable: bool = False,
+    description: translations.Given = "",
     actor: str | None = None,
+    default_language: str = DEFAULT_LANGUAGE,
 ) -> Product:
-    """A new denomination of a category."""
+    """A new denomination of a category (title and description plain or per language, as
+    for categories)."""
     await get_category(session=session, category_id=category_id)
     _check_prices(price_stars, card_price, card_currency)
+    plain_title, titles = translations.split(title, default_language)
+    plain_description, descriptions = translations.split(description, default_language)
+    if plain_title is None:
+        raise BadNameError(max=64)
     product = Product(
         category_id=category_id,
-        title=_name(title),
+        title=_name(plain_title),
+        description=_description(plain_description or ""),
+        translations=translations.merged(
+            translations.merged({}, "title", titles, _name),
+            "description",
+            descriptions,
+            _description,
+        ),
         price_stars=price_stars,
         card_price=card_price,
         card_currency=card_currency,
@@ -210,7 +250,8 @@ async def update_product(
     *,
     session: AsyncSession,
     product_id: int,
-    title: str | None = None,
+    title: translations.Given | None = None,
+    description: translations.Given | None = None,
     price_stars: int | None = None,
     card_price: int | None = None,
     clear_card_price: bool = False,
@@ -219,11 +260,24 @@ async def update_product(
     is_hidden: bool | None = None,
     position: int | None = None,
     actor: str | None = None,
+    default_language: str = DEFAULT_LANGUAGE,
 ) -> Product:
-    """Change a product's title, prices, card payability, visibility or position. Orders
-    already made keep the prices they were made with."""
+    """Change a product's title, description (plain or per language), prices, card
+    payability, visibility or position. Orders already made keep the prices they were made
+    with."""
     product = await get_product(session=session, product_id=product_id)
     before = {"price_stars": product.price_stars, "card_price": product.card_price}
+    title, titles = translations.split(title, default_language)
+    description, descriptions = translations.split(description, default_language)
+    if titles or descriptions:
+        product.translations = translations.merged(
+            translations.merged(product.translations, "title", titles, _name),
+            "description",
+            descriptions,
+            _description,
+        )
+    if description is not None:
+        product.description = _description(description)
     if title is not None and _name(title) != product.title:
         await _product_title_free(session, product.category_id, _name(title))
         product.title = _name(title)

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor import localtime
 from bozor.dashboard.charts import Series, line_chart
 from bozor.dashboard.web import (
     AdminDep,
@@ -179,12 +180,12 @@ def create_router() -> APIRouter:
             latest=[
                 (
                     line.order.id,
-                    line.order.created_at.strftime("%Y-%m-%d %H:%M"),
+                    localtime.show(line.order.created_at),
                     t(f"shop.status.{line.order.status}"),
                     names.get(line.order.user_id, f"#{line.order.user_id}"),
                     f"{line.category_name} {line.product_title} × {line.order.quantity}",
                     charged(line.order),
-                    line.order.paid_at.strftime("%Y-%m-%d %H:%M") if line.order.paid_at else "—",
+                    localtime.show(line.order.paid_at),
                 )
                 for line in latest
             ],

@@ -32,16 +32,17 @@ ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in
 
 @dataclass(frozen=True, slots=True)
 class Denomination:
-    title: str
+    title: str  # English; `titles` in Russian and Uzbek where they differ
     stars: int
     left: int  # codes in stock once the demo starts
     sold: int  # codes sold in paid orders (a refunded order's codes stay sold)
+    titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Service:
-    name: str
-    description: str
+    name: str  # a brand: the same in every language
+    description: dict[str, str]  # per language
     code_shape: str  # "X" stands for a random letter or digit
     products: tuple[Denomination, ...]
 
@@ -49,7 +50,13 @@ class Service:
 CATALOGUE = (
     Service(
         "App Store",
-        "Apple gift cards for the App Store, iCloud+ and Apple Music (US accounts).",
+        {
+            "en": "Apple gift cards for the App Store, iCloud+ and Apple Music (US accounts).",
+            "ru": "Подарочные карты Apple для App Store, iCloud+ и Apple Music (аккаунты США).",
+            "uz": (
+                "App Store, iCloud+ va Apple Music uchun Apple sovgʻa kartalari (AQSh akkauntlari)."
+            ),
+        },
         "XXXXXXXXXXXXXXXX",
         (
             Denomination("10 USD", 800, 24, 9),
@@ -59,7 +66,14 @@ CATALOGUE = (
     ),
     Service(
         "Google Play",
-        "Google Play gift codes for apps, games and subscriptions (US accounts).",
+        {
+            "en": "Google Play gift codes for apps, games and subscriptions (US accounts).",
+            "ru": "Подарочные коды Google Play для приложений, игр и подписок (аккаунты США).",
+            "uz": (
+                "Ilovalar, oʻyinlar va obunalar uchun Google Play "
+                "sovgʻa kodlari (AQSh akkauntlari)."
+            ),
+        },
         "XXXX-XXXX-XXXX-XXXX-XXXX",
         (
             Denomination("10 USD", 800, 30, 11),
@@ -69,7 +83,11 @@ CATALOGUE = (
     ),
     Service(
         "Steam",
-        "Steam Wallet codes in US dollars.",
+        {
+            "en": "Steam Wallet codes in US dollars.",
+            "ru": "Коды пополнения кошелька Steam в долларах США.",
+            "uz": "AQSh dollaridagi Steam hamyoni kodlari.",
+        },
         "XXXXX-XXXXX-XXXXX",
         (
             Denomination("5 USD", 400, 28, 12),
@@ -79,12 +97,20 @@ CATALOGUE = (
     ),
     Service(
         "Telegram Premium",
-        "Telegram Premium gift codes: open the link in Telegram to activate.",
+        {
+            "en": "Telegram Premium gift codes: open the link in Telegram to activate.",
+            "ru": (
+                "Подарочные коды Telegram Premium: откройте ссылку в Telegram, чтобы активировать."
+            ),
+            "uz": (
+                "Telegram Premium sovgʻa kodlari: faollashtirish uchun havolani Telegramda oching."
+            ),
+        },
         "https://t.me/giftcode/XXXXXXXXXXXXXXXX",
         (
-            Denomination("3 months", 1000, 18, 6),
-            Denomination("6 months", 1900, 10, 3),
-            Denomination("12 months", 3400, 6, 2),
+            Denomination("3 months", 1000, 18, 6, (("ru", "3 месяца"), ("uz", "3 oy"))),
+            Denomination("6 months", 1900, 10, 3, (("ru", "6 месяцев"), ("uz", "6 oy"))),
+            Denomination("12 months", 3400, 6, 2, (("ru", "12 месяцев"), ("uz", "12 oy"))),
         ),
     ),
 )
@@ -133,15 +159,20 @@ async def _catalogue(
     stocked = []
     for service in CATALOGUE:
         category = await catalogue.create_category(
-            session=session, name=service.name, description=service.description, actor=ACTOR
+            session=session,
+            name=service.name,
+            description=service.description,
+            actor=ACTOR,
+            default_language="en",  # the sample's plain texts are English
         )
         for item in service.products:
             product = await catalogue.create_product(
                 session=session,
                 category_id=category.id,
-                title=item.title,
+                title={"en": item.title, **dict(item.titles)},
                 price_stars=item.stars,
                 actor=ACTOR,
+                default_language="en",
             )
             shapes = [_code(ctx.rng, service.code_shape) for _ in range(item.left + item.sold)]
             await codes.import_codes(

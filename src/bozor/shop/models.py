@@ -68,6 +68,11 @@ class Category(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     position: Mapped[int] = mapped_column(default=0)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    # {"ru": {"name": ..., "description": ...}, "uz": {...}}: name and description (above, in
+    # DEFAULT_LANGUAGE) in other languages; a missing one falls back to the default's.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
 
 
 class Product(TimestampMixin, Base):
@@ -86,6 +91,11 @@ class Product(TimestampMixin, Base):
     card_payable: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # {"ru": {"title": ..., "description": ...}}: as Category.translations
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
 
 
 class Code(TimestampMixin, Base):

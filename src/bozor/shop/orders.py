@@ -4,7 +4,7 @@ delivered, expired, cancelled or refunded; the bonus balance pays part or all of
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import cast
 
@@ -53,6 +53,9 @@ class OrderLine:
     order: Order
     product_title: str
     category_name: str
+    product_translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    category_translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    product_description: str = ""
 
 
 async def _reserve(session: AsyncSession, order_id: int, product_id: int, quantity: int) -> int:
@@ -391,7 +394,7 @@ async def history(
     total = await session.scalar(select(func.count()).where(Order.user_id == user_id))
     rows = (
         await session.execute(
-            select(Order, Product.title, Category.name)
+            select(Order, Product.title, Category.name, Product.translations, Category.translations)
             .join(Product, Product.id == Order.product_id)
             .join(Category, Category.id == Product.category_id)
             .where(Order.user_id == user_id)
@@ -400,13 +403,21 @@ async def history(
             .limit(per_page)
         )
     ).all()
-    return [OrderLine(order, title, name) for order, title, name in rows], int(total or 0)
+    lines = [OrderLine(row[0], row[1], row[2], row[3] or {}, row[4] or {}) for row in rows]
+    return lines, int(total or 0)
 
 
 async def line(*, session: AsyncSession, order_id: int) -> OrderLine:
     row = (
         await session.execute(
-            select(Order, Product.title, Category.name)
+            select(
+                Order,
+                Product.title,
+                Category.name,
+                Product.translations,
+                Category.translations,
+                Product.description,
+            )
             .join(Product, Product.id == Order.product_id)
             .join(Category, Category.id == Product.category_id)
             .where(Order.id == order_id)
@@ -414,7 +425,7 @@ async def line(*, session: AsyncSession, order_id: int) -> OrderLine:
     ).one_or_none()
     if row is None:
         raise OrderNotFoundError
-    return OrderLine(row[0], row[1], row[2])
+    return OrderLine(row[0], row[1], row[2], row[3] or {}, row[4] or {}, row[5] or "")
 
 
 async def listing(

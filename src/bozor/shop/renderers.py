@@ -9,11 +9,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor import localtime
 from bozor.db import utcnow
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, notify, orders
+from bozor.shop import catalogue, codes, notify, orders, translations
 from bozor.shop.models import STARS, Order, OrderStatus, Payment, Product, Ticket, TicketMessage
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -31,11 +32,12 @@ def _amount(amount: int, currency: str) -> str:
 def delivered_text(t: Translator, line: orders.OrderLine, found: list[str]) -> str:
     """An order's codes, each in monospace so that a tap copies it."""
     listed = "\n".join(f"<code>{escape(code)}</code>" for code in found)
+    category, product = translations.line_names(line, t.language)
     return t(
         "shop.codes",
         id=line.order.id,
-        category=escape(line.category_name),
-        product=escape(line.product_title),
+        category=escape(category),
+        product=escape(product),
         codes=listed,
     )
 
@@ -165,7 +167,7 @@ async def _card_declined(
         if order is None:
             continue
         if order.status == OrderStatus.PENDING and order.expires_at > utcnow():
-            until = f"{order.expires_at:%H:%M} UTC"
+            until = localtime.show(order.expires_at, date=False)
             lines.append(t("shop.card_declined", id=order.id, until=until))
         else:
             lines.append(t("shop.card_declined_closed", id=order.id))
