@@ -15,6 +15,7 @@ from aiogram.types import Update
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
+from starlette.middleware.gzip import GZipMiddleware
 
 from bozor.api import methods, problems
 from bozor.api.limits import limit_ip, limits_from
@@ -71,6 +72,9 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
         )
 
     app.add_middleware(ObservabilityMiddleware, metrics=runtime.metrics)
+    # Text compression for the dashboard's pages and the API's JSON; Starlette leaves
+    # text/event-stream alone, and answers under a kilobyte are not worth compressing.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     # Starlette tries routes in order: the busiest (health checks, Telegram's webhook, referral
     # links) come first, so they are not matched against every API route before.
 

@@ -30,10 +30,12 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str) -
     readers."""
     count = len(labels)
     top = _nice_max(max((v for s in series for v in s.values), default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    # Room for the widest value on the y axis (11 px digits), at least LEFT.
+    left = max(LEFT, 14 + 7 * len(str(top)))
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(i: int) -> float:
-        return LEFT + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
+        return left + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
 
     def y(v: int) -> float:
         return TOP + plot_h - plot_h * v / top
@@ -46,16 +48,18 @@ def line_chart(labels: Sequence[str], series: Sequence[Series], *, title: str) -
     for k in range(5):
         value = top * k // 4
         parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" '
-            f'y2="{y(value):.1f}"/><text class="axis" x="{LEFT - 6}" y="{y(value) + 4:.1f}" '
+            f'<line class="grid" x1="{left}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}"/><text class="axis" x="{left - 6}" y="{y(value) + 4:.1f}" '
             f'text-anchor="end">{value}</text>'
         )
     every = max(1, count // 7)
     for i, label in enumerate(labels):
         if i % every == 0 or (i == count - 1 and i % every > every // 2):
+            # The last label ends at its point: centred there, half of it fell off the chart.
+            anchor = "end" if i == count - 1 and count > 1 else "middle"
             parts.append(
                 f'<text class="axis" x="{x(i):.1f}" y="{HEIGHT - 8}" '
-                f'text-anchor="middle">{escape(label)}</text>'
+                f'text-anchor="{anchor}">{escape(label)}</text>'
             )
     for s in series:
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values))

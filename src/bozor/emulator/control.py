@@ -22,6 +22,8 @@ Per bot (prefix ``/control/bots/{token}``)::
     PUT    /chats/{chat_id}/members/{user_id}   {status}
     GET    /chats/{chat_id}/messages            ?from_bot=&after_id=&version=&timeout=
     GET    /chats/{chat_id}/keyboard            latest reply keyboard
+    GET    /watch                               ?chats=&after=&versions=&timeout= bot
+                                                messages per chat, waits for a change
     POST   /messages                            a user sends text/contact/photo/document
     POST   /albums                              a user sends an album of photos
     POST   /callbacks                           a user presses an inline button
@@ -57,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .params import Params
-from .state import JSON, BotState, chat_member_json, sent_by_bot
+from .state import JSON, BotState, chat_member_json, sent_by_bot, wait_any
 from .users import ControlError
 
 if TYPE_CHECKING:
@@ -253,6 +255,34 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
             newest_first.append(message)
         newest_first.reverse()
         return _ok({"version": log.version, "messages": newest_first})
+
+    async def watch_chats(request: web.Request) -> web.Response:
+        """Several chats' bot messages after a given id, waiting (long poll) while none of the
+        chats changed since the given versions: the web chat's unread counts, one request
+        open at a time however many personas it shows."""
+        bot = bot_of(request)
+        query = request.query
+        ids = [_int(v, "chats") for v in query.get("chats", "").split(",") if v]
+        afters = [_int(v, "after") for v in query.get("after", "").split(",") if v]
+        versions = [_opt_int(v, "versions") for v in query.get("versions", "").split(",")]
+        if not ids or len(afters) != len(ids):
+            raise ControlError(400, "chats and after must list as many ids as each other")
+        if len(ids) > 100:
+            raise ControlError(400, "at most 100 chats")
+        logs = [bot.log(users.chat(chat_id)) for chat_id in ids]
+        known = len(versions) == len(ids)
+        if known and all(log.version == v for log, v in zip(logs, versions, strict=True)):
+            await wait_any(logs, _timeout(request, 5.0))
+        bot_id = bot.user.id
+        chats = []
+        for chat_id, log, after in zip(ids, logs, afters, strict=True):
+            count = 0
+            for message in reversed(log.messages.values()):
+                if message["message_id"] <= after:
+                    break
+                count += sent_by_bot(message, bot_id)
+            chats.append({"id": chat_id, "version": log.version, "from_bot": count})
+        return _ok({"chats": chats})
 
     async def chat_keyboard(request: web.Request) -> web.Response:
         bot = bot_of(request)
@@ -465,6 +495,7 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
         ("POST", f"{b}/chats", create_chat),
         ("PUT", b + "/chats/{chat_id}/members/{user_id}", set_member),
         ("GET", b + "/chats/{chat_id}/messages", chat_messages),
+        ("GET", f"{b}/watch", watch_chats),
         ("GET", b + "/chats/{chat_id}/keyboard", chat_keyboard),
         ("POST", f"{b}/messages", post_message),
         ("POST", f"{b}/albums", post_album),

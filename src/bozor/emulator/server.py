@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from .botapi import BotApi
+from .compression import compress_text
 from .control import control_routes
 from .errors import (
     DEFAULT_FAULT_DESCRIPTIONS,
@@ -79,7 +80,7 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._url: str | None = None
-        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[compress_text])
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self.app.router.add_routes(control_routes(self))

@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +207,21 @@ class Waitable:
         finally:
             if fut in self.waiters:
                 self.waiters.remove(fut)
+
+
+async def wait_any(waitables: Sequence[Waitable], timeout: float) -> None:
+    """Until one of them changes, or the timeout."""
+    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    for waitable in waitables:
+        waitable.waiters.append(fut)
+    try:
+        await asyncio.wait_for(fut, timeout)
+    except TimeoutError:
+        pass
+    finally:
+        for waitable in waitables:
+            if fut in waitable.waiters:
+                waitable.waiters.remove(fut)
 
 
 class ChatLog(Waitable):

@@ -5,6 +5,7 @@ reports; every table with CSV. Reads through the lottery services, as the admin 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -43,7 +44,7 @@ def create_router() -> APIRouter:
         async with runtime_of(request).session_factory() as session:
             rows = await service.listing(session=session, limit=200)
             report_tables = {
-                name: await build(session=session, limit=20)
+                name: _readable(t, *await build(session=session, limit=20))
                 for name, build in reports.REPORTS.items()
             }
         return render(
@@ -131,6 +132,23 @@ def create_router() -> APIRouter:
         )
 
     return router
+
+
+def _readable(t: Translator, columns: list[str], rows: list[tuple[Any, ...]]) -> reports.Report:
+    """A report for people: headers and statuses in the reader's language, "—" for nothing,
+    times as on every page. The CSV keeps the reports' own column names and values."""
+    headers = [t(f"dashboard.lotteries.report_col.{column}") for column in columns]
+
+    def cell(column: str, value: Any) -> Any:
+        if value is None or value == "":
+            return "—"
+        if column == "status":
+            return t(f"lottery.status.{value}")
+        if column == "won_at":
+            return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
+        return value
+
+    return headers, [tuple(map(cell, columns, row)) for row in rows]
 
 
 async def _detail(session: AsyncSession, lottery_id: int, *, verify: bool = True) -> dict[str, Any]:

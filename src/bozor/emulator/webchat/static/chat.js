@@ -2,7 +2,8 @@
 // The web chat: plays the chosen person through the emulator's control API (same origin).
 (function () {
   const $ = (id) => document.getElementById(id);
-  const COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
+  // Avatars' backgrounds: dark enough for their white initial (WCAG AA, 4.5:1).
+  const COLORS = ["#c44d56", "#357a35", "#2b6fa8", "#7556c4", "#b83f7a", "#2a7f80", "#b35c1e"];
   const FLAGS = { en: "🇬🇧", ru: "🇷🇺", uz: "🇺🇿" };
   const state = {
     config: null, lang: "en", chat: null, version: null, messages: [],
@@ -72,9 +73,10 @@
   function renderTexts() {
     document.documentElement.lang = state.lang;
     $("text").placeholder = t("type_message");
-    $("send").title = t("send");
-    $("attach-label").title = t("attach");
-    $("contact").title = t("share_contact");
+    for (const [id, key] of [["send", "send"], ["attach-button", "attach"], ["contact", "share_contact"], ["text", "type_message"]]) {
+      $(id).title = t(key);
+      $(id).setAttribute("aria-label", t(key));
+    }
     $("dialog-title").textContent = t("open_link_as");
     $("dialog-cancel").textContent = t("cancel");
     renderBanner();
@@ -99,6 +101,8 @@
       ? `@${state.config.bot.username} · ${who.name} (${who.language})` : t("channel");
     $("composer").hidden = kind !== "persona";
     $("reply-keyboard").innerHTML = "";
+    delete $("reply-keyboard").dataset.drawn;
+    delete $("messages").dataset.drawn;
     renderSide();
     renderMessages();
     listen(state.poll);
@@ -128,16 +132,32 @@
     }
   }
 
-  // Other personas' new messages from the bot: a count beside their name.
+  // Other personas' new messages from the bot: a count beside their name. One long poll
+  // (the emulator answers when one of the chats changes, or after 25 s), so an idle page
+  // sends a request every 25 s, not one per persona every few seconds.
   async function watchOthers() {
-    for (const p of state.config.personas) {
-      if (state.chat && state.chat.id === p.id) continue;
+    const versions = {};
+    for (;;) {
+      const people = state.config.personas;
+      const known = people.every((p) => versions[p.id] !== undefined);
+      let data;
       try {
-        const data = await control("GET", `/chats/${p.id}/messages?from_bot=1&after_id=${state.seen[p.id] || 0}`);
-        state.unread[p.id] = data.messages.length;
-      } catch (error) { /* a chat with no messages yet */ }
+        data = await control("GET", `/watch?chats=${people.map((p) => p.id).join(",")}` +
+          `&after=${people.map((p) => state.seen[p.id] || 0).join(",")}` +
+          (known ? `&versions=${people.map((p) => versions[p.id]).join(",")}&timeout=25` : ""));
+      } catch (error) {
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        continue;
+      }
+      let changed = false;
+      for (const chat of data.chats) {
+        versions[chat.id] = chat.version;
+        const count = state.chat && state.chat.id === chat.id ? 0 : chat.from_bot;
+        changed = changed || (state.unread[chat.id] || 0) !== count;
+        state.unread[chat.id] = count;
+      }
+      if (changed) renderSide();
     }
-    renderSide();
   }
 
   // ------------------------------------------------------------------ messages
@@ -243,7 +263,10 @@
     box.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => {
       if (state.atBottom) toBottom();
     }, { once: true }));
-    if (state.version !== null) state.rendered = true; // the chat's messages have arrived
+    if (state.version !== null) {
+      state.rendered = true; // the chat's messages have arrived
+      box.dataset.drawn = "";
+    }
   }
 
   async function refreshKeyboard(chatId) {
@@ -251,6 +274,7 @@
     try { data = await control("GET", `/chats/${chatId}/keyboard`); } catch (error) { return; }
     if (!state.chat || state.chat.id !== chatId) return;
     const rows = (data.keyboard && data.keyboard.keyboard) || [];
+    $("reply-keyboard").dataset.drawn = "";
     $("reply-keyboard").innerHTML = rows.map((row) => `<div class="row">${row.map((b) => {
       const text = typeof b === "string" ? b : b.text;
       return `<button type="button" data-reply="${esc(text)}">${esc(text)}</button>`;
@@ -373,6 +397,7 @@
       $("text").value = "";
       sendText(text).catch(fail);
     };
+    $("attach-button").onclick = () => $("attach").click();
     $("attach").onchange = (event) => {
       if (event.target.files.length) sendPhotos(event.target.files).catch(fail);
       event.target.value = "";
@@ -419,6 +444,7 @@
     if (chosen) open("persona", chosen.id);
     else if (channel) open("channel", channel.id);
     else if (window.innerWidth > 700 && config.personas.length) open("persona", config.personas[0].id);
+    document.body.classList.add("ready");
     for (const p of config.personas) {
       if (state.seen[p.id] === undefined) {
         const data = await control("GET", `/chats/${p.id}/messages?from_bot=1`).catch(() => ({ messages: [] }));
@@ -426,8 +452,8 @@
         state.seen[p.id] = last ? last.message_id : 0;
       }
     }
-    setInterval(watchOthers, 2500);
+    watchOthers();
   }
 
-  main().catch(fail);
+  main().catch(fail).finally(() => document.body.classList.add("ready"));
 })();
