@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests import factories
 
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.db import utcnow
-from bozor.emulator import Emulator, EmulatorDriver
+from bozor.emulator import Emulator
 from bozor.lotteries.models import Account, AuditEntry, Lottery, LotteryState, Win
 from bozor.runtime import serve
 from bozor.settings import SettingsError
 from bozor.testing import (
     ADMIN_ID,
-    TEST_BOT_TOKEN,
     Harness,
     bozor_settings,
     eventually,
@@ -34,8 +34,7 @@ CHANNEL = "draws_results"
 
 @pytest.fixture
 async def channel(emulator: Emulator) -> int:
-    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
-        return await driver.create_channel("Draw results", username=CHANNEL)
+    return await factories.channel(emulator, "Draw results", CHANNEL)
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bozor.apikeys import service as keys_service
 from bozor.ledger.models import LedgerEntry
 from bozor.testing import Harness, free_port
 
@@ -21,15 +19,8 @@ def bozor_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    async with bozor.db() as session:
-        created = await keys_service.create(session=session, name="t", scopes=["referrals"])
-        await session.commit()
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{bozor.settings.http_port}",
-        headers={"X-API-Key": created.secret},
-    ) as client:
-        yield client
+def api_scopes() -> tuple[str, ...]:
+    return ("referrals",)
 
 
 async def rewards_of(api: httpx.AsyncClient, user_id: str) -> dict[str, object]:
