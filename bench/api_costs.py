@@ -174,7 +174,7 @@ async def costs(database_url: str, args: argparse.Namespace) -> list[Cost]:
         )
         runtime = Runtime.create(settings)
         try:
-            await _check_connections(runtime)  # migrates the fresh database
+            await _check_connections(runtime, frozenset({"api"}))  # migrates the fresh database
             key, referrer_ids, codes = await fixtures(runtime)
             statements = count_statements(runtime)
             app = create_app(runtime, api=True, webhook=False)

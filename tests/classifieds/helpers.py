@@ -76,9 +76,9 @@ async def fill_dialogue(
     await say(bozor, user_id, description, contains="Price")
     await say(bozor, user_id, price, contains="Photos")
     if photos and len(photos) > 1:
-        sent = await d.send_album(user_id, photos)
+        album = await d.send_album(user_id, photos)
         await d.wait_for_message(
-            user_id, contains="Contact", after_message_id=sent[-1]["message_id"], timeout=10
+            user_id, contains="Contact", after_message_id=album[-1]["message_id"], timeout=10
         )
     else:
         if photos:
@@ -97,12 +97,12 @@ async def fill_dialogue(
     await d.wait_for_message(
         user_id, contains="Is everything right?", after_message_id=sent["message_id"]
     )
-    shown = [
+    previews = [
         m
         for m in await d.bot_messages(user_id)
         if m["message_id"] > sent["message_id"] and "📌" in str(m.get("caption") or m.get("text"))
     ]
-    return str(shown[0].get("caption") or shown[0].get("text"))
+    return str(previews[0].get("caption") or previews[0].get("text"))
 
 
 async def send_preview(bozor: Harness, user_id: int) -> int:

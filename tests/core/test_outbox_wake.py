@@ -25,7 +25,7 @@ from bozor.outbox.wake import APPLICATION_NAME
 from bozor.runtime import ALL_ROLES
 from bozor.testing import Harness, api_url, eventually, free_port, new_api_key, start_bozor
 
-AN_HOUR = {"outbox_interval": 3600.0}
+AN_HOUR: dict[str, Any] = {"outbox_interval": 3600.0}
 JOINED = "joined through your link"
 WAIT = 60  # seconds: generous for a loaded machine; a wake delivers in milliseconds
 

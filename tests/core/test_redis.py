@@ -80,7 +80,7 @@ async def test_an_update_reaching_two_instances_is_handled_once(
     await first.start(member)  # opens the chat, through whichever webhook Telegram uses
 
     update = help_update(900_000, 900_000, member)
-    assert await asyncio.gather(post_update(first, update), post_update(second, update)) == [
+    assert list(await asyncio.gather(post_update(first, update), post_update(second, update))) == [
         200,
         200,
     ]

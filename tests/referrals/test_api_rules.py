@@ -96,7 +96,7 @@ async def test_rate_limits_per_key_and_per_ip(
     emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
 ) -> None:
     port = free_port()
-    limits = {"api_rate_per_key": 3, "api_rate_per_ip": 5}
+    limits: dict[str, Any] = {"api_rate_per_key": 3, "api_rate_per_ip": 5}
     async with start_bozor(emulator, database_url, db, http_port=port, **limits) as harness:
         key = await new_api_key(harness)
         async with httpx.AsyncClient(base_url=api_url(harness)) as client:
@@ -121,7 +121,7 @@ async def test_instances_share_rate_limits_through_redis(
     redis_url: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    shared = {
+    shared: dict[str, Any] = {
         "redis_url": redis_url,
         "redis_prefix": f"t{abs(hash(request.node.nodeid))}",
         "api_rate_per_key": 4,
@@ -247,7 +247,7 @@ async def test_operators_plug_in_their_own_hooks(
     db: async_sessionmaker[AsyncSession],
     hooks_module: str,
 ) -> None:
-    hooks = {
+    hooks: dict[str, Any] = {
         "referral_validator": f"{hooks_module}:no_test_accounts",
         "reward_calculator": f"{hooks_module}:flat_hundred",
         "referral_notifier": f"{hooks_module}:remember",
