@@ -554,7 +554,7 @@ async def main(
 ) -> tuple[dict[str, str], list[Result], list[ShutdownCheck]]:
     info = machine()
     results = [await run_bare(args)]
-    checks = []
+    checks: list[ShutdownCheck] = []
     emulator_port = free_port()
     emulator = await Server.start(
         "emulator",

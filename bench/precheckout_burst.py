@@ -198,7 +198,7 @@ async def run(emulator_url: str, database: str, database_url: str, args: Any) ->
 
             # every /start answered (the bot's own answers to the buyers are not counted)
             async def all_answered() -> bool:
-                return await answered() >= args.users
+                return await answered() >= int(args.users)
 
             await eventually(all_answered, timeout=900)
             burst = time.perf_counter() - started

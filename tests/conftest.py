@@ -7,18 +7,21 @@ import asyncio
 import os
 import shutil
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bozor import migrate
 from bozor.db import Base, create_engine, create_session_factory
 from bozor.emulator import Emulator
-from bozor.testing import ADMIN_ID, Harness, start_bozor
+from bozor.testing import ADMIN_ID, Harness, api_url, new_api_key, start_bozor
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_DSN = os.environ.get("BOZOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -164,3 +167,44 @@ async def bozor(
     overrides = {"admin_ids": [ADMIN_ID], **bozor_overrides}
     async with start_bozor(emulator, database_url, db, **overrides) as harness:
         yield harness
+
+
+@pytest.fixture
+def api_scopes() -> tuple[str, ...]:
+    """The scopes of the API key `api` sends (none: no key); a module overrides this. The
+    module's `bozor_overrides` gives Bozor an `http_port` (`free_port()`)."""
+    return ()
+
+
+@pytest.fixture
+async def api(bozor: Harness, api_scopes: tuple[str, ...]) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of Bozor's API, sending a new key of `api_scopes` if there are any."""
+    headers = {"X-API-Key": await new_api_key(bozor, *api_scopes)} if api_scopes else {}
+    async with httpx.AsyncClient(base_url=api_url(bozor), headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+async def key(bozor: Harness) -> str:
+    """The secret of a new API key with the referrals scope."""
+    return await new_api_key(bozor)
+
+
+@pytest.fixture
+async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser's HTTP client of Bozor's web pages (the dashboard, the demo), signed in to
+    nothing."""
+    async with httpx.AsyncClient(base_url=api_url(bozor)) as client:
+        yield client
+
+
+@pytest.fixture
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    """A key and channel prefix of this test's own (tests run in parallel on one Redis)."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    yield prefix
+    client = Redis.from_url(redis_url)
+    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

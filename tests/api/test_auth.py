@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,12 +20,6 @@ STATS = "/api/v1/referral-stats/nobody"  # 404 for a caller who gets in
 @pytest.fixture
 def bozor_overrides() -> dict[str, Any]:
     return {"http_port": free_port()}
-
-
-@pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bozor.settings.http_port}") as client:
-        yield client
 
 
 async def bearer_for(api: httpx.AsyncClient, key: str) -> dict[str, str]:

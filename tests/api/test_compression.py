@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from bozor.emulator import Emulator, EmulatorDriver
-from bozor.testing import TEST_BOT_TOKEN, Harness, free_port, make_lottery
+from bozor.lotteries.testing import make_lottery
+from bozor.testing import TEST_BOT_TOKEN, Harness, free_port
 
 PASSWORD = "correct horse battery staple"
 GZIP = {"accept-encoding": "gzip"}

@@ -111,7 +111,7 @@ async def test_openapi_declares_how_to_authenticate(admin: httpx.AsyncClient) ->
     }
     assert schemes["BearerToken"]["type"] == "http"
     assert schemes["BearerToken"]["scheme"] == "bearer"
-    either = [{"ApiKey": []}, {"BearerToken": []}]
+    either: list[dict[str, list[str]]] = [{"ApiKey": []}, {"BearerToken": []}]
     public = {"/healthz", "/readyz", "/r/{code}", "/payments/portmone/callback"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():

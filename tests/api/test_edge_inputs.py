@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.factories import referral_code
 
-from bozor.apikeys import service as keys_service
 from bozor.referrals.models import Click
 from bozor.testing import Harness, eventually, free_port
 
@@ -24,25 +23,8 @@ def bozor_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def key(bozor: Harness) -> str:
-    async with bozor.db() as session:
-        created = await keys_service.create(session=session, name="test", scopes=["referrals"])
-        await session.commit()
-    return created.secret
-
-
-@pytest.fixture
-async def api(bozor: Harness, key: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{bozor.settings.http_port}", headers={"X-API-Key": key}
-    ) as client:
-        yield client
-
-
-async def code_of(api: httpx.AsyncClient, user_id: str) -> str:
-    response = await api.post("/api/v1/generate-link", json={"user_id": user_id})
-    assert response.status_code == 200, response.text
-    return str(response.json()["code"])
+def api_scopes() -> tuple[str, ...]:
+    return ("referrals",)
 
 
 async def test_every_error_response_is_documented_as_a_problem(api: httpx.AsyncClient) -> None:
@@ -92,7 +74,7 @@ async def test_ids_no_user_can_have_are_not_found(
 
 
 async def test_ids_beyond_64_bits_are_invalid(api: httpx.AsyncClient) -> None:
-    code = await code_of(api, "alice")
+    code = await referral_code(api, "alice")
     too_big = 2**63
     claim = await api.post("/api/v1/claim-reward", json={"user_id": "alice", "reward_id": too_big})
     referral = await api.post(
@@ -106,7 +88,7 @@ async def test_ids_beyond_64_bits_are_invalid(api: httpx.AsyncClient) -> None:
 async def test_nul_characters_from_visitors_are_dropped(
     bozor: Harness, api: httpx.AsyncClient
 ) -> None:
-    code = await code_of(api, "alice")
+    code = await referral_code(api, "alice")
     body = {
         "code": code,
         "ip": "10.0.0.1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,10 +20,8 @@ def bozor_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"X-API-Key": await new_api_key(bozor, "admin")}
-    async with httpx.AsyncClient(base_url=api_url(bozor), headers=headers) as client:
-        yield client
+def api_scopes() -> tuple[str, ...]:
+    return ("admin",)
 
 
 async def test_preview_create_follow_progress(bozor: Harness, api: httpx.AsyncClient) -> None:

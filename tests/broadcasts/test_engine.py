@@ -202,7 +202,7 @@ async def test_scheduled_broadcast_waits_for_its_time(bozor: Harness) -> None:
 async def test_restart_resumes_without_duplicates(
     emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    overrides = {"telegram_rate": 5.0, "broadcast_interval": 0.2}
+    overrides: dict[str, Any] = {"telegram_rate": 5.0, "broadcast_interval": 0.2}
     async with start_bozor(emulator, database_url, db, **overrides) as first:
         chats = await make_recipients(first, 24)
         broadcast_id = await broadcast(first)
@@ -236,7 +236,7 @@ async def test_restart_resumes_without_duplicates(
         assert (result["sent"], result["unknown"]) == (23, 1)
         counts = [await received(second, chat) for chat in chats]
     assert counts.count(1) == 23 and counts.count(0) == 1
-    assert counts[chats.index(crashed_chat)] == 0
+    assert crashed_chat is not None and counts[chats.index(crashed_chat)] == 0
 
 
 async def test_two_instances_share_the_limit_and_send_each_once(
@@ -248,7 +248,11 @@ async def test_two_instances_share_the_limit_and_send_each_once(
     if not database_url.startswith("postgresql"):
         pytest.skip("several instances share PostgreSQL (SQLite is for one process)")
     prefix = f"test-bc-{utcnow().timestamp()}"
-    overrides = {"redis_url": redis_url, "redis_prefix": prefix, "broadcast_interval": 0.2}
+    overrides: dict[str, Any] = {
+        "redis_url": redis_url,
+        "redis_prefix": prefix,
+        "broadcast_interval": 0.2,
+    }
     try:
         async with AsyncExitStack() as stack:
             one = await stack.enter_async_context(

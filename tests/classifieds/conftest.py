@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests import factories
 
 from bozor.classifieds.models import RepostSlot
-from bozor.emulator import Emulator, EmulatorDriver
-from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness, eventually
+from bozor.emulator import Emulator
+from bozor.testing import ADMIN_ID, Harness, eventually
 
 SECOND_ADMIN = ADMIN_ID + 1
 
@@ -17,8 +18,7 @@ SECOND_ADMIN = ADMIN_ID + 1
 @pytest.fixture
 async def channel(emulator: Emulator) -> int:
     """The ads channel, the bot its admin (made before Bozor starts)."""
-    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
-        return await driver.create_channel("Vodiy bozor", username="vodiybozor")
+    return await factories.channel(emulator, "Vodiy bozor", "vodiybozor")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Driving the "Post an ad" dialogue and the review buttons through the emulator; ads made
-through the service for tests of what comes after."""
+"""Driving the "Post an ad" dialogue and the review buttons through the emulator. Ads made
+through the service are `tests.factories`' (`published` is re-exported here)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 from PIL import Image, ImageDraw
+from tests.factories import published
 
-from bozor.classifieds import service
-from bozor.classifieds.schemas import AdDraft
 from bozor.testing import Harness, eventually
-from bozor.users import service as users_service
+
+__all__ = ["published"]
 
 
 def picture(seed: int, size: int = 64) -> bytes:
@@ -76,9 +76,9 @@ async def fill_dialogue(
     await say(bozor, user_id, description, contains="Price")
     await say(bozor, user_id, price, contains="Photos")
     if photos and len(photos) > 1:
-        sent = await d.send_album(user_id, photos)
+        album = await d.send_album(user_id, photos)
         await d.wait_for_message(
-            user_id, contains="Contact", after_message_id=sent[-1]["message_id"], timeout=10
+            user_id, contains="Contact", after_message_id=album[-1]["message_id"], timeout=10
         )
     else:
         if photos:
@@ -97,12 +97,12 @@ async def fill_dialogue(
     await d.wait_for_message(
         user_id, contains="Is everything right?", after_message_id=sent["message_id"]
     )
-    shown = [
+    previews = [
         m
         for m in await d.bot_messages(user_id)
         if m["message_id"] > sent["message_id"] and "📌" in str(m.get("caption") or m.get("text"))
     ]
-    return str(shown[0].get("caption") or shown[0].get("text"))
+    return str(previews[0].get("caption") or previews[0].get("text"))
 
 
 async def send_preview(bozor: Harness, user_id: int) -> int:
@@ -141,39 +141,3 @@ async def shown(bozor: Harness, chat_id: int, message_id: int, contains: str) ->
 
     await eventually(check, timeout=10)
     return found
-
-
-async def published(
-    bozor: Harness, owner: int, titles: list[str], *, approve: bool = True
-) -> list[int]:
-    """Ads of `owner`, submitted and (unless not `approve`) approved through the service; their
-    ids."""
-    ids = []
-    async with bozor.db() as session:
-        user = await users_service.get_by_telegram_id(session=session, telegram_id=owner)
-        assert user is not None
-        for title in titles:
-            draft = AdDraft(
-                category="home",
-                title=title,
-                description=f"{title}: in good condition, pick up in Fergana.",
-                price=100_000,
-                currency="UZS",
-                contact_phone="+998901234567",
-                region="Fergana",
-            )
-            ad = await service.submit(
-                session=session, settings=bozor.settings, user=user, draft=draft
-            )
-            if approve:
-                await service.decide(
-                    session=session,
-                    ad_id=ad.id,
-                    approve=True,
-                    admin_name="Admin",
-                    admin_chat_id=None,
-                    channel=bozor.settings.classifieds_channel_id,
-                )
-            ids.append(ad.id)
-        await session.commit()
-    return ids

@@ -3,16 +3,13 @@ buttons (first decision wins), search and bans (both backends)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from tests.factories import ad_draft, submitted_ad
 
-from bozor.classifieds import service
-from bozor.classifieds.schemas import AdDraft
-from bozor.testing import Harness, api_url, free_port, new_api_key
-from bozor.users import service as users_service
+from bozor.testing import Harness, free_port
 
 ADS = "/api/v1/admin/classifieds"
 
@@ -23,28 +20,22 @@ def bozor_overrides(bozor_overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"X-API-Key": await new_api_key(bozor, "admin")}
-    async with httpx.AsyncClient(base_url=api_url(bozor), headers=headers) as client:
-        yield client
+def api_scopes() -> tuple[str, ...]:
+    return ("admin",)
 
 
 async def submitted(bozor: Harness, owner: int, title: str) -> int:
-    async with bozor.db() as session:
-        user = await users_service.get_by_telegram_id(session=session, telegram_id=owner)
-        assert user is not None
-        draft = AdDraft(
-            category="vehicles",
-            title=title,
-            description="One owner, serviced, winter tyres included.",
-            price=8_000,
-            currency="USD",
-            contact_username="kamola",
-            region="Andijan",
-        )
-        ad = await service.submit(session=session, settings=bozor.settings, user=user, draft=draft)
-        await session.commit()
-        return ad.id
+    draft = ad_draft(
+        title,
+        category="vehicles",
+        description="One owner, serviced, winter tyres included.",
+        price=8_000,
+        currency="USD",
+        contact_phone=None,
+        contact_username="kamola",
+        region="Andijan",
+    )
+    return await submitted_ad(bozor, owner, draft)
 
 
 async def test_queue_approve_reject_search_and_ban(

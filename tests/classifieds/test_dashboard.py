@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,6 @@ BY_KEY = "test (dashboard, API key #"  # new_api_key names its keys "test"
 @pytest.fixture
 def bozor_overrides(bozor_overrides: dict[str, Any]) -> dict[str, Any]:
     return {**bozor_overrides, "http_port": free_port(), "dashboard_password": PASSWORD}
-
-
-@pytest.fixture
-async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"http://127.0.0.1:{bozor.settings.http_port}"
-    async with httpx.AsyncClient(base_url=url) as client:
-        yield client
 
 
 def csrf_of(html: str) -> str:

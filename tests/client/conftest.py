@@ -94,10 +94,15 @@ async def connect(request: pytest.FixtureRequest, base_url: str) -> AsyncIterato
             else:
                 http = httpx.Client(event_hooks={"request": [hook]})
             opened.append(http)
-        kind = AsyncBozorClient if is_async else BozorClient
-        client = kind(base_url, api_key, http_client=http, use_token=use_token)
+        if is_async:
+            async_client = AsyncBozorClient(
+                base_url, api_key, http_client=http, use_token=use_token
+            )
+            opened.append(async_client)
+            return async_client
+        client = BozorClient(base_url, api_key, http_client=http, use_token=use_token)
         opened.append(client)
-        return client if is_async else Threaded(client)
+        return Threaded(client)
 
     yield make
     for closable in reversed(opened):

@@ -12,7 +12,9 @@ import pydantic
 import pytest
 
 from bozor.client import (
+    AsyncBozorClient,
     BozorApiError,
+    BozorClient,
     BozorClientError,
     ClaimRead,
     LinkRead,
@@ -138,7 +140,9 @@ async def test_token_mode(connect: Connect, key: str, monkeypatch: pytest.Monkey
     assert [r.url.path for r in sent] == ["/api/v1/token", "/api/v1/rewards/alice"]
 
     # a token the server refuses (a rotated API_SECRET, say) is replaced once, then retried
-    tokens = (getattr(client, "client", client))._config.tokens
+    underlying: AsyncBozorClient | BozorClient = getattr(client, "client", None) or client
+    tokens = underlying._config.tokens
+    assert tokens is not None, "the client was made with use_token=True"
     tokens.store(TokenRead(access_token="forged", expires_in=900, scope="referrals"))
     sent.clear()
     assert (await client.referral_stats(user_id="alice")).invited == 1

@@ -76,7 +76,8 @@ async def insert_row(connection: AsyncConnection, table: str, **given: object) -
     """A row with the given values and a plain one in every other required column."""
     columns = (await connection.exec_driver_sql(f"PRAGMA table_info({table})")).all()
     values = dict(given)
-    for _, name, kind, not_null, default, primary in columns:
+    for column in columns:
+        _, name, kind, not_null, default, primary = tuple(column)
         if name not in values and not_null and default is None and not primary:
             kind = kind.upper()
             values[name] = (

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.emulator import Emulator
@@ -27,7 +25,7 @@ from bozor.outbox.wake import APPLICATION_NAME
 from bozor.runtime import ALL_ROLES
 from bozor.testing import Harness, api_url, eventually, free_port, new_api_key, start_bozor
 
-AN_HOUR = {"outbox_interval": 3600.0}
+AN_HOUR: dict[str, Any] = {"outbox_interval": 3600.0}
 JOINED = "joined through your link"
 WAIT = 60  # seconds: generous for a loaded machine; a wake delivers in milliseconds
 
@@ -125,18 +123,6 @@ async def test_the_sweep_still_sends_what_no_wake_announced(
             return len(await bozor.driver.bot_messages(member)) == 1
 
         await eventually(sent, timeout=WAIT)
-
-
-@pytest.fixture
-async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
-    """A key and channel prefix of this test's own (tests run in parallel on one Redis)."""
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield prefix
-    client = Redis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 @asynccontextmanager

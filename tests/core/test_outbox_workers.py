@@ -4,6 +4,7 @@ send each queued message once — on SQLite too, which has no SKIP LOCKED."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,7 +19,7 @@ PER_USER = 4
 async def test_two_workers_send_each_outbox_message_once(
     emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
 ) -> None:
-    fast = {"outbox_chat_interval": 0, "outbox_interval": 0.01}
+    fast: dict[str, Any] = {"outbox_chat_interval": 0, "outbox_interval": 0.01}
     async with (
         start_bozor(emulator, database_url, db, **fast) as first,
         start_bozor(emulator, database_url, db, roles=frozenset({"worker"}), **fast),

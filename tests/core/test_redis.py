@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.emulator import Emulator
 from bozor.testing import Harness, free_port, start_bozor
 
 SECRET = "shared-webhook-secret"
-
-
-@pytest.fixture
-async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
-    """A key prefix of this test's own (tests run in parallel on one Redis)."""
-    prefix = f"test-{uuid.uuid4().hex}"
-    yield prefix
-    client = Redis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 @pytest.fixture
@@ -94,7 +80,7 @@ async def test_an_update_reaching_two_instances_is_handled_once(
     await first.start(member)  # opens the chat, through whichever webhook Telegram uses
 
     update = help_update(900_000, 900_000, member)
-    assert await asyncio.gather(post_update(first, update), post_update(second, update)) == [
+    assert list(await asyncio.gather(post_update(first, update), post_update(second, update))) == [
         200,
         200,
     ]

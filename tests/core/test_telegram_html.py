@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from aiogram.types import Chat, Message, MessageEntity
+from aiogram.types import Chat, Message, MessageEntity, User
 
 from bozor.telegram_html import HtmlError, parse, plain, to_web
 
@@ -31,8 +31,8 @@ def test_everything_aiogram_writes_is_accepted() -> None:
         MessageEntity(type="expandable_blockquote", offset=13, length=5),
         MessageEntity(type="pre", offset=19, length=4, language="python"),
         MessageEntity(type="text_link", offset=24, length=4, url="https://t.me/a?x=1&y=2"),
-        MessageEntity(type="text_mention", offset=29, length=5, user={"id": 7, "is_bot": False,
-                      "first_name": "A"}),
+        MessageEntity(type="text_mention", offset=29, length=5, user=User(id=7, is_bot=False,
+                      first_name="A")),
         MessageEntity(type="custom_emoji", offset=35, length=2,
                       custom_emoji_id="5368324170671202286"),
     ]  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.telegram import FloodGate, ResilientRequests, create_bot
 from bozor.telegram_limits import BUTTON, TOAST, cut, fit_button, fit_param, fit_toast
@@ -50,7 +52,9 @@ async def test_the_bot_cuts_a_callback_answer_telegram_would_refuse(emulator: Em
             sent = await bot.send_message(
                 alice,
                 "press",
-                reply_markup={"inline_keyboard": [[{"text": "go", "callback_data": "go"}]]},
+                reply_markup=InlineKeyboardMarkup(
+                    inline_keyboard=[[InlineKeyboardButton(text="go", callback_data="go")]]
+                ),
             )
             query = await driver.press_button(alice, sent.message_id, callback_data="go")
             assert await bot.answer_callback_query(query, "w" * 300, show_alert=True)

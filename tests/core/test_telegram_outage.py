@@ -108,7 +108,7 @@ async def test_api_role_serves_with_the_stored_identity_while_telegram_is_down(
         await telegram.start()
 
         async def telegram_ok() -> bool:
-            return (await readyz(bozor)).json()["telegram"] == "ok"
+            return bool((await readyz(bozor)).json()["telegram"] == "ok")
 
         await eventually(telegram_ok, timeout=60)
 

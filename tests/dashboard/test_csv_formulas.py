@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urljoin
 
@@ -29,13 +28,6 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?")
 def bozor_overrides() -> dict[str, Any]:
     # The 2nd sign-up through one referrer is held for review (so it can be rejected).
     return {"http_port": free_port(), "velocity_burst": 1, "dashboard_password": PASSWORD}
-
-
-@pytest.fixture
-async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"http://127.0.0.1:{bozor.settings.http_port}"
-    async with httpx.AsyncClient(base_url=url) as client:
-        yield client
 
 
 def test_cells_that_would_be_formulas_are_quoted() -> None:

@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -31,13 +30,6 @@ PASSWORD = "correct horse battery staple"
 def bozor_overrides() -> dict[str, Any]:
     # A referrer's 2nd sign-up within 10 minutes is held for review (the review queue).
     return {"http_port": free_port(), "velocity_burst": 1, "dashboard_password": PASSWORD}
-
-
-@pytest.fixture
-async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"http://127.0.0.1:{bozor.settings.http_port}"
-    async with httpx.AsyncClient(base_url=url) as client:
-        yield client
 
 
 def _csrf(html: str) -> str:

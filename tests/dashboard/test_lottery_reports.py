@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from bozor.lotteries import draws
-from bozor.testing import Harness, free_port, make_lottery
+from bozor.lotteries.testing import make_lottery
+from bozor.testing import Harness, free_port
 
 PASSWORD = "correct horse battery staple"
 HEADERS = {

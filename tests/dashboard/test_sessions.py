@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -30,13 +29,6 @@ from .helpers import redis_prefix
 @pytest.fixture
 def bozor_overrides() -> dict[str, Any]:
     return {"http_port": free_port(), "velocity_burst": 1, "dashboard_password": PASSWORD}
-
-
-@pytest.fixture
-async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"http://127.0.0.1:{bozor.settings.http_port}"
-    async with httpx.AsyncClient(base_url=url) as client:
-        yield client
 
 
 async def test_a_cookie_replayed_after_sign_out_opens_nothing(

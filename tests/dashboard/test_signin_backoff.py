@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -24,13 +23,6 @@ from bozor.testing import ADMIN_ID, Harness, eventually, free_port, new_api_key,
 @pytest.fixture
 def bozor_overrides() -> dict[str, Any]:
     return {"http_port": free_port(), "dashboard_password": PASSWORD}
-
-
-@pytest.fixture
-async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"http://127.0.0.1:{bozor.settings.http_port}"
-    async with httpx.AsyncClient(base_url=url) as client:
-        yield client
 
 
 def test_the_lock_doubles_up_to_its_cap() -> None:

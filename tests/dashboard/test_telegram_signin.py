@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,13 +31,6 @@ def bozor_overrides(emulator: Emulator) -> dict[str, Any]:
         "dashboard_password": PASSWORD,
         "dashboard_telegram_login_url": f"{emulator.url}/oauth",
     }
-
-
-@pytest.fixture
-async def web(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    url = f"http://127.0.0.1:{bozor.settings.http_port}"
-    async with httpx.AsyncClient(base_url=url) as client:
-        yield client
 
 
 def test_the_signature_is_telegrams() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -65,7 +67,7 @@ async def test_every_method_with_a_keyboard_checks_it(
     too_many = _inline(13, 8)
     text = await bot.send_message(user, "text")
     photo = await bot.send_photo(user, BufferedInputFile(PNG, "p.png"), caption="c")
-    calls = {
+    calls: dict[str, Callable[[InlineKeyboardMarkup], Awaitable[object]]] = {
         "sendPhoto": lambda m: bot.send_photo(
             user, BufferedInputFile(PNG, "p.png"), reply_markup=m
         ),

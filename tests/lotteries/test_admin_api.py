@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from sqlalchemy import delete, select
 from bozor.lotteries import draws, service
 from bozor.lotteries.models import Account, Participation
 from bozor.lotteries.testing import account_number, make_lottery
-from bozor.testing import Harness, api_url, free_port, new_api_key
+from bozor.testing import Harness, free_port
 
 ADMIN = "/api/v1/admin"
 
@@ -27,10 +26,8 @@ def bozor_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"X-API-Key": await new_api_key(bozor, "admin")}
-    async with httpx.AsyncClient(base_url=api_url(bozor), headers=headers) as client:
-        yield client
+def api_scopes() -> tuple[str, ...]:
+    return ("admin",)
 
 
 async def bozor_cli(database_url: str, *args: str, stdin: str | None = None) -> tuple[int, str]:

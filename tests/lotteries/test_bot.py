@@ -9,16 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bozor.emulator import Emulator, EmulatorDriver
 from bozor.lotteries.models import Account, AuditEntry, Win, WinStatus
-from bozor.testing import ADMIN_ID, TEST_BOT_TOKEN, Harness
-
-
-@pytest.fixture
-async def channel(emulator: Emulator) -> int:
-    """The results channel, the bot its admin (made before Bozor starts, which reads its id)."""
-    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
-        return await driver.create_channel("Draw results", username="draws")
+from bozor.testing import ADMIN_ID, Harness
 
 
 @pytest.fixture

@@ -12,19 +12,11 @@ from sqlalchemy import select, update
 from tests.lotteries.test_bot import admin, register, say
 
 from bozor.db import utcnow
-from bozor.emulator import Emulator, EmulatorDriver
 from bozor.lotteries.models import AuditEntry, Win, WinStatus
 from bozor.telegram_limits import TOAST
-from bozor.testing import TEST_BOT_TOKEN, Harness, eventually
+from bozor.testing import Harness, eventually
 
 CLAIM_HOURS = 2
-
-
-@pytest.fixture
-async def channel(emulator: Emulator) -> int:
-    """The results channel, the bot its admin (made before Bozor starts, which reads its id)."""
-    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
-        return await driver.create_channel("Draw results", username="draws")
 
 
 @pytest.fixture

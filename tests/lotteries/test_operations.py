@@ -12,20 +12,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests import factories
 
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.db import utcnow
-from bozor.emulator import Emulator, EmulatorDriver
+from bozor.emulator import Emulator
 from bozor.lotteries.models import Account, AuditEntry, Lottery, LotteryState, Win
+from bozor.lotteries.testing import make_lottery
 from bozor.runtime import serve
 from bozor.settings import SettingsError
 from bozor.testing import (
     ADMIN_ID,
-    TEST_BOT_TOKEN,
     Harness,
     bozor_settings,
     eventually,
-    make_lottery,
 )
 from bozor.users.models import User
 
@@ -34,8 +34,7 @@ CHANNEL = "draws_results"
 
 @pytest.fixture
 async def channel(emulator: Emulator) -> int:
-    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
-        return await driver.create_channel("Draw results", username=CHANNEL)
+    return await factories.channel(emulator, "Draw results", CHANNEL)
 
 
 @pytest.fixture
@@ -146,10 +145,10 @@ async def test_audit_log_hand_over_and_reports_in_the_bot(bozor: Harness) -> Non
     assert "already recorded as handed over" in await say(bozor, ADMIN_ID, f"/handed_over {win.id}")
     assert "no such win" in await say(bozor, ADMIN_ID, f"/handed_over {win.id + 1000}")
     log = await say(bozor, ADMIN_ID, f"/audit {lottery_id}", contains="Audit log")
-    for action in ("drawn", "win_created", "confirmed", "handed_over"):
+    for action in ("drawn", "win recorded", "win confirmed", "prize handed over"):
         assert action in log
     assert "seed=" not in log  # the audit view never shows the seed itself
-    assert log.count("handed_over") == 1
+    assert log.count("prize handed over") == 1
     assert "Usage" in await say(bozor, ADMIN_ID, "/lottery_report everything")
     sent = await bozor.driver.send_message(ADMIN_ID, "/lottery_report wins_by_card")
     report = await bozor.driver.wait_for_message(ADMIN_ID, after_message_id=sent["message_id"])

@@ -14,9 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, update
 
-from bozor.apikeys import service as keys_service
 from bozor.referrals.models import Referral, ReferralStatus
-from bozor.testing import Harness, free_port
+from bozor.testing import Harness, free_port, new_api_key
 from bozor.users.models import User
 
 ADMIN = "/api/v1/admin"
@@ -52,28 +51,13 @@ def bozor_overrides() -> dict[str, Any]:
     return {"http_port": free_port(), "velocity_burst": 2}
 
 
-@pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bozor.settings.http_port}") as client:
-        yield client
-
-
-async def new_key(bozor: Harness, *scopes: str) -> str:
-    async with bozor.db() as session:
-        created = await keys_service.create(
-            session=session, name="test", scopes=list(scopes) or ["referrals"]
-        )
-        await session.commit()
-    return created.secret
-
-
 def auth(key: str) -> dict[str, str]:
     return {"X-API-Key": key}
 
 
 @pytest.fixture
 async def admin(bozor: Harness, api: httpx.AsyncClient) -> AsyncIterator[dict[str, str]]:
-    headers = auth(await new_key(bozor, "admin"))
+    headers = auth(await new_api_key(bozor, "admin"))
     yield headers
     # An instance keeps the program for a few seconds per database URL, and the PostgreSQL
     # tests of a worker share one URL: leave the settings' program behind.
@@ -82,7 +66,7 @@ async def admin(bozor: Harness, api: httpx.AsyncClient) -> AsyncIterator[dict[st
 
 @pytest.fixture
 async def integrator(bozor: Harness) -> dict[str, str]:
-    return auth(await new_key(bozor, "referrals"))
+    return auth(await new_api_key(bozor, "referrals"))
 
 
 def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> None:
@@ -192,7 +176,7 @@ async def test_every_admin_route_needs_the_admin_scope(
         allowed = await api.request(method, url, json=body, headers=admin)
         assert allowed.status_code == status, (method, url, allowed.text)
 
-    both = auth(await new_key(bozor, "admin", "referrals"))
+    both = auth(await new_api_key(bozor, "admin", "referrals"))
     assert (await api.get(f"{ADMIN}/campaigns", headers=both)).status_code == 200
     for headers, status in ((admin, 200), (integrator, 403)):
         token = (await api.post("/api/v1/token", headers=headers)).json()["access_token"]

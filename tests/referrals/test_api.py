@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,32 +21,12 @@ from bozor.apikeys import service as keys_service
 from bozor.db import utcnow
 from bozor.emulator import Emulator
 from bozor.referrals.models import Click, Referral
-from bozor.testing import Harness, eventually, free_port, start_bozor
+from bozor.testing import Harness, eventually, free_port, new_api_key, start_bozor
 
 
 @pytest.fixture
 def bozor_overrides() -> dict[str, Any]:
     return {"http_port": free_port()}  # the API is called over a real socket
-
-
-@pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bozor.settings.http_port}") as client:
-        yield client
-
-
-async def new_key(bozor: Harness, *scopes: str) -> str:
-    async with bozor.db() as session:
-        created = await keys_service.create(
-            session=session, name="test", scopes=list(scopes) or ["referrals"]
-        )
-        await session.commit()
-    return created.secret
-
-
-@pytest.fixture
-async def key(bozor: Harness) -> str:
-    return await new_key(bozor)
 
 
 def auth(key: str) -> dict[str, str]:
@@ -71,7 +50,7 @@ async def test_requests_without_a_valid_key_are_refused(
 async def test_scopes_separate_integration_from_administration(
     bozor: Harness, api: httpx.AsyncClient
 ) -> None:
-    admin_only = await new_key(bozor, "admin")
+    admin_only = await new_api_key(bozor, "admin")
     response = await api.post(
         "/api/v1/generate-link", json={"user_id": "u1"}, headers=auth(admin_only)
     )
@@ -385,7 +364,7 @@ async def test_landing_page_can_replace_the_bot(
     async with start_bozor(
         emulator, database_url, db, http_port=port, referral_landing_url=landing
     ) as harness:
-        key = await new_key(harness)
+        key = await new_api_key(harness)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
             code = (await link_of(api, key, "alice"))["code"]
             response = await api.get(f"/r/{code}", headers={"User-Agent": BROWSER})
@@ -397,7 +376,7 @@ async def test_every_answered_click_is_written_by_a_clean_stop(
 ) -> None:
     port = free_port()
     async with start_bozor(emulator, database_url, db, http_port=port) as harness:
-        key = await new_key(harness)
+        key = await new_api_key(harness)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
             code = (await link_of(api, key, "alice"))["code"]
             answers = await asyncio.gather(

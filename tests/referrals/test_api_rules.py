@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.factories import count, referral_code
 
 from bozor.emulator import Emulator
 from bozor.referrals.models import Referral, Reward
@@ -28,25 +27,14 @@ def bozor_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    key = await new_api_key(bozor)
-    async with httpx.AsyncClient(base_url=api_url(bozor), headers={"X-API-Key": key}) as client:
-        yield client
-
-
-async def code_of(api: httpx.AsyncClient, user_id: str) -> str:
-    return str((await api.post("/api/v1/generate-link", json={"user_id": user_id})).json()["code"])
-
-
-async def count(db: async_sessionmaker[AsyncSession], model: Any) -> int:
-    async with db() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+def api_scopes() -> tuple[str, ...]:
+    return ("referrals",)
 
 
 async def test_a_retried_verify_gets_the_first_answer(
     bozor: Harness, api: httpx.AsyncClient
 ) -> None:
-    body = {"code": await code_of(api, "alice"), "user_id": "bob"}
+    body = {"code": await referral_code(api, "alice"), "user_id": "bob"}
     headers = {"Idempotency-Key": "signup-bob-1"}
     first = await api.post("/api/v1/verify-referral", json=body, headers=headers)
     again = await api.post("/api/v1/verify-referral", json=body, headers=headers)
@@ -60,7 +48,7 @@ async def test_a_retried_verify_gets_the_first_answer(
 
 
 async def test_a_key_reused_for_another_request_is_refused(api: httpx.AsyncClient) -> None:
-    code = await code_of(api, "alice")
+    code = await referral_code(api, "alice")
     headers = {"Idempotency-Key": "k-1"}
     first = await api.post(
         "/api/v1/verify-referral", json={"code": code, "user_id": "bob"}, headers=headers
@@ -75,7 +63,7 @@ async def test_a_key_reused_for_another_request_is_refused(api: httpx.AsyncClien
 async def test_racing_retries_with_one_key_do_the_work_once(
     bozor: Harness, api: httpx.AsyncClient
 ) -> None:
-    body = {"code": await code_of(api, "alice"), "user_id": "bob"}
+    body = {"code": await referral_code(api, "alice"), "user_id": "bob"}
     answers = await asyncio.gather(
         *(
             api.post("/api/v1/verify-referral", json=body, headers={"Idempotency-Key": "race"})
@@ -89,7 +77,7 @@ async def test_racing_retries_with_one_key_do_the_work_once(
 
 
 async def test_a_retried_claim_gets_the_first_answer(api: httpx.AsyncClient) -> None:
-    code = await code_of(api, "alice")
+    code = await referral_code(api, "alice")
     await api.post("/api/v1/verify-referral", json={"code": code, "user_id": "bob"})
     [reward] = (await api.get("/api/v1/rewards/bob")).json()["rewards"]
     body = {"user_id": "bob", "reward_id": reward["id"]}
@@ -108,7 +96,7 @@ async def test_rate_limits_per_key_and_per_ip(
     emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
 ) -> None:
     port = free_port()
-    limits = {"api_rate_per_key": 3, "api_rate_per_ip": 5}
+    limits: dict[str, Any] = {"api_rate_per_key": 3, "api_rate_per_ip": 5}
     async with start_bozor(emulator, database_url, db, http_port=port, **limits) as harness:
         key = await new_api_key(harness)
         async with httpx.AsyncClient(base_url=api_url(harness)) as client:
@@ -133,7 +121,7 @@ async def test_instances_share_rate_limits_through_redis(
     redis_url: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    shared = {
+    shared: dict[str, Any] = {
         "redis_url": redis_url,
         "redis_prefix": f"t{abs(hash(request.node.nodeid))}",
         "api_rate_per_key": 4,
@@ -160,7 +148,7 @@ async def test_instances_share_rate_limits_through_redis(
 async def test_many_sign_ups_from_one_visitor_are_held_for_review(
     bozor: Harness, api: httpx.AsyncClient
 ) -> None:
-    code = await code_of(api, "alice")
+    code = await referral_code(api, "alice")
     visit = {"code": code, "ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Firefox/130"}
     statuses = []
     for i in range(4):
@@ -183,8 +171,8 @@ async def test_the_velocity_cap_holds_under_concurrent_sign_ups(
 ) -> None:
     # The default cap: 50 sign-ups through one referrer per window; the rest wait for review.
     assert bozor.settings.velocity_burst == 50
-    code = await code_of(api, "alice")
-    other = await code_of(api, "zoe")
+    code = await referral_code(api, "alice")
+    other = await referral_code(api, "zoe")
     answers = await asyncio.gather(
         *(
             api.post(
@@ -213,7 +201,7 @@ async def test_existing_users_joining_each_other_at_once_make_no_cycle(
 ) -> None:
     for _ in range(5):
         a, b = f"a{_}", f"b{_}"
-        code_a, code_b = await code_of(api, a), await code_of(api, b)
+        code_a, code_b = await referral_code(api, a), await referral_code(api, b)
         answers = await asyncio.gather(
             api.post("/api/v1/verify-referral", json={"code": code_a, "user_id": b}),
             api.post("/api/v1/verify-referral", json={"code": code_b, "user_id": a}),
@@ -259,7 +247,7 @@ async def test_operators_plug_in_their_own_hooks(
     db: async_sessionmaker[AsyncSession],
     hooks_module: str,
 ) -> None:
-    hooks = {
+    hooks: dict[str, Any] = {
         "referral_validator": f"{hooks_module}:no_test_accounts",
         "reward_calculator": f"{hooks_module}:flat_hundred",
         "referral_notifier": f"{hooks_module}:remember",
@@ -268,7 +256,7 @@ async def test_operators_plug_in_their_own_hooks(
     async with start_bozor(emulator, database_url, db, http_port=port, **hooks) as harness:
         key = await new_api_key(harness)
         async with httpx.AsyncClient(base_url=api_url(harness), headers={"X-API-Key": key}) as api:
-            code = await code_of(api, "alice")
+            code = await referral_code(api, "alice")
             refused = await api.post(
                 "/api/v1/verify-referral", json={"code": code, "user_id": "test-1"}
             )

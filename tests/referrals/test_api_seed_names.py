@@ -3,13 +3,12 @@ its request bodies are understood, its answer fields are there, and ambiguity is
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from bozor.testing import Harness, api_url, free_port, new_api_key
+from bozor.testing import free_port
 
 V1 = "/api/v1"
 
@@ -20,10 +19,8 @@ def bozor_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(bozor: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    key = await new_api_key(bozor)
-    async with httpx.AsyncClient(base_url=api_url(bozor), headers={"X-API-Key": key}) as client:
-        yield client
+def api_scopes() -> tuple[str, ...]:
+    return ("referrals",)
 
 
 async def post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests import factories
 
-from bozor.emulator import Emulator, EmulatorDriver
+from bozor.emulator import Emulator
 from bozor.referrals.models import Referral, ReferralStatus
-from bozor.testing import TEST_BOT_TOKEN, Harness, start_bozor
+from bozor.testing import Harness, start_bozor
 
 
 @pytest.fixture
 async def channel(emulator: Emulator) -> int:
-    async with EmulatorDriver(emulator.url, TEST_BOT_TOKEN) as driver:
-        return await driver.create_channel("Bozor News", username="bozor_news")
+    return await factories.channel(emulator, "Bozor News", "bozor_news")
 
 
 @pytest.fixture

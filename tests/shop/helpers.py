@@ -1,4 +1,5 @@
-"""Arranging the shop's data for tests: a category, a product and its codes."""
+"""Driving the shop through the emulator: the buying dialogue, its buttons and edits. Data is
+made by `tests.factories` (re-exported here for the tests that import it from here)."""
 
 from __future__ import annotations
 
@@ -6,45 +7,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.factories import buyer_with_points, make_product, pending_orders
 
-from bozor.ledger import service as ledger
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, orders
 from bozor.shop.models import Order
 from bozor.testing import Harness
-from bozor.users import service as users
-from bozor.users.models import User
 
-
-async def make_product(
-    bozor: Harness,
-    *,
-    stock: int = 5,
-    price: int = 50,
-    card_price: int | None = None,
-    prefix: str = "CODE",
-) -> int:
-    """A "Steam" category with a "20 USD" product and `stock` codes; the product id."""
-    async with bozor.db() as session:
-        category = await catalogue.create_category(session=session, name="Steam")
-        product = await catalogue.create_product(
-            session=session,
-            category_id=category.id,
-            title="20 USD",
-            price_stars=price,
-            card_price=card_price,
-            card_payable=card_price is not None,
-        )
-        if stock:
-            await codes.import_codes(
-                session=session,
-                settings=bozor.settings,
-                product_id=product.id,
-                lines=[codes.CodeLine(i, f"{prefix}-{i:04d}") for i in range(1, stock + 1)],
-                actor="test",
-            )
-        await session.commit()
-        return int(product.id)
+__all__ = ["buyer_with_points", "make_product", "pending_orders"]
 
 
 async def orders_of(db: async_sessionmaker[AsyncSession]) -> list[Order]:
@@ -105,29 +74,3 @@ async def forge_press(bozor: Harness, user: int, message: dict[str, Any], data: 
             }
         }
     )
-
-
-async def buyer_with_points(bozor: Harness, name: str, points: int) -> User:
-    telegram_id = await bozor.user(name)
-    await bozor.start(telegram_id)
-    async with bozor.db() as session:
-        user = await users.get_by_telegram_id(session=session, telegram_id=telegram_id)
-        assert user is not None
-        await ledger.book(
-            session=session, user_id=user.id, amount=points, reason="test", reference="1"
-        )
-        await session.commit()
-    return user
-
-
-async def pending_orders(bozor: Harness, user: User, product: int, count: int = 1) -> list[Order]:
-    """`count` pending orders of one code each, made through the service."""
-    async with bozor.db() as session:
-        made = [
-            await orders.create(
-                session=session, settings=bozor.settings, user=user, product_id=product, quantity=1
-            )
-            for _ in range(count)
-        ]
-        await session.commit()
-    return made

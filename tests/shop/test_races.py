@@ -57,8 +57,10 @@ async def test_two_payments_for_one_order_at_once_do_not_deadlock(
         done, pending = await asyncio.wait(locking, timeout=5, return_when="FIRST_COMPLETED")
         assert len(done) == 1 and len(pending) == 1
         [winner] = done
-        assert (await winner).id == order.id  # raises DeadlockDetectedError without the fix
+        locked = await winner  # raises DeadlockDetectedError without the fix
+        assert locked is not None and locked.id == order.id
         await locking[winner].commit()
         [waiter] = pending
-        assert (await asyncio.wait_for(waiter, 5)).id == order.id
+        locked = await asyncio.wait_for(waiter, 5)
+        assert locked is not None and locked.id == order.id
         await locking[waiter].commit()

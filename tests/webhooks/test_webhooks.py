@@ -20,7 +20,7 @@ from bozor.emulator import Emulator
 from bozor.testing import Harness, api_url, eventually, free_port, new_api_key, start_bozor
 from bozor.webhooks.models import WebhookAttempt, WebhookDelivery
 
-FAST = {"webhook_retry_seconds": 0.2, "velocity_burst": 0}
+FAST: dict[str, Any] = {"webhook_retry_seconds": 0.2, "velocity_burst": 0}
 
 
 @dataclass

@@ -188,6 +188,8 @@ class Emulator:
                 result = handler(bot, params)
         except ApiError as exc:
             stats.errors[exc.error_code] = stats.errors.get(exc.error_code, 0) + 1
+            where = {key: params.raw(key) for key in ("chat_id", "message_id")}
+            stats.refused.append({"method": name, "description": exc.description, **where})
             return exc.error_code, exc.to_json()
         return 200, result
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 JSON = dict[str, Any]
+REFUSED_KEPT = 100  # refused calls a bot's stats keep
 
 TOKEN_RE = re.compile(r"^(\d+):[A-Za-z0-9_-]{20,}$")
 USER_ID_BASE = 100_000_000
@@ -380,6 +381,8 @@ class Stats:
     messages_sent: int = 0
     rate_limited: int = 0
     errors: dict[int, int] = field(default_factory=dict)
+    # The latest refused calls (not injected faults), for a test to say what the bot got wrong.
+    refused: deque[JSON] = field(default_factory=lambda: deque(maxlen=REFUSED_KEPT))
     faults_injected: int = 0
     updates: int = 0
     webhook_deliveries: int = 0
@@ -393,6 +396,7 @@ class Stats:
             "rate_limited": self.rate_limited,
             "errors": {str(k): v for k, v in self.errors.items()},
             "total_errors": sum(self.errors.values()),
+            "refused": list(self.refused),
             "faults_injected": self.faults_injected,
             "updates": self.updates,
             "webhook_deliveries": self.webhook_deliveries,

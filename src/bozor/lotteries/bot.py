@@ -624,11 +624,16 @@ async def show_audit(
         return message.answer(t("lottery.audit_empty"))
     lines = [t("lottery.audit_title")]
     for entry in reversed(entries):
-        detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items() if k != "seed")
+        detail = ", ".join(
+            f"{k}={'—' if v is None else v}" for k, v in entry.detail.items() if k != "seed"
+        )
+        key = f"lottery_audit.action.{entry.action}"
+        action = t(key) if t(key) != key else entry.action
+        win = f" {t('lottery_audit.win', id=entry.win_id)}" if entry.win_id else ""
+        actor = f" {t('lottery_audit.by', actor=entry.actor)}" if entry.actor else ""
         lines.append(
-            f"{when(entry.created_at)} #{entry.lottery_id or '—'} {entry.action}"
-            f"{f' win {entry.win_id}' if entry.win_id else ''}"
-            f"{f' by {entry.actor}' if entry.actor else ''}{f' ({detail})' if detail else ''}"
+            f"{when(entry.created_at)} #{entry.lottery_id or '—'} {action}{win}{actor}"
+            f"{f' ({detail})' if detail else ''}"
         )
     return message.answer("\n".join(lines)[:4000])
 

@@ -176,7 +176,7 @@ class PostgresRemote:
         self._health = _Health(self.name)
 
     async def run(self, stop: asyncio.Event, on_wake: Callable[[], None] | None) -> None:
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         errors = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
         delay = 0.5
