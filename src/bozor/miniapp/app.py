@@ -17,6 +17,7 @@ from bozor.i18n import LANGUAGES, Translator
 from bozor.miniapp.web import (
     HEADERS,
     InitDataMissingOrInvalid,
+    MiniAppRoute,
     ViewerDep,
     environment,
     render,
@@ -42,7 +43,11 @@ def feature_pages(settings: Settings) -> list[tuple[str, RouterFactory]]:
 
     FEATURE WIRING: the one place that names features; it moves to the feature manifest
     (`Feature.miniapp`) when that lands."""
-    factories: dict[str, RouterFactory] = {}
+    from bozor.shop import miniapp as shop
+
+    factories: dict[str, RouterFactory] = {
+        "shop": shop.create_miniapp_router,
+    }
     return [(name, factory) for name, factory in factories.items() if name in settings.features]
 
 
@@ -60,7 +65,7 @@ def include_miniapp(app: FastAPI, runtime: Runtime) -> None:
             _static(name), media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"}
         )
 
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", route_class=MiniAppRoute)
 
     @api.get("/")
     async def home(viewer: ViewerDep) -> HTMLResponse:
