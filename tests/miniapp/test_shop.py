@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import httpx
+from tests.shop.helpers import make_product, orders_of
 
 from bozor.shop import codes
 from bozor.shop.models import OrderStatus
 from bozor.testing import Harness, eventually
-from tests.shop.helpers import make_product, orders_of
 
 from .conftest import as_user
 

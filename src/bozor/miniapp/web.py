@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.routing import APIRoute
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -6,6 +6,8 @@ in-chat invoice, so the bot's handlers deliver the codes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import LabeledPrice
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -100,13 +102,8 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             line=line,
             order=held,
             money=catalogue.money,
-            **(
-                {
-                    "main_text": viewer.t("miniapp.shop.pay", stars=held.stars_due),
-                    "main_form": "pay",
-                }
-                if payable
-                else {}
+            **_main_button(
+                viewer.t("miniapp.shop.pay", stars=held.stars_due), "pay", shown=payable
             ),
         )
 
@@ -195,3 +192,8 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         )
 
     return router
+
+
+def _main_button(text: str, form_id: str, *, shown: bool) -> dict[str, Any]:
+    """MainButton submitting the view's form `form_id`, when `shown`."""
+    return {"main_text": text, "main_form": form_id} if shown else {}
