@@ -64,9 +64,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             left=left,
             most=min(left, settings.shop_max_quantity),
             money=catalogue.money,
-            **(
-                {"main_text": viewer.t("miniapp.shop.to_cart"), "main_form": "cart"} if left else {}
-            ),
+            **_main_button(viewer.t("miniapp.shop.to_cart"), "cart", shown=left > 0),
         )
 
     @router.post("/products/{product_id}/order")
