@@ -32,6 +32,7 @@ STATIC = {
     "telegram-web-app.js": "text/javascript",
     "miniapp.js": "text/javascript",
     "miniapp.css": "text/css",
+    "verify.js": "text/javascript",
 }
 SHELL_TEXTS = ("outside", "refused", "failed")
 
@@ -43,10 +44,12 @@ def feature_pages(settings: Settings) -> list[tuple[str, RouterFactory]]:
 
     FEATURE WIRING: the one place that names features; it moves to the feature manifest
     (`Feature.miniapp`) when that lands."""
+    from bozor.lotteries import miniapp as lotteries
     from bozor.shop import miniapp as shop
 
     factories: dict[str, RouterFactory] = {
         "shop": shop.create_miniapp_router,
+        "lotteries": lotteries.create_miniapp_router,
     }
     return [(name, factory) for name, factory in factories.items() if name in settings.features]
 
