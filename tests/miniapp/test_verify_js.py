@@ -4,6 +4,7 @@ draws.verify compute: run under Node on the same inputs."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from bozor.lotteries import fairness
 
 HERE = Path(__file__).parent
-IN_CI = __import__("os").environ.get("CI", "").lower() == "true"
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def run_js(cases: list[dict[str, Any]]) -> list[Any]:
@@ -99,7 +100,7 @@ def test_recompute_replays_redraw_rounds_and_flags_a_changed_winner() -> None:
     )
     wins.append({"round": 1, "place": 2, "position": redrawn[0].index, "number": "R"})
     forged = [dict(w) for w in wins]
-    forged[0]["position"] = (forged[0]["position"] + 1) % count
+    forged[0]["position"] = (int(forged[0]["position"]) + 1) % count
     bad_seed = _proof(seed, count, wins) | {"seed_hash": "00" * 32}
     good, changed, seedless = run_js(
         [
