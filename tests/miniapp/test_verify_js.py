@@ -99,7 +99,7 @@ def test_recompute_replays_redraw_rounds_and_flags_a_changed_winner() -> None:
         taken=[p.index for p in first],
     )
     wins.append({"round": 1, "place": 2, "position": redrawn[0].index, "number": "R"})
-    forged = [dict(w) for w in wins]
+    forged: list[dict[str, Any]] = [dict(w) for w in wins]
     forged[0]["position"] = (int(forged[0]["position"]) + 1) % count
     bad_seed = _proof(seed, count, wins) | {"seed_hash": "00" * 32}
     good, changed, seedless = run_js(
