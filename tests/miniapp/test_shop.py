@@ -39,8 +39,8 @@ async def test_buy_in_the_app_pay_the_invoice_link_and_reveal_the_codes(
 
     # Someone else's order is neither shown nor payable.
     other = as_user(await bozor.user("Other"), first_name="Other")
-    assert (await app.get(f"/api{cart_path}", headers=other)).status_code == 409
-    assert (await app.post(f"/api/shop/orders/{order_id}/pay", headers=other)).status_code == 409
+    assert (await app.get(f"/api{cart_path}", headers=other)).status_code == 403
+    assert (await app.post(f"/api/shop/orders/{order_id}/pay", headers=other)).status_code == 403
 
     paying = await app.post(f"/api/shop/orders/{order_id}/pay", headers=me)
     link = paying.json()["invoice_link"]
@@ -58,7 +58,7 @@ async def test_buy_in_the_app_pay_the_invoice_link_and_reveal_the_codes(
     assert "CODE-0001" in revealed.text and "CODE-0002" in revealed.text
     assert (
         await app.post(f"/api/shop/purchases/{order_id}/codes", headers=other)
-    ).status_code == 409
+    ).status_code == 403
     listing = await app.get("/api/shop/purchases", headers=me)
     assert f"#{order_id}" in listing.text
 

@@ -45,9 +45,11 @@ def feature_pages(settings: Settings) -> list[tuple[str, RouterFactory]]:
     FEATURE WIRING: the one place that names features; it moves to the feature manifest
     (`Feature.miniapp`) when that lands."""
     from bozor.lotteries import miniapp as lotteries
+    from bozor.referrals import miniapp as referrals
     from bozor.shop import miniapp as shop
 
     factories: dict[str, RouterFactory] = {
+        "referrals": referrals.create_miniapp_router,
         "shop": shop.create_miniapp_router,
         "lotteries": lotteries.create_miniapp_router,
     }

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import open_session
-from bozor.errors import DomainError, InvalidInputError, NotFoundError
+from bozor.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from bozor.i18n import Translator, pick_language
 from bozor.telegram_webapp import InitData, InitDataRefused, verify
 from bozor.users import service as users_service
@@ -122,6 +122,13 @@ def render(viewer: Viewer, template: str, *, status: int = 200, **context: Any) 
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
+_STATUS: dict[type[DomainError], int] = {
+    NotFoundError: 404,
+    ForbiddenError: 403,
+    InvalidInputError: 422,
+}
+
+
 class MiniAppRoute(APIRoute):
     """A view route whose domain errors (a rule said no) become a translated error view, in
     one place: the route rolls back (its session closes uncommitted) and the viewer reads why."""
@@ -136,9 +143,7 @@ class MiniAppRoute(APIRoute):
                 viewer: Viewer | None = getattr(request.state, "miniapp_viewer", None)
                 if viewer is None:
                     raise
-                status = 404 if isinstance(error, NotFoundError) else 409
-                if isinstance(error, InvalidInputError):
-                    status = 422
+                status = next((c for k, c in _STATUS.items() if isinstance(error, k)), 409)
                 message = viewer.t(error.code, **error.params)
                 return render(viewer, "error.html", status=status, message=message, back="/")
 
