@@ -170,6 +170,8 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             line=line,
             order=held,
             delivered=held.status == OrderStatus.DELIVERED,
+            # Just paid: the payment reaches the bot a moment after the app hears of it.
+            **({"refresh": 2} if held.status == OrderStatus.PENDING else {}),
         )
 
     @router.post("/purchases/{order_id}/codes")

@@ -52,6 +52,11 @@
     const heading = page.querySelector("h1");
     if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
     window.scrollTo(0, 0);
+    clearTimeout(show.refresh);
+    if (page.dataset.refresh) {
+      const shown = current();
+      show.refresh = setTimeout(() => { if (current() === shown) load(shown); }, Number(page.dataset.refresh) * 1000);
+    }
     if (page.dataset.module) {
       const module = await import(`${BASE}/static/${page.dataset.module}.js`);
       module.mount(page, { request, go, say });
