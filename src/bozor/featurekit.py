@@ -226,5 +226,5 @@ class Feature:
     check_settings: Callable[[Settings], None] | None = None
     # Settings naming a channel by id or @username, resolved to an id at start-up.
     channels: tuple[str, ...] = ()
-    # A factory of the Mini App's pages (a router), when the feature has any.
-    miniapp: Callable[[], APIRouter] | None = None
+    # A factory of the Mini App's pages (a router, given the settings; bozor.miniapp).
+    miniapp: Callable[[Settings], APIRouter] | None = None

@@ -21,6 +21,7 @@ from bozor.botidentity import service as identity_service
 from bozor.botidentity.link import TRANSIENT, describe
 from bozor.db import session_scope
 from bozor.featurekit import Feature
+from bozor.miniapp.buttons import set_menu_button
 from bozor.observability import metrics as metrics_module
 from bozor.process import Runtime as Runtime  # re-exported: it was defined here
 from bozor.settings import Settings, SettingsError
@@ -221,6 +222,7 @@ async def _telegram_side_when_up(
 async def _register_commands(runtime: Runtime) -> None:
     try:
         await register_commands(runtime.bot, runtime.features)
+        await set_menu_button(runtime.bot, runtime.settings)
     except (*TRANSIENT, TelegramRetryAfter):
         raise
     except Exception:

@@ -23,6 +23,7 @@ from bozor.api.tokens import router as token_router
 from bozor.botidentity.link import FailFastWhileDown
 from bozor.broadcasts import admin_api as broadcasts_admin_api
 from bozor.dashboard.app import include_dashboard
+from bozor.miniapp.app import include_miniapp
 from bozor.observability.http import ObservabilityMiddleware
 from bozor.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bozor.transient import is_transient
@@ -162,6 +163,7 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     if api:
         _include_api(app, runtime)
         include_dashboard(app, runtime)
+        include_miniapp(app, runtime)
     return app
 
 

@@ -59,6 +59,12 @@ async def _demo(ctx: DemoContext) -> None:
     await demo.seed(ctx)
 
 
+def _miniapp(settings: Settings) -> APIRouter:
+    from bozor.lotteries import miniapp
+
+    return miniapp.create_miniapp_router(settings)
+
+
 FEATURE = Feature(
     name="lotteries",
     bot_router=_bot,
@@ -73,4 +79,5 @@ FEATURE = Feature(
     cli={"lottery": cli.create_cli},
     locales=resources.files(__package__).joinpath("locales"),
     channels=("lottery_channel",),
+    miniapp=_miniapp,
 )

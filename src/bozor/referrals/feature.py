@@ -84,6 +84,12 @@ def _check_hooks(settings: Settings) -> None:
                 raise SettingsError(f"{name.upper()}: {exc}") from None
 
 
+def _miniapp(settings: Settings) -> APIRouter:
+    from bozor.referrals import miniapp
+
+    return miniapp.create_miniapp_router(settings)
+
+
 FEATURE = Feature(
     name="referrals",
     bot_router=_bot,
@@ -99,4 +105,5 @@ FEATURE = Feature(
     demo=_demo,
     locales=resources.files(__package__).joinpath("locales"),
     check_settings=_check_hooks,
+    miniapp=_miniapp,
 )

@@ -66,6 +66,12 @@ async def _demo(ctx: DemoContext) -> None:
     await demo.seed(ctx)
 
 
+def _miniapp(settings: Settings) -> APIRouter:
+    from bozor.shop import miniapp
+
+    return miniapp.create_miniapp_router(settings)
+
+
 FEATURE = Feature(
     name="shop",
     bot_router=_bot,
@@ -82,4 +88,5 @@ FEATURE = Feature(
     demo=_demo,
     cli={"shop": cli.create_cli},
     locales=resources.files(__package__).joinpath("locales"),
+    miniapp=_miniapp,
 )
