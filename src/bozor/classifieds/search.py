@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -147,8 +148,8 @@ class AdPage:
     next_cursor: str | None = None  # None: this is the last page
 
 
-_PG_VECTOR = literal_column("classified_ads.search_vector")
-_SIMPLE = literal_column("'simple'::regconfig")
+_PG_VECTOR: ColumnElement[Any] = literal_column("classified_ads.search_vector")
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 
 
 def _text_clause(dialect: str, found: list[str]) -> ColumnElement[bool]:
@@ -187,7 +188,7 @@ def conditions(dialect: str, filters: AdFilters) -> list[ColumnElement[bool]]:
 
 def query(
     dialect: str, filters: AdFilters, *, limit: int, after: Cursor | None = None
-) -> Select[tuple[Ad]]:
+) -> Select[Any]:
     """The SELECT of one page (exposed for EXPLAIN in the benchmark)."""
     where = conditions(dialect, filters)
     if after is not None:
@@ -212,7 +213,7 @@ async def search(
     limit = max(1, min(limit, PAGE_MAX))
     after = Cursor.decode(cursor) if cursor else None
     statement = query(dialect_name(session), filters, limit=limit + 1, after=after)
-    ads = list(await session.scalars(statement))
+    ads: list[Ad] = list(await session.scalars(statement))
     if len(ads) <= limit:
         return AdPage(ads)
     ads = ads[:limit]
