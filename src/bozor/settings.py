@@ -241,6 +241,12 @@ class Settings(BaseSettings):
     portmone_key: SecretStr | None = None  # signs payment links (HMAC-SHA256)
     portmone_url: str = PORTMONE_URL
 
+    # Telegram Mini App (/app/): MINIAPP_URL is its public HTTPS address (e.g.
+    # https://bozor.example.com/app/); when set, the bot sets its menu button to open it and
+    # shop and referral messages get an "Open app" button. initData older than this is refused.
+    miniapp_url: str | None = None
+    miniapp_init_data_max_age: float = Field(default=86400.0, gt=0, le=7 * 86400)  # seconds
+
     # Message broker: domain events also published to RabbitMQ (a topic exchange, the routing
     # key is the event type) by the worker role, when AMQP_URL is set.
     amqp_url: SecretStr | None = None  # amqp://user:password@host:5672/vhost
@@ -290,6 +296,16 @@ class Settings(BaseSettings):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.match(r"^[A-Za-z0-9_-]{1,256}$", value.get_secret_value()):
             raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("miniapp_url")
+    @classmethod
+    def _miniapp_https(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        loopback = re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?/", value)
+        if not (value.startswith("https://") or loopback):
+            raise ValueError("Telegram opens Mini Apps only from https:// addresses")
         return value
 
     @field_validator("reward_tiers")

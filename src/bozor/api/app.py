@@ -25,6 +25,7 @@ from bozor.broadcasts import admin_api as broadcasts_admin_api
 from bozor.classifieds import admin_api as classifieds_admin_api
 from bozor.dashboard.app import include_dashboard
 from bozor.lotteries import admin_api as lotteries_admin_api
+from bozor.miniapp.app import include_miniapp
 from bozor.observability.http import ObservabilityMiddleware
 from bozor.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bozor.referrals import admin_api as referrals_admin_api
@@ -155,6 +156,7 @@ def create_app(runtime: Runtime, *, api: bool = True, webhook: bool = True) -> F
     if api:
         _include_api(app, runtime)
         include_dashboard(app, runtime)
+        include_miniapp(app, runtime)
     return app
 
 
