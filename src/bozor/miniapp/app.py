@@ -42,7 +42,11 @@ def feature_pages(settings: Settings) -> list[tuple[str, RouterFactory]]:
 
     FEATURE WIRING: the one place that names features; it moves to the feature manifest
     (`Feature.miniapp`) when that lands."""
-    factories: dict[str, RouterFactory] = {}
+    from bozor.classifieds import miniapp as classifieds_miniapp
+
+    factories: dict[str, RouterFactory] = {
+        "classifieds": classifieds_miniapp.create_miniapp_router,
+    }
     return [(name, factory) for name, factory in factories.items() if name in settings.features]
 
 
