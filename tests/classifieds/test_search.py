@@ -235,3 +235,37 @@ def test_bad_input_is_refused_with_a_reason() -> None:
 def test_a_cursor_reads_back_to_the_microsecond() -> None:
     at = utcnow().replace(microsecond=999_999)
     assert Cursor.decode(Cursor(at, 42).encode()) == Cursor(at, 42)
+
+
+async def test_pages_of_a_text_search_are_stable(db: async_sessionmaker[AsyncSession]) -> None:
+    """A word found on every other ad: pages of 4 (found among the newest ads first, the
+    last page through the text index) walk every match once, newest first."""
+    async with db() as session:
+        owner = await _user(session, 502)
+        for i in range(30):
+            at = START + timedelta(minutes=i)
+            session.add(
+                Ad(
+                    user_id=owner.id,
+                    state=AdState.PUBLISHED,
+                    category="home",
+                    title=f"Lamp {i}" if i % 2 else f"Chair {i}",
+                    description="Pick up in Fergana.",
+                    region="Fergana",
+                    published_at=at,
+                    updated_at=at,
+                )
+            )
+        await session.commit()
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        async with db() as session:
+            page = await search.search(
+                session=session, filters=AdFilters(text="lamp"), cursor=cursor, limit=4
+            )
+        seen += [ad.title for ad in page.ads]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"Lamp {i}" for i in range(29, 0, -2)]
