@@ -232,15 +232,17 @@ async def search(
 ) -> AdPage:
     """Published ads matching the filters, newest first, one page after `cursor`.
 
-    With words, two ways, because neither is quick for every word: common words are found
-    among the newest ads that match the other filters (`probe`), rare ones through the text
-    index, collecting every match and sorting them (`query`). The probe runs first; when it
-    does not fill the page, the words are rare enough for the index."""
+    With words on PostgreSQL, two ways, because neither is quick for every word: common
+    words are found among the newest ads that match the other filters (`probe`), rare ones
+    through the text index, collecting every match and sorting them (`query`). The probe
+    runs first; when it does not fill the page, the words are rare enough for the index.
+    SQLite goes through its text index at once: its probe cost more than it saved
+    (docs/benchmarks.md)."""
     limit = max(1, min(limit, PAGE_MAX))
     after = Cursor.decode(cursor) if cursor else None
     dialect = dialect_name(session)
     ads: list[Ad] = []
-    if words(filters.text):
+    if dialect == "postgresql" and words(filters.text):
         ads = list(await session.scalars(probe(dialect, filters, limit=limit + 1, after=after)))
     if len(ads) <= limit:
         ads = list(await session.scalars(query(dialect, filters, limit=limit + 1, after=after)))
