@@ -28,6 +28,7 @@ from bozor.broadcasts.sender import BroadcastSender
 from bozor.db import SQLITE_POOL_SIZE, create_engine, session_scope
 from bozor.events.broker import BrokerPublisher
 from bozor.features import broadcast_segments, enabled_features, outbox_renderers
+from bozor.miniapp.buttons import set_menu_button
 from bozor.observability import metrics as metrics_module
 from bozor.observability.bot import TelegramCallMetrics
 from bozor.observability.metrics import Metrics
@@ -384,6 +385,7 @@ async def _telegram_side_when_up(
 async def _register_commands(runtime: Runtime) -> None:
     try:
         await register_commands(runtime.bot, runtime.settings.features)
+        await set_menu_button(runtime.bot, runtime.settings)
     except (*TRANSIENT, TelegramRetryAfter):
         raise
     except Exception:

@@ -76,6 +76,9 @@ async def run_demo(
                 # "Sign in with Telegram" works offline: the emulator plays the Login Widget.
                 dashboard_telegram_login_url=f"{emulator.url}/oauth",
                 outbox_chat_interval=0.3,
+                # The Mini App over plain HTTP on this machine, as Telegram's test environment
+                # allows: the bot sets its menu button, the web chat opens it in a panel.
+                miniapp_url=f"http://{host}:{http_port}/app/" if host in LOOPBACK else None,
             )
             started = asyncio.Event()
             bozor = asyncio.create_task(serve(settings, stop=stop, ready=started))
@@ -150,11 +153,13 @@ def webchat_config(ctx: DemoContext, http_url: str) -> dict[str, Any]:
     }
 
 
+LOOPBACK = ("127.0.0.1", "localhost")
 WEBCHAT_KEYS = (
     "banner", "choose_persona", "member", "admin", "newcomer", "type_message", "send",
     "attach", "share_contact", "pay", "paid", "channel", "channels", "open_link_as",
     "cancel", "dashboard", "api_docs", "try_this", "language", "chats", "no_messages",
     "photo", "album_sent", "contact", "invoice", "menu",
+    "app_title", "app_back", "app_close", "app_theme", "app_light", "app_dark",
 )  # fmt: skip
 
 

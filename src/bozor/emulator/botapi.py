@@ -42,6 +42,7 @@ MAX_CALLBACK_ANSWER = 200
 INLINE_ROW, INLINE_TOTAL = 8, 100
 REPLY_ROW, REPLY_TOTAL = 12, 300
 MARKUP_TOO_LONG = "reply markup is too long"
+_LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost)(:\d+)?(/|$)")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _MEDIA_KEYS = ("photo", "document", "video", "audio", "animation", "voice")
@@ -133,11 +134,24 @@ class BotApi:
             raise bad_request("can't parse reply keyboard markup JSON object")
         if "inline_keyboard" in markup:
             validate_inline(markup)
+            self._check_web_apps(p, markup["inline_keyboard"], "inline keyboard")
             return markup, None
         rows = markup.get("keyboard")
         if isinstance(rows, list):
             _check_size(rows, REPLY_ROW, REPLY_TOTAL)
+            self._check_web_apps(p, rows, "keyboard")
         return None, markup
+
+    def _check_web_apps(self, p: Params, rows: list[Any], kind: str) -> None:
+        """web_app buttons: an HTTPS URL, and only in the private chat with the bot."""
+        buttons = [b for row in rows if isinstance(row, list) for b in row if isinstance(b, dict)]
+        apps = [b["web_app"] for b in buttons if "web_app" in b]
+        if not apps:
+            return
+        for app in apps:
+            web_app_url(app, f"{kind} button")
+        if p.string("chat_id") is not None and self.chat(p).type != "private":
+            raise bad_request("BUTTON_TYPE_INVALID")
 
     def reply_to(self, log: ChatLog, p: Params) -> JSON | None:
         params = p.json("reply_parameters")
@@ -640,12 +654,37 @@ class BotApi:
         return self._get_text(bot, p, "name")
 
     def m_setChatMenuButton(self, bot: BotState, p: Params) -> bool:
+        """The menu button of one private chat, or (no chat_id) the default of every chat."""
         button = p.json("menu_button") or {"type": "default"}
-        bot.menu_buttons[p.integer("chat_id") or 0] = button
+        if not isinstance(button, dict):
+            raise bad_request("can't parse menu button JSON object")
+        kind = button.get("type")
+        if kind == "web_app":
+            text = button.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise bad_request("BUTTON_TEXT_INVALID")
+            web_app_url(button.get("web_app"), "menu button")
+            button = {"type": "web_app", "text": text, "web_app": {"url": button["web_app"]["url"]}}
+        elif kind in ("commands", "default"):
+            button = {"type": kind}
+        else:
+            raise bad_request("BUTTON_TYPE_INVALID")
+        chat_id = 0
+        if p.string("chat_id") is not None:
+            chat = self.chat(p)
+            if chat.type != "private":
+                raise bad_request("chat not found")
+            chat_id = chat.id
+        if kind == "default":
+            bot.menu_buttons.pop(chat_id, None)
+        else:
+            bot.menu_buttons[chat_id] = button
         return True
 
     def m_getChatMenuButton(self, bot: BotState, p: Params) -> JSON:
-        return bot.menu_buttons.get(p.integer("chat_id") or 0, {"type": "commands"})
+        """A chat's own menu button, else the bot's default, else the command list."""
+        chat_id = self.chat(p).id if p.string("chat_id") is not None else 0
+        return bot.menu_buttons.get(chat_id) or bot.menu_buttons.get(0) or {"type": "commands"}
 
     def m_setMyDefaultAdministratorRights(self, bot: BotState, p: Params) -> bool:
         return True
@@ -742,6 +781,17 @@ def validate_inline(markup: JSON) -> None:
                 raise bad_request("BUTTON_DATA_INVALID")
 
 
+def web_app_url(app: Any, where: str) -> str:
+    """A WebAppInfo's URL: HTTPS, as Telegram requires (plain HTTP only to this machine, as
+    Telegram's test environment allows it: the demo serves its Mini App so)."""
+    url = app.get("url") if isinstance(app, dict) else None
+    if not isinstance(url, str) or not url:
+        raise bad_request(f'can\'t parse {where}: field "url" must be of type String')
+    if not (url.startswith("https://") or _LOOPBACK_HTTP.match(url)):
+        raise bad_request(f"{where} Web App URL '{url}' is invalid: Only HTTPS links are allowed")
+    return url
+
+
 def _check_size(rows: list[Any], per_row: int, total: int) -> None:
     sizes = [len(row) for row in rows if isinstance(row, list)]
     if any(size > per_row for size in sizes) or sum(sizes) > total:
@@ -760,4 +810,4 @@ def _answer(query: PendingAnswer, answer: JSON) -> None:
     query.answered.set()
 
 
-__all__ = ["ApiError", "BotApi", "validate_inline"]
+__all__ = ["ApiError", "BotApi", "validate_inline", "web_app_url"]

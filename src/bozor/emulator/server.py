@@ -31,6 +31,7 @@ from .login import login_routes
 from .params import Params, Upload
 from .state import FAULT_BODIES, BotState, EmulatorState, Fault, UpdateEntry
 from .users import UserActions
+from .webapps import webapp_routes
 from .webchat import webchat_routes
 from .webhook import WebhookDeliverer
 
@@ -84,6 +85,7 @@ class Emulator:
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self.app.router.add_routes(control_routes(self))
         self.app.router.add_routes(webchat_routes(self))
+        self.app.router.add_routes(webapp_routes(self))
         self.app.router.add_routes(login_routes(self))
 
     # ------------------------------------------------------------ lifecycle

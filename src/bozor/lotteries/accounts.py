@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert
@@ -21,7 +21,7 @@ from bozor.lotteries.exceptions import (
     CardTakenError,
     NotRegisteredError,
 )
-from bozor.lotteries.models import Account, Member
+from bozor.lotteries.models import Account, Lottery, Member, Participation, Win
 from bozor.users.models import User
 
 ACCOUNT_FORMAT = "XX-XX-XX-XX-XX-XX-XX"
@@ -181,3 +181,44 @@ async def get_member(*, session: AsyncSession, user: User) -> Member:
     if member is None:
         raise NotRegisteredError()
     return member
+
+
+@dataclass(frozen=True, slots=True)
+class AccountWin:
+    win: Win
+    lottery_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOverview:
+    account: Account
+    entries: int  # lotteries the account took part in
+    wins: list[AccountWin]
+
+
+async def overview(*, session: AsyncSession, club_card: str) -> list[AccountOverview]:
+    """A card's accounts, each with how many draws it entered and its wins (newest first)."""
+    owned = await accounts_of_card(session=session, club_card=club_card)
+    ids = [account.id for account in owned]
+    entries = dict(
+        (
+            await session.execute(
+                select(Participation.account_id, func.count())
+                .where(Participation.account_id.in_(ids))
+                .group_by(Participation.account_id)
+            )
+        ).all()
+    )
+    won: dict[int, list[AccountWin]] = {account_id: [] for account_id in ids}
+    rows = await session.execute(
+        select(Win, Lottery.title)
+        .join(Lottery, Lottery.id == Win.lottery_id)
+        .where(Win.account_id.in_(ids))
+        .order_by(Win.id.desc())
+    )
+    for win, title in rows.all():
+        won[win.account_id].append(AccountWin(win, title))
+    return [
+        AccountOverview(account, int(entries.get(account.id, 0)), won[account.id])
+        for account in owned
+    ]

@@ -11,7 +11,8 @@ language (their chosen language in the bot, else Telegram's).
 Adding a feature's pages (the convention):
 
 1. Write `bozor/<feature>/miniapp.py` with `create_miniapp_router(settings) -> APIRouter`.
-   Its paths start with `/<feature>`; `GET /<feature>` is the feature's first view (the home
+   Make it with `web.view_router("/<feature>")` (its domain errors become a translated
+   error view, in one place); `GET /<feature>` is the feature's first view (the home
    view links to it as a tile with the texts `miniapp.<feature>.icon`, `.title`, `.tagline`).
    The app serves them as `/app/<feature>/...` (views at `/app/api/<feature>/...`).
 2. Each route takes `viewer: ViewerDep` (the verified user; `viewer.user` is their row, stored

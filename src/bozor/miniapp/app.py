@@ -17,6 +17,7 @@ from bozor.i18n import LANGUAGES, Translator
 from bozor.miniapp.web import (
     HEADERS,
     InitDataMissingOrInvalid,
+    MiniAppRoute,
     ViewerDep,
     environment,
     render,
@@ -31,6 +32,7 @@ STATIC = {
     "telegram-web-app.js": "text/javascript",
     "miniapp.js": "text/javascript",
     "miniapp.css": "text/css",
+    "verify.js": "text/javascript",
 }
 SHELL_TEXTS = ("outside", "refused", "failed")
 
@@ -42,10 +44,16 @@ def feature_pages(settings: Settings) -> list[tuple[str, RouterFactory]]:
 
     FEATURE WIRING: the one place that names features; it moves to the feature manifest
     (`Feature.miniapp`) when that lands."""
-    from bozor.classifieds import miniapp as classifieds_miniapp
+    from bozor.classifieds import miniapp as classifieds
+    from bozor.lotteries import miniapp as lotteries
+    from bozor.referrals import miniapp as referrals
+    from bozor.shop import miniapp as shop
 
     factories: dict[str, RouterFactory] = {
-        "classifieds": classifieds_miniapp.create_miniapp_router,
+        "referrals": referrals.create_miniapp_router,
+        "shop": shop.create_miniapp_router,
+        "lotteries": lotteries.create_miniapp_router,
+        "classifieds": classifieds.create_miniapp_router,
     }
     return [(name, factory) for name, factory in factories.items() if name in settings.features]
 
@@ -64,7 +72,7 @@ def include_miniapp(app: FastAPI, runtime: Runtime) -> None:
             _static(name), media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"}
         )
 
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", route_class=MiniAppRoute)
 
     @api.get("/")
     async def home(viewer: ViewerDep) -> HTMLResponse:

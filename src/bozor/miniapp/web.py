@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import open_session
+from bozor.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from bozor.i18n import Translator, pick_language
 from bozor.telegram_webapp import InitData, InitDataRefused, verify
 from bozor.users import service as users_service
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 INIT_DATA_HEADER = "X-Telegram-Init-Data"
+MAX_FORM = 16 * 1024
 # Telegram shows the Mini App in a frame on its web clients, so framing stays allowed; scripts
 # only from here (no inline script), requests only to here.
 CSP = (
@@ -86,7 +91,9 @@ async def current_viewer(request: Request, session: SessionDep) -> Viewer:
     language = pick_language(
         user.language, user.telegram_language, init.user.language_code, settings.default_language
     )
-    return Viewer(user, init, language)
+    viewer = Viewer(user, init, language)
+    request.state.miniapp_viewer = viewer  # for MiniAppRoute's error view
+    return viewer
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
@@ -115,7 +122,46 @@ def render(viewer: Viewer, template: str, *, status: int = 200, **context: Any) 
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
+_STATUS: dict[type[DomainError], int] = {
+    NotFoundError: 404,
+    ForbiddenError: 403,
+    InvalidInputError: 422,
+}
+
+
+class MiniAppRoute(APIRoute):
+    """A view route whose domain errors (a rule said no) become a translated error view, in
+    one place: the route rolls back (its session closes uncommitted) and the viewer reads why."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as error:
+                viewer: Viewer | None = getattr(request.state, "miniapp_viewer", None)
+                if viewer is None:
+                    raise
+                status = next((c for k, c in _STATUS.items() if isinstance(error, k)), 409)
+                message = viewer.t(error.code, **error.params)
+                return render(viewer, "error.html", status=status, message=message, back="/")
+
+        return handle
+
+
 def answer(**fields: str) -> JSONResponse:
     """An action's answer other than a view: `invoice_link` (with `paid`/`closed`: where to go
     after), `go` (a view to show), `link` (a t.me link to open)."""
     return JSONResponse(fields, headers=HEADERS)
+
+
+def view_router(prefix: str) -> APIRouter:
+    """A feature's router of views (`prefix`: "/<feature>"), its domain errors shown as views."""
+    return APIRouter(prefix=prefix, route_class=MiniAppRoute)
+
+
+async def form(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields (first value of each)."""
+    body = await request.body()
+    return {k: v[0] for k, v in parse_qs(body[:MAX_FORM].decode("utf-8", "replace")).items()}

@@ -20,6 +20,7 @@ from bozor.bot.common import welcome_text
 from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
+from bozor.miniapp.buttons import open_app_button
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.referrals import hooks, service
 from bozor.referrals.models import ReferralStatus
@@ -105,7 +106,12 @@ async def check_subscription(
 
 
 async def show_link(
-    message: Message, bot: Bot, session: AsyncSession, user: User, t: Translator
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    settings: Settings,
 ) -> SendPhoto:
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={user.referral_code}"
@@ -123,6 +129,8 @@ async def show_link(
     )
     keyboard = InlineKeyboardBuilder()
     keyboard.button(text=t("ref.share"), url=share_url)
+    if (app := open_app_button(settings, t, "referrals")) is not None:
+        keyboard.row(app)
     return message.answer_photo(
         BufferedInputFile(qr_png(link), filename="invite.png"),
         caption=caption,

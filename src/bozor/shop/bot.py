@@ -25,6 +25,7 @@ from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
 from bozor.ledger import service as ledger
+from bozor.miniapp.buttons import open_app_button
 from bozor.referrals import rewards
 from bozor.referrals.models import Reward, RewardStatus
 from bozor.settings import Settings
@@ -116,7 +117,7 @@ def summary_keyboard(
 
 
 async def _categories_view(
-    session: AsyncSession, t: Translator
+    session: AsyncSession, t: Translator, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     found = await catalogue.categories(session=session)
     if not found:
@@ -125,21 +126,23 @@ async def _categories_view(
     for category in found:
         builder.button(text=fit_button(category.name), callback_data=f"sh:c:{category.id}")
     builder.adjust(2)
+    if (app := open_app_button(settings, t, "shop")) is not None:
+        builder.row(app)
     return t("shop.choose_category"), builder.as_markup()
 
 
 async def show_categories(
-    message: Message, session: AsyncSession, t: Translator, state: FSMContext
+    message: Message, session: AsyncSession, t: Translator, state: FSMContext, settings: Settings
 ) -> SendMessage:
     await state.clear()
-    text, markup = await _categories_view(session, t)
+    text, markup = await _categories_view(session, t, settings)
     return message.answer(text, reply_markup=markup)
 
 
 async def back_to_categories(
-    query: CallbackQuery, session: AsyncSession, t: Translator
+    query: CallbackQuery, session: AsyncSession, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    text, markup = await _categories_view(session, t)
+    text, markup = await _categories_view(session, t, settings)
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.edit_text(text, reply_markup=markup)

@@ -24,7 +24,7 @@ _TYPES = {
     ".css": "text/css",
     ".svg": "image/svg+xml",
 }
-_FILES = frozenset({"chat.js", "chat.css"})
+_FILES = frozenset({"chat.js", "chat.css", "miniapp-panel.js", "miniapp-panel.css"})
 
 
 def _static(name: str) -> bytes:

@@ -93,6 +93,7 @@
     state.unread[id] = 0;
     location.hash = kind === "persona" ? `persona=${persona(id).key}` : `channel=${id}`;
     document.body.classList.add("in-chat");
+    window.BozorMiniApp.refreshMenu(kind === "persona" ? id : null);
     const who = kind === "persona" ? persona(id) : state.config.channels.find((c) => c.id === id);
     $("chat-title").textContent = kind === "persona" ? `${state.config.bot.name}` : who.title;
     $("chat-sub").textContent = kind === "persona"
@@ -201,7 +202,7 @@
     if (rows && rows.length) {
       html += `<div class="inline-kb">${rows.map((row) => `<div class="row">${row.map((b) => {
         const attrs = b.callback_data !== undefined ? `data-callback="${esc(b.callback_data)}"`
-          : b.url ? `data-url="${esc(b.url)}"` : "";
+          : b.url ? `data-url="${esc(b.url)}"` : b.web_app ? `data-web-app="${esc(b.web_app.url)}"` : "";
         return `<button type="button" ${attrs} data-message="${m.message_id}">${esc(b.text)}${b.url ? " ↗" : ""}</button>`;
       }).join("")}</div>`).join("")}</div>`;
     }
@@ -253,6 +254,7 @@
     const rows = (data.keyboard && data.keyboard.keyboard) || [];
     $("reply-keyboard").innerHTML = rows.map((row) => `<div class="row">${row.map((b) => {
       const text = typeof b === "string" ? b : b.text;
+      if (b.web_app) return `<button type="button" data-web-app="${esc(b.web_app.url)}">${esc(text)}</button>`;
       return `<button type="button" data-reply="${esc(text)}">${esc(text)}</button>`;
     }).join("")}</div>`).join("");
   }
@@ -379,6 +381,8 @@
     };
     $("contact").onclick = () => control("POST", "/messages", { user_id: me(), contact: { own: true } }).catch(fail);
     $("reply-keyboard").onclick = (event) => {
+      const app = event.target.closest("[data-web-app]");
+      if (app) { window.BozorMiniApp.open(app.dataset.webApp, me()).catch(fail); return; }
       const button = event.target.closest("[data-reply]");
       if (button) control("POST", "/reply-buttons", { user_id: me(), text: button.dataset.reply }).catch(fail);
     };
@@ -387,11 +391,13 @@
       if (!target) return;
       if (target.dataset.callback !== undefined) press(Number(target.dataset.message), target.dataset.callback).catch(fail);
       else if (target.dataset.url) openUrl(target.dataset.url);
+      else if (target.dataset.webApp) window.BozorMiniApp.open(target.dataset.webApp, me()).catch(fail);
       else if (target.dataset.pay) pay(Number(target.dataset.pay)).catch(fail);
       else if (target.dataset.command) { event.preventDefault(); if (state.chat.kind === "persona") sendText(target.dataset.command).catch(fail); }
       else if (target.tagName === "A" && !target.hasAttribute("download")) { event.preventDefault(); openUrl(target.href); }
     };
     $("dialog-cancel").onclick = () => { $("dialog").hidden = true; };
+    $("menu-button").onclick = (event) => window.BozorMiniApp.open(event.target.dataset.webApp, me()).catch(fail);
     $("ui-language").onchange = (event) => {
       state.lang = event.target.value;
       localStorage.setItem("bozor-demo-language", state.lang);
@@ -407,6 +413,8 @@
       return;
     }
     state.config = config;
+    // What the Mini App panel (miniapp-panel.js) needs from the chat.
+    window.BozorChat = { token: () => config.token, t, botName: () => config.bot.name, openUrl };
     const stored = localStorage.getItem("bozor-demo-language");
     const browser = (navigator.language || "en").slice(0, 2);
     state.lang = config.texts[stored] ? stored : config.texts[browser] ? browser : "en";
