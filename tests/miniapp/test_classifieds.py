@@ -109,7 +109,7 @@ async def test_search_filters_pages_and_the_ad_page(bozor: Harness, app: httpx.A
     link = await app.post(f"/api/classifieds/ad/{sofa}/contact", headers=as_user(bob))
     assert re.fullmatch(rf"https://t\.me/\w+\?start=contact_{sofa}", link.json()["link"])
     own = await app.post(f"/api/classifieds/ad/{sofa}/contact", headers=as_user(alice))
-    assert own.status_code == 409 and "your own ad" in own.text
+    assert own.status_code == 403 and "your own ad" in own.text
     assert (await app.get(f"/api/classifieds/ad/{hidden}", headers=as_user(bob))).status_code == 404
     mine = await app.get(f"/api/classifieds/ad/{hidden}", headers=as_user(alice))
     assert mine.status_code == 200 and 'data-testid="ad-status"' in mine.text

@@ -1,4 +1,4 @@
-""" "Contact the seller": a buyer's messages relayed to an ad's seller by the bot, and the
+"""Contact the seller: a buyer's messages relayed to an ad's seller by the bot, and the
 seller's answers relayed back.
 
 Neither side sees the other's phone number or username: the bot copies the text into a

@@ -29,7 +29,15 @@ from bozor.classifieds.texts import contact as contact_text
 from bozor.classifieds.views import status_text
 from bozor.errors import DomainError, InvalidInputError, NotFoundError
 from bozor.media.storage import create_storage
-from bozor.miniapp.web import SessionDep, Viewer, ViewerDep, answer, render, runtime_of
+from bozor.miniapp.web import (
+    SessionDep,
+    Viewer,
+    ViewerDep,
+    answer,
+    render,
+    runtime_of,
+    view_router,
+)
 from bozor.settings import Settings
 
 PAGE = 10  # ads per page: each has a photo
@@ -112,7 +120,7 @@ def _card(viewer: Viewer, ad: Ad, photo_ids: list[int]) -> dict[str, Any]:
 
 
 def create_miniapp_router(settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/classifieds")
+    router = view_router("/classifieds")
     storage = create_storage(settings)
     slugs = [c.slug for c in categories(settings.classifieds_categories)]
     limit = settings.classifieds_saved_searches
@@ -206,17 +214,8 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
     async def contact_seller(
         request: Request, viewer: ViewerDep, session: SessionDep, ad_id: int
     ) -> Response:
-        """ "Contact the seller": the bot's deep link that starts the conversation."""
-        try:
-            await contact.open_ad(session=session, ad_id=ad_id, buyer=viewer.user)
-        except DomainError as refused:
-            return render(
-                viewer,
-                "classifieds/refused.html",
-                status=409,
-                back=f"/classifieds/ad/{ad_id}",
-                message=viewer.t(refused.code, **refused.params),
-            )
+        """Contact the seller: the bot's deep link that starts the conversation."""
+        await contact.open_ad(session=session, ad_id=ad_id, buyer=viewer.user)
         me = await runtime_of(request).bot.me()
         return answer(link=f"https://t.me/{me.username}?start={CONTACT_START}{ad_id}")
 

@@ -18,8 +18,8 @@ Index("ix_classified_ads_region_feed", Ad.state, Ad.region, Ad.published_at, Ad.
 
 
 class SavedSearch(TimestampMixin, Base):
-    """ "Tell me when a new ad matches this": a search's filters, kept for a user. `key` is the
-    filters in one canonical string, so the same search saved twice is one row."""
+    """A search's filters kept for a user ("tell me when a new ad matches this"). `key` is
+    the filters in one canonical string, so the same search saved twice is one row."""
 
     __tablename__ = "classified_saved_searches"
     __table_args__ = (UniqueConstraint("user_id", "key"),)

@@ -62,8 +62,8 @@ def _button(text: str, **kwargs: Any) -> list[InlineKeyboardButton]:
 async def search_alert(
     session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
 ) -> Outgoing | None:
-    """ "A new ad matches your saved search", with the ad and a one-tap unsubscribe. Not sent
-    if the ad was closed meanwhile."""
+    """The alert that a new ad matches a saved search, with the ad and a one-tap
+    unsubscribe. Not sent if the ad was closed meanwhile."""
     params = batch[-1]
     ad = await session.get(Ad, int(params["ad_id"]))
     if ad is None or ad.state != AdState.PUBLISHED:
