@@ -14,6 +14,7 @@ from bozor.classifieds.models import (
     RepostSlot,
     SoldCheck,
 )
+from bozor.classifieds.search_models import AdAlert, ContactMessage, ContactThread, SavedSearch
 from bozor.dashboard.models import DashboardSession, LoginProof, SigninFailure
 from bozor.events.models import DomainEvent
 from bozor.idempotency import IdempotentResponse
@@ -47,6 +48,7 @@ from bozor.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscr
 __all__ = [
     "Account",
     "Ad",
+    "AdAlert",
     "AdPhoto",
     "AdminCopy",
     "ApiKey",
@@ -60,6 +62,8 @@ __all__ = [
     "ChannelPost",
     "Click",
     "Code",
+    "ContactMessage",
+    "ContactThread",
     "DashboardSession",
     "Decision",
     "Delivery",
@@ -82,6 +86,7 @@ __all__ = [
     "RepostSlot",
     "Reward",
     "RewardProgram",
+    "SavedSearch",
     "ShopAudit",
     "SigninFailure",
     "SoldCheck",

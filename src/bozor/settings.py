@@ -239,6 +239,8 @@ class Settings(BaseSettings):
     )  # slug:usual minimum:usual maximum (in UZS-equivalent units; 0:0 = no range)
     classifieds_banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
     classifieds_daily_limit: int = Field(default=5, ge=1)  # more ads a day are flagged
+    classifieds_saved_searches: int = Field(default=10, ge=1, le=100)  # per user
+    classifieds_contact_hourly: int = Field(default=20, ge=1)  # relayed messages a person sends
     # Media: photos in a local folder, or S3-compatible storage when S3_BUCKET is set
     media_dir: str = "./media"
     s3_bucket: str | None = None

@@ -23,7 +23,10 @@ async def test_models_match_migrations(database_url: str) -> None:
     engine = create_engine(database_url)
 
     def diff(connection: Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+        context = MigrationContext.configure(
+            connection, opts={"include_name": migrate.include_name}
+        )
+        return list(compare_metadata(context, Base.metadata))
 
     try:
         async with engine.connect() as connection:

@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import admin_bot, dialogue, service
+from bozor.classifieds import admin_bot, dialogue, search_bot, service
 from bozor.classifieds.dialogue import STATE_OF, STEPS, AdForm, ChatLocks
 from bozor.classifieds.exceptions import BannedError, NotYourAdError, WrongStateError
 from bozor.classifieds.models import OPEN_STATES, AdState
@@ -446,6 +446,7 @@ def create_router(settings: Settings) -> Router:
     router.callback_query.register(my_ad_action, F.data.regexp(r"^my:(l|\d+|[esw]:\d+)$"))
     router.callback_query.register(sold_answer, F.data.regexp(r"^sc:[yn]:\d+$"))
     admin_bot.register(router)
+    router.include_router(search_bot.create_router())  # contact the seller, alerts
     # Answers to the dialogue's questions last, so that commands still work in the middle.
     text = F.text & ~F.text.startswith("/")
     router.message.register(

@@ -60,6 +60,12 @@ async def _demo(ctx: DemoContext) -> None:
     await demo.seed(ctx)
 
 
+def _miniapp(settings: Settings) -> APIRouter:
+    from bozor.classifieds import miniapp
+
+    return miniapp.create_miniapp_router(settings)
+
+
 FEATURE = Feature(
     name="classifieds",
     bot_router=_bot,
@@ -73,4 +79,5 @@ FEATURE = Feature(
     demo=_demo,
     locales=resources.files(__package__).joinpath("locales"),
     channels=("classifieds_channel",),
+    miniapp=_miniapp,
 )

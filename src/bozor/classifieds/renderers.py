@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import notify, service
+from bozor.classifieds import notify, search_renderers, service
 from bozor.classifieds.models import Ad, AdminCopy, AdState, ChannelPost, PostKind
 from bozor.classifieds.texts import caption, post_url
 from bozor.classifieds.views import decided_text, reason_text, review_keyboard, review_text
@@ -208,4 +208,5 @@ RENDERERS: dict[str, Renderer] = {
     notify.REJECTED: rejected,
     notify.SOLD_CHECK: sold_check,
     notify.EXPIRED: expired,
+    **search_renderers.RENDERERS,
 }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import notify, prescreen
+from bozor.classifieds import notify, prescreen, saved_searches
 from bozor.classifieds.exceptions import (
     AdNotFoundError,
     AlreadyDecidedError,
@@ -226,6 +226,7 @@ async def decide(
     owner_chat = owner.telegram_id if owner else None
     await notify.decided(session=session, ad=ad, version=version, skip_chat=admin_chat_id)
     if approve:
+        await saved_searches.alert_matching(session=session, ad=ad)
         if channel is not None:
             # The owner is told with the link once the channel post exists (see the renderer).
             await notify.channel_post(

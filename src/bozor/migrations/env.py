@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 import bozor.models  # noqa: F401  (registers every table)
 from bozor.db import Base, UTCDateTime
+from bozor.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -30,6 +31,7 @@ def run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying tables
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
