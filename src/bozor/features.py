@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.broadcasts.segments import (
     CLASSIFIEDS_SEGMENTS,
@@ -20,6 +19,9 @@ from bozor.broadcasts.segments import (
 from bozor.outbox.worker import Renderer
 from bozor.settings import Settings
 
+if TYPE_CHECKING:
+    from bozor.runtime import Runtime
+
 
 @dataclass(frozen=True, slots=True)
 class Feature:
@@ -28,13 +30,7 @@ class Feature:
     # Fixed renderers, or a function of the settings making them (for those that need them).
     renderers: Mapping[str, Renderer] | Callable[[Settings], Mapping[str, Renderer]]
     # Background work the worker role runs until the event is set (None: nothing).
-    jobs: (
-        Callable[
-            [async_sessionmaker[AsyncSession], Settings, asyncio.Event],
-            Coroutine[Any, Any, None],
-        ]
-        | None
-    ) = None
+    jobs: Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]] | None = None
     # Broadcast segments the feature offers (bozor.broadcasts.segments).
     segments: Mapping[str, Segment] = field(default_factory=dict)
 

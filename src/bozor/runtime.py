@@ -261,7 +261,7 @@ async def serve(
                 if feature.jobs is not None:
                     runtime.tasks.append(
                         asyncio.create_task(
-                            feature.jobs(runtime.session_factory, settings, stop),
+                            feature.jobs(runtime, stop),
                             name=f"{feature.name}-jobs",
                         )
                     )

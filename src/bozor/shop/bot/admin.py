@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, notify, orders, payments, stats, support
+from bozor.shop import codes, notify
 from bozor.shop.models import OrderStatus
+from bozor.shop.service import catalogue, orders, payments, stats, support
 
 
 class Importing(StatesGroup):
