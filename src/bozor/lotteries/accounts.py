@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert
@@ -21,7 +21,7 @@ from bozor.lotteries.exceptions import (
     CardTakenError,
     NotRegisteredError,
 )
-from bozor.lotteries.models import Account, Member
+from bozor.lotteries.models import Account, Lottery, Member, Participation, Win
 from bozor.users.models import User
 
 ACCOUNT_FORMAT = "XX-XX-XX-XX-XX-XX-XX"
@@ -181,3 +181,43 @@ async def get_member(*, session: AsyncSession, user: User) -> Member:
     if member is None:
         raise NotRegisteredError()
     return member
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """One of a member's accounts: how many draws it took part in, and its wins (each with
+    its lottery's title), oldest first."""
+
+    account: Account
+    draws: int
+    wins: list[tuple[Win, str]]
+
+
+async def overview(*, session: AsyncSession, user: User) -> tuple[Member, list[AccountSummary]]:
+    """The member and their accounts for /my_account, in a fixed number of queries however
+    many accounts and wins they have."""
+    member = await get_member(session=session, user=user)
+    owned = await accounts_of_card(session=session, club_card=member.club_card)
+    ids = [account.id for account in owned]
+    counts: dict[int, int] = dict(
+        (
+            await session.execute(
+                select(Participation.account_id, func.count())
+                .where(Participation.account_id.in_(ids))
+                .group_by(Participation.account_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    won: dict[int, list[tuple[Win, str]]] = {account_id: [] for account_id in ids}
+    rows = await session.execute(
+        select(Win, Lottery.title)
+        .join(Lottery, Lottery.id == Win.lottery_id)
+        .where(Win.account_id.in_(ids))
+        .order_by(Win.id)
+    )
+    for win, title in rows.tuples():
+        won[win.account_id].append((win, title))
+    summaries = [AccountSummary(a, counts.get(a.id, 0), won[a.id]) for a in owned]
+    return member, summaries
