@@ -26,7 +26,6 @@ from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
 from bozor.ledger import service as ledger
 from bozor.referrals import rewards
-from bozor.referrals.models import Reward, RewardStatus
 from bozor.settings import Settings
 from bozor.shop import codes, notify, refunds
 from bozor.shop.bot import admin
@@ -418,24 +417,10 @@ async def show_bonuses(
 async def claim_rewards(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    from sqlalchemy import select
-
-    granted = list(
-        await session.scalars(
-            select(Reward.id).where(
-                Reward.user_id == user.id, Reward.status == RewardStatus.GRANTED
-            )
-        )
+    claimed = sum(
+        reward.amount
+        for reward in await rewards.claim_all(session=session, user=user, settings=settings)
     )
-    claimed = 0
-    for reward_id in granted:
-        try:
-            reward = await rewards.claim(
-                session=session, user=user, reward_id=reward_id, settings=settings
-            )
-        except DomainError:  # claimed meanwhile (another tap, the API)
-            continue
-        claimed += reward.amount
     balance = await ledger.balance(session=session, user_id=user.id)
     await query.answer()
     assert isinstance(query.message, Message)
