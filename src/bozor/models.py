@@ -11,7 +11,6 @@ from bozor.classifieds.models import (
     AdPhoto,
     Ban,
     ChannelPost,
-    Decision,
     RepostSlot,
     SoldCheck,
 )
@@ -20,7 +19,6 @@ from bozor.events.models import DomainEvent
 from bozor.ledger.models import LedgerEntry
 from bozor.lotteries.models import (
     Account,
-    AuditEntry,
     Lottery,
     Member,
     Participation,
@@ -36,7 +34,6 @@ from bozor.shop.models import (
     Order,
     Payment,
     Product,
-    ShopAudit,
     Ticket,
     TicketMessage,
 )
@@ -50,7 +47,6 @@ __all__ = [
     "AdPhoto",
     "AdminCopy",
     "ApiKey",
-    "AuditEntry",
     "AuditRecord",
     "Ban",
     "BotIdentity",
@@ -61,7 +57,6 @@ __all__ = [
     "Click",
     "Code",
     "DashboardSession",
-    "Decision",
     "Delivery",
     "DomainEvent",
     "FaqEntry",
@@ -82,7 +77,6 @@ __all__ = [
     "RepostSlot",
     "Reward",
     "RewardProgram",
-    "ShopAudit",
     "SigninFailure",
     "SoldCheck",
     "Ticket",

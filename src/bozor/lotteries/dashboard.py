@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.audit.render import action_label, readable
 from bozor.dashboard.registry import Figure, Section
 from bozor.dashboard.web import AdminDep, csv_response, language_of, render, runtime_of
 from bozor.db import utcnow
@@ -96,12 +97,13 @@ def create_router() -> APIRouter:
             audit_table=[
                 (
                     e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    e.action,
+                    action_label(t, e.action),
                     e.actor if e.actor is not None else t("dashboard.lotteries.system"),
-                    json.dumps(e.detail, ensure_ascii=False),
+                    readable({**e.detail, "win_id": e.win_id}),
                 )
                 for e in data["audit"]
             ],
+            audit_log=f"/dashboard/audit?area={audit.AREA}&target={audit.target(lottery_id)}",
             **data,
         )
 

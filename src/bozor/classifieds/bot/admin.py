@@ -13,11 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import service
-from bozor.classifieds.exceptions import AlreadyDecidedError
-from bozor.classifieds.models import Ad, AdminCopy, AdState, Decision
-from bozor.classifieds.renderers import latest_url
-from bozor.classifieds.texts import ad_number
-from bozor.classifieds.views import (
+from bozor.classifieds.bot.renderers import latest_url
+from bozor.classifieds.bot.texts_and_keyboards import (
     decided_text,
     reasons_keyboard,
     refusal,
@@ -25,6 +22,9 @@ from bozor.classifieds.views import (
     review_text,
     status_text,
 )
+from bozor.classifieds.exceptions import AlreadyDecidedError
+from bozor.classifieds.models import Ad, AdminCopy, AdState
+from bozor.classifieds.texts import ad_number
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
@@ -93,6 +93,7 @@ async def review_button(
             channel=settings.classifieds_channel_id,
             reason=reason,
             version=version,
+            message_id=message.message_id,
         )
     except AlreadyDecidedError:
         await session.rollback()
@@ -118,8 +119,17 @@ async def _refuse(
 
 
 async def _edit_coming(session: AsyncSession, ad: Ad, version: int, message: Message) -> bool:
-    """Whether this review copy is one the decision queued an edit for (every remembered copy
-    but the decider's own)."""
+    """Whether someone else edits this review copy: the handler of the press that decided on
+    it, or the outbox (every remembered copy but the decider's own)."""
+    decisions = [
+        d for d in await service.decisions(session=session, ad_id=ad.id) if d.version == version
+    ]
+    decision = decisions[-1] if decisions else None
+    if decision is not None and (decision.admin_telegram_id, decision.message_id) == (
+        message.chat.id,
+        message.message_id,
+    ):
+        return True  # a double press: the press that decided edits it
     copy = await session.scalar(
         select(AdminCopy.id).where(
             AdminCopy.ad_id == ad.id,
@@ -130,14 +140,8 @@ async def _edit_coming(session: AsyncSession, ad: Ad, version: int, message: Mes
     )
     if copy is None:
         return False
-    decider = await session.scalar(
-        select(Decision.admin_telegram_id)
-        .where(Decision.ad_id == ad.id, Decision.version == version)
-        .order_by(Decision.id.desc())
-        .limit(1)
-    )
     withdrawn = ad.state == AdState.WITHDRAWN and ad.version == version
-    return withdrawn or (decider is not None and decider != message.chat.id)
+    return withdrawn or (decision is not None and decision.admin_telegram_id != message.chat.id)
 
 
 async def reject_reason(
