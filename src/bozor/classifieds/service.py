@@ -23,6 +23,7 @@ from bozor.classifieds.exceptions import (
 from bozor.classifieds.models import (
     CLOSED_STATES,
     Ad,
+    AdminCopy,
     AdPhoto,
     AdState,
     Ban,
@@ -426,6 +427,35 @@ async def posts(*, session: AsyncSession, ad_id: int) -> list[ChannelPost]:
 async def decisions(*, session: AsyncSession, ad_id: int) -> list[audit.Decision]:
     """The admins' decisions on an ad, one per version decided, oldest first."""
     return await audit.decisions(session=session, ad_id=ad_id)
+
+
+async def edited_elsewhere(
+    *, session: AsyncSession, ad: Ad, version: int, chat_id: int, message_id: int
+) -> bool:
+    """Whether someone else edits this review copy to show the decision: the handler of the
+    press that decided on it (a double press), or the outbox (every remembered copy but the
+    decider's own)."""
+    decisions = [
+        d for d in await audit.decisions(session=session, ad_id=ad.id) if d.version == version
+    ]
+    decision = decisions[-1] if decisions else None
+    if decision is not None and (decision.admin_telegram_id, decision.message_id) == (
+        chat_id,
+        message_id,
+    ):
+        return True
+    copy = await session.scalar(
+        select(AdminCopy.id).where(
+            AdminCopy.ad_id == ad.id,
+            AdminCopy.version == version,
+            AdminCopy.chat_id == chat_id,
+            AdminCopy.message_id == message_id,
+        )
+    )
+    if copy is None:
+        return False
+    withdrawn = ad.state == AdState.WITHDRAWN and ad.version == version
+    return withdrawn or (decision is not None and decision.admin_telegram_id != chat_id)
 
 
 async def find_user(*, session: AsyncSession, who: str) -> User | None:

@@ -9,7 +9,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.types import User as TelegramUser
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import service
@@ -23,7 +22,7 @@ from bozor.classifieds.bot.texts_and_keyboards import (
     status_text,
 )
 from bozor.classifieds.exceptions import AlreadyDecidedError
-from bozor.classifieds.models import Ad, AdminCopy, AdState
+from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.texts import ad_number
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
@@ -111,37 +110,17 @@ async def _refuse(
     """A decision came second (or on an older version): say who decided, show it."""
     await query.answer(refusal(t, ad, version), show_alert=True)
     message = _message(query)
-    if await _edit_coming(session, ad, version, message):
+    if await service.edited_elsewhere(
+        session=session,
+        ad=ad,
+        version=version,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+    ):
         return  # the outbox edits this copy (one edit, not two: no "message is not modified")
     text = await _decided_view(session, t, ad, version)
     if message.text != text:
         await message.edit_text(text, reply_markup=None)
-
-
-async def _edit_coming(session: AsyncSession, ad: Ad, version: int, message: Message) -> bool:
-    """Whether someone else edits this review copy: the handler of the press that decided on
-    it, or the outbox (every remembered copy but the decider's own)."""
-    decisions = [
-        d for d in await service.decisions(session=session, ad_id=ad.id) if d.version == version
-    ]
-    decision = decisions[-1] if decisions else None
-    if decision is not None and (decision.admin_telegram_id, decision.message_id) == (
-        message.chat.id,
-        message.message_id,
-    ):
-        return True  # a double press: the press that decided edits it
-    copy = await session.scalar(
-        select(AdminCopy.id).where(
-            AdminCopy.ad_id == ad.id,
-            AdminCopy.version == version,
-            AdminCopy.chat_id == message.chat.id,
-            AdminCopy.message_id == message.message_id,
-        )
-    )
-    if copy is None:
-        return False
-    withdrawn = ad.state == AdState.WITHDRAWN and ad.version == version
-    return withdrawn or (decision is not None and decision.admin_telegram_id != message.chat.id)
 
 
 async def reject_reason(
