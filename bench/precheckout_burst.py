@@ -36,7 +36,8 @@ from bozor import migrate
 from bozor.db import create_engine, create_session_factory
 from bozor.emulator import EmulatorDriver
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes
+from bozor.shop import codes
+from bozor.shop.service import catalogue
 from bozor.testing import eventually, free_port
 from databases import fresh_postgres, fresh_sqlite
 

@@ -25,7 +25,8 @@ from typing import Any
 from bozor import migrate
 from bozor.db import create_engine, create_session_factory
 from bozor.emulator import Emulator
-from bozor.shop import catalogue, codes
+from bozor.shop import codes
+from bozor.shop.service import catalogue
 from bozor.testing import Harness, start_bozor
 from databases import fresh_postgres, fresh_sqlite
 

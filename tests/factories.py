@@ -18,8 +18,9 @@ from bozor.classifieds.schemas import AdDraft
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.ledger import service as ledger
 from bozor.lotteries.testing import account_number, make_lottery
-from bozor.shop import catalogue, codes, orders
+from bozor.shop import codes
 from bozor.shop.models import Order
+from bozor.shop.service import catalogue, orders
 from bozor.testing import (
     TEST_BOT_TOKEN,
     Harness,

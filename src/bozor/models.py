@@ -10,7 +10,6 @@ from bozor.classifieds.models import (
     AdPhoto,
     Ban,
     ChannelPost,
-    Decision,
     RepostSlot,
     SoldCheck,
 )
@@ -21,7 +20,6 @@ from bozor.idempotency import IdempotentResponse
 from bozor.ledger.models import LedgerEntry
 from bozor.lotteries.models import (
     Account,
-    AuditEntry,
     Lottery,
     Member,
     Participation,
@@ -37,7 +35,6 @@ from bozor.shop.models import (
     Order,
     Payment,
     Product,
-    ShopAudit,
     Ticket,
     TicketMessage,
 )
@@ -52,7 +49,6 @@ __all__ = [
     "AdPhoto",
     "AdminCopy",
     "ApiKey",
-    "AuditEntry",
     "AuditRecord",
     "Ban",
     "BotIdentity",
@@ -65,7 +61,6 @@ __all__ = [
     "ContactMessage",
     "ContactThread",
     "DashboardSession",
-    "Decision",
     "Delivery",
     "DomainEvent",
     "FaqEntry",
@@ -87,7 +82,6 @@ __all__ = [
     "Reward",
     "RewardProgram",
     "SavedSearch",
-    "ShopAudit",
     "SigninFailure",
     "SoldCheck",
     "Ticket",

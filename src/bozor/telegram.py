@@ -32,6 +32,7 @@ from aiogram.methods.base import Response, TelegramType
 
 from bozor import telegram_limits
 from bozor.settings import TELEGRAM_API_URL, Settings
+from bozor.telegram_edits import UnchangedEdits
 
 if TYPE_CHECKING:
     from bozor.pacing import Pacer
@@ -289,6 +290,7 @@ def create_bot(settings: Settings, resilience: ResilientRequests) -> Bot:
         else TelegramAPIServer.from_base(settings.telegram_api_url)
     )
     session = GatewayAwareSession(api=api) if api else GatewayAwareSession()
+    session.middleware(UnchangedEdits())  # outermost: a skipped edit takes no send slot
     session.middleware(resilience)
     telegram_limits.install(session)
     return Bot(

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bozor.classifieds.models import Ad, AdPhoto, AdState, Decision
+from bozor.audit.models import AuditRecord
+from bozor.classifieds.models import Ad, AdPhoto, AdState
 from bozor.testing import ADMIN_ID, Harness, free_port, new_api_key
 
 from .conftest import SECOND_ADMIN
@@ -66,7 +67,9 @@ async def admins(bozor: Harness) -> None:
 
 async def decisions(bozor: Harness) -> int:
     async with bozor.db() as session:
-        return int(await session.scalar(select(func.count()).select_from(Decision)) or 0)
+        return int(
+            await session.scalar(select(func.count()).where(AuditRecord.area == "classifieds")) or 0
+        )
 
 
 async def test_approve_from_the_dashboard_acts_like_the_button(

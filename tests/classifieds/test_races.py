@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.classifieds.helpers import published
 
-from bozor.classifieds import notify, renderers, service
+from bozor.classifieds import notify, service
+from bozor.classifieds.bot import renderers
 from bozor.classifieds.models import Ad, ChannelPost, PostKind
 from bozor.outbox.models import OutboxMessage
 from bozor.testing import ADMIN_ID, Harness, while_open

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -113,5 +114,57 @@ async def test_upgrading_sqlite_keeps_the_rows_of_rebuilt_tables(tmp_path: Path)
             assert rows.scalar() == 1
             keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
             assert keys == 1  # switched on again for whoever uses the connection next
+    finally:
+        await engine.dispose()
+
+
+async def test_the_features_logs_move_into_the_audit_log_and_back(tmp_path: Path) -> None:
+    """e4c1a7b93d52: a lottery's, the shop's and a classifieds decision's entries become rows
+    of audit_log (filterable by area and target), and go back on a downgrade."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/logs.sqlite3")
+    at = "2026-12-01 10:00:00"
+    try:
+        await migrate.upgrade(engine, "d3a9c1f0b7e4")
+        async with engine.begin() as connection:
+            await insert_row(connection, "users", id=1, telegram_id=10)
+            await insert_row(connection, "lotteries", id=1)
+            await insert_row(
+                connection, "lottery_audit", lottery_id=1, action="drawn", actor=42,
+                detail='{"round": 0}', created_at=at,
+            )  # fmt: skip
+            await insert_row(
+                connection, "shop_audit", action="refund_requested", actor="tg:7", order_id=5,
+                detail="{}", created_at=at,
+            )  # fmt: skip
+            await insert_row(connection, "classified_ads", id=3, user_id=1, findings="[]")
+            await insert_row(
+                connection, "classified_decisions", ad_id=3, version=1, approved=0,
+                reason="price", admin_name="Ann", admin_telegram_id=7, created_at=at,
+            )  # fmt: skip
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql(
+                "SELECT area, action, actor, target, details FROM audit_log ORDER BY id"
+            )
+            moved: list[tuple[object, ...]] = [
+                (*row._tuple()[:4], json.loads(row[-1])) for row in rows.all()
+            ]
+        assert moved == [
+            ("lotteries", "drawn", "telegram:42", "lottery:1", {"round": 0}),
+            ("shop", "refund_requested", "tg:7", "order:5", {"order_id": 5}),
+            ("classifieds", "rejected", "telegram:7", "ad:3", {
+                "version": 1, "reason": "price", "admin_name": "Ann", "admin_telegram_id": 7,
+                "message_id": None,
+            }),
+        ]  # fmt: skip
+        await migrate.downgrade(engine, "d3a9c1f0b7e4")
+        async with engine.connect() as connection:
+            for table in ("lottery_audit", "shop_audit", "classified_decisions"):
+                count = await connection.exec_driver_sql(f"SELECT count(*) FROM {table}")
+                assert count.scalar() == 1, table
+            left = await connection.exec_driver_sql("SELECT count(*) FROM audit_log")
+            assert left.scalar() == 0
+            actor = await connection.exec_driver_sql("SELECT actor, detail FROM lottery_audit")
+            assert actor.one() == (42, '{"round": 0}')
     finally:
         await engine.dispose()

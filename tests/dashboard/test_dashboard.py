@@ -123,6 +123,12 @@ async def test_an_admin_key_signs_in_and_sees_the_figures(
     assert [row[0] for row in winners[1:]] == ["1", "2"]
     audit = (await web.get(f"/dashboard/lotteries/{lottery}/audit.csv")).text
     assert "drawn" in audit and "lottery_created" in audit
+    # The lottery's log is the audit log's, filtered: read and linked from the page.
+    assert "Lottery created" in detail.text and "Drawn" in detail.text
+    link = f"/dashboard/audit?area=lotteries&amp;target=lottery:{lottery}"
+    assert link in detail.text
+    logged = await web.get(link.replace("&amp;", "&"))
+    assert "Lottery created" in logged.text and "Drawn" in logged.text
     report = (await web.get("/dashboard/lotteries/reports/participations.csv")).text
     assert report.splitlines()[0] == "account,club_card,participations"
     assert (await web.get("/dashboard/lotteries/999")).status_code == 404

@@ -16,8 +16,9 @@ from tests.dashboard.test_dashboard import sign_in
 from tests.shop.helpers import make_product
 
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, orders, payments
+from bozor.shop import codes
 from bozor.shop.models import STARS
+from bozor.shop.service import catalogue, orders, payments
 from bozor.testing import Harness, free_port
 from bozor.users import service as users_service
 

@@ -169,9 +169,15 @@ async def test_the_audit_page_lists_sign_ins_by_area(
     assert (await sign_in(web, key)).status_code == 303
     page = await web.get("/dashboard/audit", params={"area": "dashboard"})
     assert page.status_code == 200
-    rows = re.findall(r"<tr><td>[^<]*</td><td>dashboard</td><td>(\w+)</td>", page.text)
-    assert rows == ["signin", "signin_failed"]  # newest first
+    rows = re.findall(r"<tr><td>[^<]*</td><td>Dashboard</td><td>([^<]+)</td>", page.text)
+    assert rows == ["Signed in", "Sign-in failed"]  # newest first
     assert key not in page.text and "hunter2" not in page.text
-    assert "api_key" in page.text and "wrong_password" in page.text
+    assert "method: api_key" in page.text and "reason: wrong_password" in page.text
     other = await web.get("/dashboard/audit", params={"area": "shop"})
-    assert other.status_code == 200 and "signin" not in other.text.split("<table>")[-1]
+    assert other.status_code == 200 and "Signed in" not in other.text.split("<table>")[-1]
+    for language, failed in (("ru", "Неудачный вход"), ("uz", "Kirish muvaffaqiyatsiz")):
+        shown = await web.get(
+            "/dashboard/audit", params={"area": "dashboard"}, headers={"Accept-Language": language}
+        )
+        table = shown.text.split("<table>")[-1]
+        assert failed in table and "signin_failed" not in table and "{" not in table

@@ -246,7 +246,7 @@ async def test_lottery_import_from_a_file_all_or_nothing(
 ) -> None:
     from sqlalchemy import func
 
-    from bozor.lotteries.models import AuditEntry
+    from bozor.audit.models import AuditRecord
 
     lottery_id = await make_lottery(db, 0)
     good = tmp_path / "accounts.csv"
@@ -283,7 +283,7 @@ async def test_lottery_import_from_a_file_all_or_nothing(
         )
         assert (
             await session.scalar(
-                select(func.count()).where(AuditEntry.action == "accounts_imported")
+                select(func.count()).where(AuditRecord.action == "accounts_imported")
             )
             == 2
         )  # make_lottery's and this one

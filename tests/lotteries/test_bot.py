@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bozor.lotteries.models import Account, AuditEntry, Win, WinStatus
+from bozor.audit.models import AuditRecord
+from bozor.lotteries.models import Account, Win, WinStatus
 from bozor.testing import ADMIN_ID, Harness
 
 
@@ -109,7 +110,13 @@ async def test_scenario_1_full_cycle_and_someone_elses_button(bozor: Harness, ch
     assert "✅" in status and "card 2223" in status
     await bozor.driver.wait_for_message(channel, contains="11-22-33-44-55-66-77")
     async with bozor.db() as session:
-        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+        actions = list(
+            await session.scalars(
+                select(AuditRecord.action)
+                .where(AuditRecord.area == "lotteries")
+                .order_by(AuditRecord.id)
+            )
+        )
     assert {"win_created", "notified", "confirmed", "drawn"} <= set(actions)
 
 
@@ -181,7 +188,9 @@ async def test_expired_win_cannot_be_confirmed_and_is_redrawn(bozor: Harness) ->
     status = await say(bozor, boss, f"/winner_status {lottery_id}")
     assert "⏳" in status and "❌" not in status
     async with bozor.db() as session:
-        actions = set(await session.scalars(select(AuditEntry.action)))
+        actions = set(
+            await session.scalars(select(AuditRecord.action).where(AuditRecord.area == "lotteries"))
+        )
     assert {"expired", "redrawn"} <= actions
 
 

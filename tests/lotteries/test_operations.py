@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from tests import factories
 
+from bozor.audit.models import AuditRecord
 from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.db import utcnow
 from bozor.emulator import Emulator
-from bozor.lotteries.models import Account, AuditEntry, Lottery, LotteryState, Win
+from bozor.lotteries.models import Account, Lottery, LotteryState, Win
 from bozor.lotteries.testing import make_lottery
 from bozor.runtime import serve
 from bozor.settings import SettingsError
@@ -104,7 +105,9 @@ async def test_scheduled_draws_are_made_by_the_job_and_announced_in_the_channel(
         assert (await session.get(Lottery, due)).state == LotteryState.DRAWN  # type: ignore[union-attr]
         assert (await session.get(Lottery, later)).state == LotteryState.OPEN  # type: ignore[union-attr]
         actions = list(
-            await session.scalars(select(AuditEntry.action).where(AuditEntry.lottery_id == due))
+            await session.scalars(
+                select(AuditRecord.action).where(AuditRecord.target == f"lottery:{due}")
+            )
         )
     assert actions.count("draw_postponed") == 1 and "drawn" in actions
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.factories import buyer_with_points, make_product, pending_orders
 
 from bozor.settings import Settings
-from bozor.shop.models import Order
+from bozor.shop.models import Order, Payment, PaymentStatus
+from bozor.shop.service import payments
 from bozor.testing import Harness
 
 __all__ = ["buyer_with_points", "make_product", "pending_orders"]
@@ -74,3 +75,39 @@ async def forge_press(bozor: Harness, user: int, message: dict[str, Any], data: 
             }
         }
     )
+
+
+async def paid_order(bozor: Harness, name: str) -> int:
+    """A delivered order paid with Stars through the emulator; its id."""
+    product = await make_product(bozor, stock=1, price=25, prefix=name.upper())
+    buyer = await bozor.user(name)
+    await bozor.start(buyer)
+    summary = await order_summary(bozor, buyer, product, 1)
+    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
+    invoice = await bozor.driver.wait_for_message(
+        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
+    )
+    assert (await bozor.driver.pay_invoice(buyer, invoice["message_id"]))["ok"]
+    await bozor.driver.wait_for_message(buyer, contains=f"{name.upper()}-0001", timeout=15)
+    [order] = await orders_of(bozor.db)
+    return order.id
+
+
+async def queue_refund(bozor: Harness, order_id: int) -> Payment:
+    """The order's payment made due back, as an admin's refund does before it is sent."""
+    async with bozor.db() as session:
+        await payments.request_refund(
+            session=session, settings=bozor.settings, order_id=order_id, actor="test"
+        )
+        await session.commit()
+        payment = await session.scalar(select(Payment).where(Payment.order_id == order_id))
+        assert payment is not None
+        return payment
+
+
+async def refunded(bozor: Harness, payment_id: int) -> bool:
+    async with bozor.db() as session:
+        payment = await session.get(Payment, payment_id)
+        assert payment is not None
+    charges = await bozor.driver.payments()
+    return payment.status == PaymentStatus.REFUNDED and [c["refunded"] for c in charges] == [True]

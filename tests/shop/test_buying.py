@@ -85,7 +85,7 @@ async def test_pre_checkout_refused_when_stock_ran_out(bozor: Harness) -> None:
     # the order lapses and someone else buys the last code meanwhile
     async with bozor.db() as session:
         [order] = await orders_of(bozor.db)
-        from bozor.shop import orders as shop_orders
+        from bozor.shop.service import orders as shop_orders
 
         loaded = await shop_orders.get(session=session, order_id=order.id)
         await shop_orders.expire_one(session=session, order=loaded)

@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 
 from bozor.db import utcnow
 from bozor.demo.seeding import DemoContext, Person
-from bozor.shop import catalogue, codes, demo, stats
+from bozor.shop import codes, demo
 from bozor.shop.models import Code, CodeStatus, Order, OrderStatus, Payment, PaymentStatus
+from bozor.shop.service import catalogue, stats
 from bozor.testing import Harness
 from bozor.users.models import User
 

@@ -25,9 +25,9 @@ from tests.shop.helpers import (
 from bozor.ledger import service as ledger
 from bozor.payments.fake_portmone import FakePortmone
 from bozor.payments.portmone import PortmoneClient, PortmoneStatus
-from bozor.shop import card, orders
 from bozor.shop.exceptions import BonusNotApplicableError
 from bozor.shop.models import Code, CodeStatus, OrderStatus, Payment, PaymentStatus
+from bozor.shop.service import card, orders
 from bozor.testing import Harness, eventually, free_port, while_open
 
 PORT = free_port()

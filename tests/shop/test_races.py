@@ -9,8 +9,8 @@ import pytest
 from tests.shop.helpers import buyer_with_points, make_product, pending_orders
 
 from bozor.ledger import service as ledger
-from bozor.shop import orders
 from bozor.shop.models import Payment, PaymentStatus
+from bozor.shop.service import orders
 from bozor.testing import Harness, while_open
 
 

@@ -10,12 +10,15 @@ from fastapi.responses import Response
 
 from bozor.audit import service
 from bozor.audit.models import AuditRecord
-from bozor.dashboard.web import AdminDep, csv_response, render, runtime_of
+from bozor.audit.render import action_label, area_label, readable
+from bozor.dashboard.web import AdminDep, csv_response, language_of, render, runtime_of
 from bozor.featurekit import Section
+from bozor.i18n import Translator
 
 PAGE = 100
 COLUMNS = ["id", "at", "area", "action", "actor", "target", "ip", "details"]
 Area = Annotated[str, Query(max_length=32, pattern=r"^[a-z_]*$")]
+Target = Annotated[str, Query(max_length=128)]
 
 
 def _row(entry: AuditRecord) -> tuple[object, ...]:
@@ -32,20 +35,30 @@ def create_router() -> APIRouter:
         request: Request,
         admin: AdminDep,
         area: Area = "",
+        target: Target = "",
         before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> Response:
         async with runtime_of(request).session_factory() as session:
             entries = await service.entries(
-                session=session, area=area or None, before_id=before, limit=PAGE + 1
+                session=session,
+                area=area or None,
+                target=target or None,
+                before_id=before,
+                limit=PAGE + 1,
             )
             areas = await service.areas(session=session)
+        t = Translator(language_of(request))
         return render(
             request,
             "audit/index.html",
             admin=admin,
             area=area,
-            areas=areas,
-            entries=[(e, _row(e)[-1]) for e in entries[:PAGE]],
+            target=target,
+            areas=[(a, area_label(t, a)) for a in areas],
+            entries=[
+                (e, area_label(t, e.area), action_label(t, e.action), readable(e.details))
+                for e in entries[:PAGE]
+            ],
             older=entries[PAGE - 1].id if len(entries) > PAGE else None,
         )
 

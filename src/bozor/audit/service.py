@@ -46,16 +46,19 @@ async def entries(
     session: AsyncSession,
     area: str | None = None,
     action: str | None = None,
+    target: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditRecord]:
-    """The latest entries, newest first; of one area (and action) when given; `before_id`
-    pages back."""
+    """The latest entries, newest first; of one area (action, target) when given;
+    `before_id` pages back."""
     query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
     if area:
         query = query.where(AuditRecord.area == area)
     if action:
         query = query.where(AuditRecord.action == action)
+    if target:
+        query = query.where(AuditRecord.target == target)
     if before_id is not None:
         query = query.where(AuditRecord.id < before_id)
     return list(await session.scalars(query))

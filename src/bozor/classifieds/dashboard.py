@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import service
+from bozor.classifieds.bot.texts_and_keyboards import reason_text
 from bozor.classifieds.dashboard_views import (
     AD_COLUMNS,
     BAN_COLUMNS,
@@ -34,7 +35,6 @@ from bozor.classifieds.exceptions import AdNotFoundError, AlreadyDecidedError
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.photos import CONTENT_TYPE
 from bozor.classifieds.texts import ad_number, format_price
-from bozor.classifieds.views import reason_text
 from bozor.dashboard.web import (
     Admin,
     AdminDep,

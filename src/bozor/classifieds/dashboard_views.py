@@ -14,10 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor import localtime
 from bozor.classifieds import service
-from bozor.classifieds.models import Ad, Ban, ChannelPost, Decision
-from bozor.classifieds.renderers import latest_url
+from bozor.classifieds.audit import Decision
+from bozor.classifieds.bot.renderers import latest_url
+from bozor.classifieds.bot.texts_and_keyboards import (
+    finding_lines,
+    reason_text,
+    refusal,
+    status_text,
+    who,
+)
+from bozor.classifieds.models import Ad, Ban, ChannelPost
 from bozor.classifieds.texts import category_name, contact, format_price
-from bozor.classifieds.views import finding_lines, reason_text, refusal, status_text, who
 from bozor.i18n import Translator
 from bozor.users import service as users_service
 from bozor.users.models import User

@@ -19,9 +19,10 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import jobs, service
-from bozor.classifieds.admin_bot import admin_name
-from bozor.classifieds.models import Ad, AdState, ChannelPost, Decision
+from bozor.audit.models import AuditRecord
+from bozor.classifieds import audit, jobs, service
+from bozor.classifieds.bot.admin import admin_name
+from bozor.classifieds.models import Ad, AdState, ChannelPost
 from bozor.classifieds.photos import keep
 from bozor.classifieds.schemas import AdDraft, PhotoIn
 from bozor.demo.personas import DEMO_ADMIN_ID
@@ -254,7 +255,9 @@ async def _backdate(
     if ad.decided_at is not None:
         values |= {"decided_at": decided, "updated_at": decided}
         await session.execute(
-            update(Decision).where(Decision.ad_id == ad_id).values(created_at=decided)
+            update(AuditRecord)
+            .where(AuditRecord.area == audit.AREA, AuditRecord.target == audit.target(ad_id))
+            .values(at=decided)
         )
         await session.execute(
             update(ChannelPost).where(ChannelPost.ad_id == ad_id).values(created_at=decided)

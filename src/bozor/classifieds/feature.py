@@ -51,7 +51,7 @@ def _section() -> Section:
 async def _reposts(runtime: Runtime, stop: asyncio.Event) -> None:
     from bozor.classifieds import jobs
 
-    await jobs.run(runtime.session_factory, runtime.settings, stop)
+    await jobs.run(runtime, stop)
 
 
 async def _demo(ctx: DemoContext) -> None:

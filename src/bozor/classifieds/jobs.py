@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +30,9 @@ from bozor.classifieds.models import (
 from bozor.db import session_scope, upsert_insert, utcnow
 from bozor.settings import Settings
 from bozor.users.models import User
+
+if TYPE_CHECKING:
+    from bozor.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -201,12 +205,9 @@ async def run_once(
 
 
 async def run(
-    factory: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    stop: asyncio.Event,
-    *,
-    clock: Callable[[], datetime] = utcnow,
+    runtime: Runtime, stop: asyncio.Event, *, clock: Callable[[], datetime] = utcnow
 ) -> None:
+    factory, settings = runtime.session_factory, runtime.settings
     await jobs.repeat(
         "classifieds",
         settings.classifieds_job_interval,

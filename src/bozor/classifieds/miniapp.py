@@ -17,16 +17,16 @@ from pydantic import BaseModel
 
 from bozor.classifieds import contact, saved_searches, search
 from bozor.classifieds import service as ads_service
+from bozor.classifieds.bot.renderers import latest_url
+from bozor.classifieds.bot.texts_and_keyboards import status_text
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.photos import CONTENT_TYPE
-from bozor.classifieds.renderers import latest_url
 from bozor.classifieds.search import AdFilters
 from bozor.classifieds.search_bot import CONTACT_START
 from bozor.classifieds.search_models import SavedSearch
 from bozor.classifieds.search_renderers import describe
 from bozor.classifieds.texts import categories, category_name, format_price
 from bozor.classifieds.texts import contact as contact_text
-from bozor.classifieds.views import status_text
 from bozor.errors import DomainError, InvalidInputError, NotFoundError
 from bozor.media.storage import create_storage
 from bozor.miniapp.web import (

@@ -74,21 +74,6 @@ class AdPhoto(Base):
     dhash: Mapped[int | None] = mapped_column(BigInteger)  # signed 64-bit
 
 
-class Decision(TimestampMixin, Base):
-    """The admin decision on one version of an ad: the first one wins, so one row per version."""
-
-    __tablename__ = "classified_decisions"
-    __table_args__ = (UniqueConstraint("ad_id", "version"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    ad_id: Mapped[int] = mapped_column(ForeignKey("classified_ads.id", ondelete="CASCADE"))
-    version: Mapped[int]
-    approved: Mapped[bool]
-    reason: Mapped[str | None] = mapped_column(String(500))
-    admin_name: Mapped[str] = mapped_column(String(128))
-    admin_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
-
-
 class AdminCopy(TimestampMixin, Base):
     """The review message an admin got for a version of an ad, edited once someone decides."""
 

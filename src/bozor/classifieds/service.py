@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import notify, prescreen, saved_searches
+from bozor.classifieds import audit, notify, prescreen, saved_searches
 from bozor.classifieds.exceptions import (
     AdNotFoundError,
     AlreadyDecidedError,
@@ -23,12 +23,12 @@ from bozor.classifieds.exceptions import (
 from bozor.classifieds.models import (
     CLOSED_STATES,
     Ad,
+    AdminCopy,
     AdPhoto,
     AdState,
     Ban,
     ChannelPost,
     CheckAnswer,
-    Decision,
     PostKind,
     SoldCheck,
 )
@@ -180,10 +180,12 @@ async def decide(
     channel: int | None,
     reason: str | None = None,
     version: int | None = None,
+    message_id: int | None = None,
 ) -> Decided:
     """Approve (publish) or reject an ad under review. The first decision wins: a conditional
     UPDATE takes the ad out of review, so a second one finds nothing and is refused with who
-    decided. `version`, when given, refuses a decision on content changed since."""
+    decided. `version`, when given, refuses a decision on content changed since; `message_id`
+    is the review message the admin pressed (recorded with the decision)."""
     ad = await get(session=session, ad_id=ad_id)
     version = version or ad.version
     now = utcnow()
@@ -212,15 +214,15 @@ async def decide(
         raise AlreadyDecidedError(
             id=ad.id, by=ad.decided_by or "—", state=str(ad.state), version=ad.version
         )
-    session.add(
-        Decision(
-            ad_id=ad.id,
-            version=version,
-            approved=approve,
-            reason=reason,
-            admin_name=admin_name,
-            admin_telegram_id=admin_chat_id,
-        )
+    await audit.record_decision(
+        session=session,
+        ad_id=ad.id,
+        version=version,
+        approved=approve,
+        reason=reason,
+        admin_name=admin_name,
+        admin_telegram_id=admin_chat_id,
+        message_id=message_id,
     )
     owner = await session.get(User, ad.user_id)
     owner_chat = owner.telegram_id if owner else None
@@ -423,11 +425,38 @@ async def posts(*, session: AsyncSession, ad_id: int) -> list[ChannelPost]:
     )
 
 
-async def decisions(*, session: AsyncSession, ad_id: int) -> list[Decision]:
+async def decisions(*, session: AsyncSession, ad_id: int) -> list[audit.Decision]:
     """The admins' decisions on an ad, one per version decided, oldest first."""
-    return list(
-        await session.scalars(select(Decision).where(Decision.ad_id == ad_id).order_by(Decision.id))
+    return await audit.decisions(session=session, ad_id=ad_id)
+
+
+async def edited_elsewhere(
+    *, session: AsyncSession, ad: Ad, version: int, chat_id: int, message_id: int
+) -> bool:
+    """Whether someone else edits this review copy to show the decision: the handler of the
+    press that decided on it (a double press), or the outbox (every remembered copy but the
+    decider's own)."""
+    decisions = [
+        d for d in await audit.decisions(session=session, ad_id=ad.id) if d.version == version
+    ]
+    decision = decisions[-1] if decisions else None
+    if decision is not None and (decision.admin_telegram_id, decision.message_id) == (
+        chat_id,
+        message_id,
+    ):
+        return True
+    copy = await session.scalar(
+        select(AdminCopy.id).where(
+            AdminCopy.ad_id == ad.id,
+            AdminCopy.version == version,
+            AdminCopy.chat_id == chat_id,
+            AdminCopy.message_id == message_id,
+        )
     )
+    if copy is None:
+        return False
+    withdrawn = ad.state == AdState.WITHDRAWN and ad.version == version
+    return withdrawn or (decision is not None and decision.admin_telegram_id != chat_id)
 
 
 async def find_user(*, session: AsyncSession, who: str) -> User | None:

@@ -193,32 +193,38 @@ class AccountWin:
 class AccountOverview:
     account: Account
     entries: int  # lotteries the account took part in
-    wins: list[AccountWin]
+    wins: list[AccountWin]  # oldest first
 
 
-async def overview(*, session: AsyncSession, club_card: str) -> list[AccountOverview]:
-    """A card's accounts, each with how many draws it entered and its wins (newest first)."""
+async def card_overview(*, session: AsyncSession, club_card: str) -> list[AccountOverview]:
+    """A card's accounts, each with how many draws it entered and its wins, in a fixed number
+    of queries however many accounts and wins there are."""
     owned = await accounts_of_card(session=session, club_card=club_card)
     ids = [account.id for account in owned]
-    entries = dict(
+    entries: dict[int, int] = dict(
         (
             await session.execute(
                 select(Participation.account_id, func.count())
                 .where(Participation.account_id.in_(ids))
                 .group_by(Participation.account_id)
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     won: dict[int, list[AccountWin]] = {account_id: [] for account_id in ids}
     rows = await session.execute(
         select(Win, Lottery.title)
         .join(Lottery, Lottery.id == Win.lottery_id)
         .where(Win.account_id.in_(ids))
-        .order_by(Win.id.desc())
+        .order_by(Win.id)
     )
-    for win, title in rows.all():
+    for win, title in rows.tuples():
         won[win.account_id].append(AccountWin(win, title))
-    return [
-        AccountOverview(account, int(entries.get(account.id, 0)), won[account.id])
-        for account in owned
-    ]
+    return [AccountOverview(a, entries.get(a.id, 0), won[a.id]) for a in owned]
+
+
+async def overview(*, session: AsyncSession, user: User) -> tuple[Member, list[AccountOverview]]:
+    """The member and their accounts for /my_account."""
+    member = await get_member(session=session, user=user)
+    return member, await card_overview(session=session, club_card=member.club_card)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor import localtime
+from bozor.audit.render import action_label, readable
 from bozor.dashboard.web import AdminDep, csv_response, language_of, render, runtime_of
 from bozor.db import utcnow
 from bozor.featurekit import Figure, Section
@@ -94,12 +95,13 @@ def create_router() -> APIRouter:
             audit_table=[
                 (
                     localtime.show(e.created_at, seconds=True),
-                    e.action,
+                    action_label(t, e.action),
                     e.actor if e.actor is not None else t("dashboard.lotteries.system"),
-                    json.dumps(e.detail, ensure_ascii=False),
+                    readable({**e.detail, "win_id": e.win_id}),
                 )
                 for e in data["audit"]
             ],
+            audit_log=f"/dashboard/audit?area={audit.AREA}&target={audit.target(lottery_id)}",
             **data,
         )
 

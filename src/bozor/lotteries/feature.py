@@ -50,7 +50,7 @@ def _section() -> Section:
 async def _draws(runtime: Runtime, stop: asyncio.Event) -> None:
     from bozor.lotteries import jobs
 
-    await jobs.run(runtime.session_factory, runtime.settings, stop)
+    await jobs.run(runtime, stop)
 
 
 async def _demo(ctx: DemoContext) -> None:

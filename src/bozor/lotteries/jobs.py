@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +17,9 @@ from bozor.lotteries import audit, draws, notify, wins
 from bozor.lotteries.exceptions import ExternalValueMissingError, NoParticipantsError
 from bozor.lotteries.models import Lottery, LotteryState
 from bozor.settings import Settings
+
+if TYPE_CHECKING:
+    from bozor.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,8 @@ async def _postpone(session: AsyncSession, settings: Settings, error: DomainErro
     )
 
 
-async def run(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
-) -> None:
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    factory, settings = runtime.session_factory, runtime.settings
     await jobs.repeat(
         "lotteries", settings.lottery_job_interval, stop, lambda: run_once(factory, settings)
     )

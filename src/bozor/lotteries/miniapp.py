@@ -29,7 +29,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         """My accounts with their entries and wins, and the drawn lotteries."""
         member = await accounts.member_of(session=session, user_id=viewer.user.id)
         mine = (
-            await accounts.overview(session=session, club_card=member.club_card)
+            await accounts.card_overview(session=session, club_card=member.club_card)
             if member is not None
             else []
         )

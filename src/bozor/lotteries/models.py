@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bozor.db import Base, BigIntPK, TimestampMixin
@@ -115,17 +114,3 @@ class Win(TimestampMixin, Base):
     confirmed_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id of who confirmed
     confirmed_via: Mapped[str | None] = mapped_column(String(16))  # button | admin
     handed_over_at: Mapped[datetime | None]
-
-
-class AuditEntry(TimestampMixin, Base):
-    """What happened to a lottery or a win, and who did it (admins read it with /audit)."""
-
-    __tablename__ = "lottery_audit"
-    __table_args__ = (Index("ix_lottery_audit_lottery_created", "lottery_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    lottery_id: Mapped[int | None] = mapped_column(ForeignKey("lotteries.id", ondelete="CASCADE"))
-    win_id: Mapped[int | None] = mapped_column(ForeignKey("lottery_wins.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id; None = the system
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

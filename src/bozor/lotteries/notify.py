@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.broadcasts import service as broadcasts
 from bozor.i18n import Translator
 from bozor.lotteries import audit
-from bozor.lotteries.models import Account, Lottery, Member, Participation, Win
+from bozor.lotteries.models import Account, Lottery, Member, Participation, Win, WinStatus
 from bozor.outbox import service as outbox
 from bozor.settings import Settings
 from bozor.telegram import split_text
@@ -233,3 +233,13 @@ async def draw_postponed(
             kind=DRAW_POSTPONED,
             params={"reason": reason, "params": params},
         )
+
+
+async def pending_wins(*, session: AsyncSession, account_id: int) -> None:
+    """An account bound to its owner after it won (scenario 2): the owner hears of the win."""
+    pending = list(
+        await session.scalars(
+            select(Win).where(Win.account_id == account_id, Win.status == WinStatus.PENDING)
+        )
+    )
+    await wins(session=session, won=pending)

@@ -22,7 +22,7 @@ from bozor.lotteries.exceptions import (
     WinNotConfirmedError,
     WinNotFoundError,
 )
-from bozor.lotteries.models import Account, Member, Win, WinStatus
+from bozor.lotteries.models import Account, Lottery, Member, Win, WinStatus
 from bozor.users.models import User
 
 __all__ = ["WinStatus"]
@@ -80,6 +80,28 @@ async def confirm_by_owner(*, session: AsyncSession, win_id: int, user: User) ->
     if not account.is_active and win.status == WinStatus.PENDING and win.deadline_at > now:
         raise WinAccountRemovedError()
     raise WinExpiredError()
+
+
+@dataclass(frozen=True, slots=True)
+class OwnConfirmation:
+    """A win its owner confirmed, with what the confirmation shows."""
+
+    win: Win
+    lottery_title: str
+    account_number: str
+
+
+async def confirm_own(*, session: AsyncSession, win_id: int, user: User) -> OwnConfirmation:
+    """`confirm_by_owner`, and the lottery's title and the account's number to show."""
+    win = await confirm_by_owner(session=session, win_id=win_id, user=user)
+    title, number = (
+        await session.execute(
+            select(Lottery.title, Account.number).where(
+                Lottery.id == win.lottery_id, Account.id == win.account_id
+            )
+        )
+    ).one()
+    return OwnConfirmation(win, title, number)
 
 
 async def confirm_by_admin(

@@ -5,7 +5,7 @@ confirmed referrals), and claiming them once into the ledger."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -263,26 +263,50 @@ async def claim(*, session: AsyncSession, user: User, reward_id: int, settings: 
         raise NotFoundError("reward.not_found")
     if reward.user_id != user.id:
         raise ForbiddenError("reward.not_yours")
-    # Conditional: of two simultaneous claims, one changes the row and the other finds nothing.
-    result = await session.execute(
-        update(Reward)
-        .where(Reward.id == reward_id, Reward.status == RewardStatus.GRANTED)
-        .values(status=RewardStatus.CLAIMED, claimed_at=utcnow())
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    claimed = await claim_all(session=session, user=user, settings=settings, only=[reward_id])
+    if not claimed:
         raise ConflictError("reward.already_claimed")
-    await ledger.book(
-        session=session,
-        user_id=user.id,
-        amount=reward.amount,
-        reason="reward",
-        reference=str(reward.id),
+    return claimed[0]
+
+
+async def claim_all(
+    *, session: AsyncSession, user: User, settings: Settings, only: Collection[int] | None = None
+) -> list[Reward]:
+    """Claim every reward of the user not claimed yet (or those of `only` among them): each
+    once, its points to the ledger, published and notified; the rewards claimed now.
+
+    One conditional UPDATE ... RETURNING: of two simultaneous claims, each reward is taken by
+    exactly one (the other finds it claimed), so its points are booked once."""
+    query = (
+        update(Reward)
+        .where(Reward.user_id == user.id, Reward.status == RewardStatus.GRANTED)
+        .values(status=RewardStatus.CLAIMED, claimed_at=utcnow())
+        .returning(Reward.id)
+        .execution_options(synchronize_session=False)
     )
-    await session.refresh(reward)
+    if only is not None:
+        query = query.where(Reward.id.in_(list(only)))
+    ids = sorted((await session.scalars(query)).all())
     api_id = users_service.api_id_of(user)
-    await events.publish(
-        session=session, type=events.REWARD_CLAIMED, data={"reward": reward_data(reward, api_id)}
-    )
     person = Person(user.id, user.telegram_id, user.full_name, api_id)
-    await hooks_from(settings).notifier(session, Notice("reward.claimed", person, reward=reward))
-    return reward
+    claimed = []
+    for reward_id in ids:
+        reward = await session.get(Reward, reward_id, populate_existing=True)
+        assert reward is not None
+        await ledger.book(
+            session=session,
+            user_id=user.id,
+            amount=reward.amount,
+            reason="reward",
+            reference=str(reward.id),
+        )
+        await events.publish(
+            session=session,
+            type=events.REWARD_CLAIMED,
+            data={"reward": reward_data(reward, api_id)},
+        )
+        await hooks_from(settings).notifier(
+            session, Notice("reward.claimed", person, reward=reward)
+        )
+        claimed.append(reward)
+    return claimed

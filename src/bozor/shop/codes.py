@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor import crypto
 from bozor.db import upsert_insert, utcnow
 from bozor.settings import Settings
-from bozor.shop import audit, catalogue
+from bozor.shop import audit
 from bozor.shop.exceptions import BadImportError
 from bozor.shop.models import Code, CodeStatus
+from bozor.shop.service import catalogue
 from bozor.signing import signing_secret
 
 MAX_CODE_LENGTH = 256

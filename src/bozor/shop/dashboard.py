@@ -25,8 +25,8 @@ from bozor.dashboard.web import (
 )
 from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
-from bozor.shop import catalogue, orders, stats
 from bozor.shop.models import STARS, Order, OrderStatus, PaymentProvider
+from bozor.shop.service import catalogue, orders, stats
 from bozor.users import service as users_service
 
 Period = Annotated[str, Query(pattern=r"^(today|7d|30d)$")]

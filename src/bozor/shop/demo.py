@@ -17,8 +17,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.demo.seeding import DemoContext, Person
-from bozor.shop import catalogue, codes, orders, payments, stats
+from bozor.shop import codes
 from bozor.shop.models import STARS, Code, Order, Payment, Product
+from bozor.shop.service import catalogue, orders, payments, stats
 from bozor.users import service as users_service
 from bozor.users.models import User
 

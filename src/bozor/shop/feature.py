@@ -57,7 +57,7 @@ def _section() -> Section:
 async def _orders(runtime: Runtime, stop: asyncio.Event) -> None:
     from bozor.shop import jobs
 
-    await jobs.run(runtime.session_factory, runtime.settings, stop)
+    await jobs.run(runtime, stop)
 
 
 async def _demo(ctx: DemoContext) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor import jobs
 from bozor.db import session_scope
 from bozor.settings import Settings
-from bozor.shop import card, orders, refunds
-from bozor.telegram import FloodGate, ResilientRequests, create_bot
+from bozor.shop import refunds
+from bozor.shop.service import card, orders
+
+if TYPE_CHECKING:
+    from bozor.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +36,10 @@ async def run_once(
     await card.reconcile(factory, settings)
 
 
-async def run(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
-) -> None:
-    bot = create_bot(settings, ResilientRequests(FloodGate())) if settings.bot_token else None
-    try:
-        await jobs.repeat(
-            "shop", settings.shop_job_interval, stop, lambda: run_once(factory, settings, bot)
-        )
-    finally:
-        if bot is not None:
-            await bot.session.close()
+async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    # The runtime's bot: its refunds take their turn with every other call (the pacer's gate,
+    # retries, Telegram's 429s shared) and are counted in the metrics.
+    factory, settings, bot = runtime.session_factory, runtime.settings, runtime.bot
+    await jobs.repeat(
+        "shop", settings.shop_job_interval, stop, lambda: run_once(factory, settings, bot)
+    )

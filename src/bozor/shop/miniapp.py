@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from bozor.miniapp.web import SessionDep, ViewerDep, answer, form, render, runtime_of, view_router
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, orders, payments
+from bozor.shop import codes
 from bozor.shop.exceptions import BadQuantityError, SoldOutError, not_pending
 from bozor.shop.models import STARS, OrderStatus
+from bozor.shop.service import catalogue, orders, payments
 
 PURCHASES_SHOWN = 30
 

@@ -209,17 +209,3 @@ class TicketMessage(TimestampMixin, Base):
     from_admin: Mapped[bool] = mapped_column(default=False)
     author: Mapped[int | None] = mapped_column(BigInteger)  # Telegram id
     text: Mapped[str] = mapped_column(Text)
-
-
-class ShopAudit(TimestampMixin, Base):
-    """What admins (and the system) did in the shop: imports, price changes, refunds."""
-
-    __tablename__ = "shop_audit"
-    __table_args__ = (Index("ix_shop_audit_created_at", "created_at"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    action: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str | None] = mapped_column(String(64))  # "tg:<id>", "api:<key id>", "cli"
-    order_id: Mapped[int | None] = mapped_column(BigInteger)
-    product_id: Mapped[int | None] = mapped_column(BigInteger)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

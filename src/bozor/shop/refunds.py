@@ -15,8 +15,8 @@ from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.db import session_scope
-from bozor.shop import payments
 from bozor.shop.models import Payment, PaymentProvider
+from bozor.shop.service import payments
 
 log = logging.getLogger(__name__)
 

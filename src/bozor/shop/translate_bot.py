@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.errors import InvalidInputError
 from bozor.i18n import LANGUAGES, Translator
 from bozor.settings import Settings
-from bozor.shop import catalogue
+from bozor.shop.service import catalogue
 
 KINDS = ("category", "product")
 

@@ -16,7 +16,7 @@ from bozor.shop.exceptions import BadNameError
 from bozor.shop.models import Category, Product
 
 if TYPE_CHECKING:
-    from bozor.shop.orders import OrderLine
+    from bozor.shop.service.orders import OrderLine
 
 Texts = dict[str, dict[str, str]]
 Given = str | Mapping[Any, str]  # plain (the default language's) or per language

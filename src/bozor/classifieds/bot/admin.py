@@ -9,15 +9,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.types import User as TelegramUser
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import service
-from bozor.classifieds.exceptions import AlreadyDecidedError
-from bozor.classifieds.models import Ad, AdminCopy, AdState, Decision
-from bozor.classifieds.renderers import latest_url
-from bozor.classifieds.texts import ad_number
-from bozor.classifieds.views import (
+from bozor.classifieds.bot.renderers import latest_url
+from bozor.classifieds.bot.texts_and_keyboards import (
     decided_text,
     reasons_keyboard,
     refusal,
@@ -25,6 +21,9 @@ from bozor.classifieds.views import (
     review_text,
     status_text,
 )
+from bozor.classifieds.exceptions import AlreadyDecidedError
+from bozor.classifieds.models import Ad, AdState
+from bozor.classifieds.texts import ad_number
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
@@ -93,6 +92,7 @@ async def review_button(
             channel=settings.classifieds_channel_id,
             reason=reason,
             version=version,
+            message_id=message.message_id,
         )
     except AlreadyDecidedError:
         await session.rollback()
@@ -110,34 +110,17 @@ async def _refuse(
     """A decision came second (or on an older version): say who decided, show it."""
     await query.answer(refusal(t, ad, version), show_alert=True)
     message = _message(query)
-    if await _edit_coming(session, ad, version, message):
+    if await service.edited_elsewhere(
+        session=session,
+        ad=ad,
+        version=version,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+    ):
         return  # the outbox edits this copy (one edit, not two: no "message is not modified")
     text = await _decided_view(session, t, ad, version)
     if message.text != text:
         await message.edit_text(text, reply_markup=None)
-
-
-async def _edit_coming(session: AsyncSession, ad: Ad, version: int, message: Message) -> bool:
-    """Whether this review copy is one the decision queued an edit for (every remembered copy
-    but the decider's own)."""
-    copy = await session.scalar(
-        select(AdminCopy.id).where(
-            AdminCopy.ad_id == ad.id,
-            AdminCopy.version == version,
-            AdminCopy.chat_id == message.chat.id,
-            AdminCopy.message_id == message.message_id,
-        )
-    )
-    if copy is None:
-        return False
-    decider = await session.scalar(
-        select(Decision.admin_telegram_id)
-        .where(Decision.ad_id == ad.id, Decision.version == version)
-        .order_by(Decision.id.desc())
-        .limit(1)
-    )
-    withdrawn = ad.state == AdState.WITHDRAWN and ad.version == version
-    return withdrawn or (decider is not None and decider != message.chat.id)
 
 
 async def reject_reason(

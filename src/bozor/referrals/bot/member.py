@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 from urllib.parse import quote
 
-import segno
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import SendMessage, SendPhoto, TelegramMethod
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,17 +19,20 @@ from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
 from bozor.miniapp.buttons import open_app_button
-from bozor.outbox.worker import Outgoing, Renderer
-from bozor.referrals import hooks, service
+from bozor.referrals import service
+from bozor.referrals.bot.texts_and_keyboards import (
+    CHECK_SUBSCRIPTION,
+    channel_title,
+    qr_png,
+    subscription_keyboard,
+)
 from bozor.referrals.models import ReferralStatus
 from bozor.settings import Settings
 from bozor.telegram import single_attempt
-from bozor.users import service as users_service
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
 
-CHECK_SUBSCRIPTION = "ref:check"
 MEMBER_STATUSES = {"creator", "administrator", "member"}
 
 
@@ -157,12 +158,6 @@ async def show_top(
     return message.answer("\n".join(lines))
 
 
-def qr_png(data: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=2)
-    return buffer.getvalue()
-
-
 async def is_subscribed(bot: Bot, channel: str, telegram_id: int) -> bool:
     """Whether the user is in the channel. Any failure counts as "not yet": the user gets the
     "I subscribed" button to check again, instead of an error."""
@@ -177,51 +172,6 @@ async def is_subscribed(bot: Bot, channel: str, telegram_id: int) -> bool:
     if member.status == "restricted":
         return bool(getattr(member, "is_member", False))
     return member.status in MEMBER_STATUSES
-
-
-def channel_title(settings: Settings) -> str:
-    channel = settings.referral_required_channel or ""
-    return channel if channel.startswith("@") else (settings.referral_channel_url or channel)
-
-
-def subscription_keyboard(t: Translator, settings: Settings) -> InlineKeyboardMarkup:
-    channel = settings.referral_required_channel or ""
-    url = settings.referral_channel_url or (
-        f"https://t.me/{channel.removeprefix('@')}" if channel.startswith("@") else None
-    )
-    builder = InlineKeyboardBuilder()
-    if url:
-        builder.button(text=t("referral.open_channel"), url=url)
-    builder.button(text=t("referral.check_subscription"), callback_data=CHECK_SUBSCRIPTION)
-    builder.adjust(1)
-    return builder.as_markup()
-
-
-def _renderer(single_key: str, many_key: str) -> Renderer:
-    async def render(
-        session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
-    ) -> Outgoing | None:
-        referrer = await users_service.get_by_id(session=session, user_id=batch[0]["user_id"])
-        if referrer is None:
-            return None
-        t = Translator(users_service.language_of(referrer))
-        total = await service.confirmed_count(session=session, user_id=referrer.id)
-        names = [str(params["name"]) for params in batch]
-        if len(names) == 1:
-            return Outgoing(t(single_key, name=names[0], total=total))
-        shown = ", ".join(names[:10])
-        if len(names) > 10:
-            shown = t("notify.and_more", names=shown, more=len(names) - 10)
-        return Outgoing(t(many_key, count=len(names), names=shown, total=total))
-
-    return render
-
-
-RENDERERS: dict[str, Renderer] = {
-    hooks.NOTIFY_JOINED: _renderer("notify.referral_joined", "notify.referrals_joined"),
-    hooks.NOTIFY_PENDING: _renderer("notify.referral_pending", "notify.referrals_pending"),
-    hooks.NOTIFY_CONFIRMED: _renderer("notify.referral_confirmed", "notify.referrals_confirmed"),
-}
 
 
 def create_router(settings: Settings) -> Router:

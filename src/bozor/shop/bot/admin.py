@@ -18,17 +18,9 @@ from bozor import localtime
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
-from bozor.shop import (
-    catalogue,
-    codes,
-    notify,
-    orders,
-    payments,
-    stats,
-    support,
-    translate_bot,
-)
+from bozor.shop import codes, notify, translate_bot
 from bozor.shop.models import OrderStatus
+from bozor.shop.service import catalogue, orders, payments, stats, support
 
 
 class Importing(StatesGroup):

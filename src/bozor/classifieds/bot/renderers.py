@@ -10,9 +10,14 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import notify, search_renderers, service
+from bozor.classifieds.bot.texts_and_keyboards import (
+    decided_text,
+    reason_text,
+    review_keyboard,
+    review_text,
+)
 from bozor.classifieds.models import Ad, AdminCopy, AdState, ChannelPost, PostKind
 from bozor.classifieds.texts import caption, post_url
-from bozor.classifieds.views import decided_text, reason_text, review_keyboard, review_text
 from bozor.db import upsert_insert
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor.db import dialect_name, serialize, session_scope, utcnow
 from bozor.payments.portmone import PortmoneClient, PortmoneError, PortmoneStatus
 from bozor.settings import Settings
-from bozor.shop import audit, catalogue, notify, orders, payments
+from bozor.shop import audit, notify
 from bozor.shop.exceptions import (
     BonusNotApplicableError,
     CardPaymentUnavailableError,
@@ -24,6 +24,7 @@ from bozor.shop.exceptions import (
     not_pending,
 )
 from bozor.shop.models import Order, OrderStatus, Payment, PaymentProvider, PaymentStatus
+from bozor.shop.service import catalogue, orders, payments
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)

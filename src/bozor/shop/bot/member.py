@@ -21,45 +21,32 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor import localtime
 from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
 from bozor.i18n import Translator, all_translations
 from bozor.ledger import service as ledger
 from bozor.miniapp.buttons import open_app_button
 from bozor.referrals import rewards
-from bozor.referrals.models import Reward, RewardStatus
 from bozor.settings import Settings
-from bozor.shop import (
-    admin_bot,
-    card,
-    catalogue,
-    codes,
-    notify,
-    orders,
-    payments,
-    refunds,
-    support,
-    translations,
+from bozor.shop import codes, notify, refunds, translations
+from bozor.shop.bot import admin
+from bozor.shop.bot.renderers import delivered_text
+from bozor.shop.bot.texts_and_keyboards import (
+    PER_PAGE,
+    history_view,
+    order_summary,
+    product_label,
+    summary_keyboard,
 )
 from bozor.shop.exceptions import not_pending
-from bozor.shop.models import STARS, Order, OrderStatus, Payment
-from bozor.shop.renderers import delivered_text, renderers
-from bozor.telegram_limits import (
-    BUTTON,
-    INVOICE_DESCRIPTION,
-    INVOICE_TITLE,
-    cut,
-    fit_button,
-    fit_param,
-)
+from bozor.shop.models import STARS, OrderStatus, Payment
+from bozor.shop.service import card, catalogue, orders, payments, support
+from bozor.telegram_limits import INVOICE_DESCRIPTION, INVOICE_TITLE, cut, fit_button, fit_param
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_router", "renderers"]
 
-PER_PAGE = 5
 QUANTITIES = (1, 2, 3, 5, 10)
 
 
@@ -74,63 +61,6 @@ class Asking(StatesGroup):
 def _id(data: str | None, prefix: str) -> int:
     value = (data or "").removeprefix(prefix).split(":")[0]
     return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else 0
-
-
-def order_summary(t: Translator, line: orders.OrderLine, settings: Settings) -> str:
-    order = line.order
-    category, product = translations.line_names(line, t.language)
-    parts = [
-        t(
-            "shop.summary",
-            id=order.id,
-            category=category,
-            product=product,
-            quantity=order.quantity,
-            stars=order.stars_total,
-        )
-    ]
-    if order.card_total is not None and order.card_currency and card.available(settings, order):
-        parts.append(
-            t(
-                "shop.summary_card",
-                amount=catalogue.money(order.card_total),
-                currency=order.card_currency,
-            )
-        )
-    if order.bonus_points:
-        parts.append(t("shop.summary_bonus", points=order.bonus_points, due=order.stars_due))
-    minutes = max(1, round(settings.shop_order_minutes))
-    parts.append(t("shop.summary_hold", minutes=minutes))
-    return "\n".join(parts)
-
-
-def summary_keyboard(
-    t: Translator, order: Order, settings: Settings, balance: int
-) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if order.stars_due > 0:
-        builder.button(
-            text=t("shop.pay_stars", stars=order.stars_due), callback_data=f"sh:pay:{order.id}"
-        )
-    else:
-        builder.button(text=t("shop.pay_bonus"), callback_data=f"sh:bonuspay:{order.id}")
-    if card.available(settings, order) and order.card_total is not None:
-        builder.button(
-            text=t(
-                "shop.pay_card",
-                amount=catalogue.money(order.card_total),
-                currency=order.card_currency or "",
-            ),
-            callback_data=f"sh:card:{order.id}",
-        )
-    if balance > 0 and not order.bonus_points:
-        builder.button(
-            text=t("shop.use_bonus", points=min(balance, order.stars_total)),
-            callback_data=f"sh:bonus:{order.id}",
-        )
-    builder.button(text=t("shop.cancel_order"), callback_data=f"sh:x:{order.id}")
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 # ---------------------------------------------------------------- catalogue
@@ -169,17 +99,6 @@ async def back_to_categories(
     return query.message.edit_text(text, reply_markup=markup)
 
 
-def _product_label(t: Translator, title: str, stars: int, available: int) -> str:
-    """A product's button; a long title is shortened so the price and stock stay visible."""
-    if not available:
-        return fit_param(lambda cut: t("shop.product_sold_out", title=cut), title, BUTTON)
-    return fit_param(
-        lambda cut: t("shop.product_button", title=cut, stars=stars, count=available),
-        title,
-        BUTTON,
-    )
-
-
 async def show_products(
     query: CallbackQuery, session: AsyncSession, t: Translator
 ) -> TelegramMethod[Any]:
@@ -190,7 +109,7 @@ async def show_products(
     builder = InlineKeyboardBuilder()
     for row in await catalogue.products(session=session, category_id=category_id):
         title = translations.product_title(row.product, t.language)
-        label = _product_label(t, title, row.product.price_stars, row.available)
+        label = product_label(t, title, row.product.price_stars, row.available)
         builder.button(text=label, callback_data=f"sh:p:{row.product.id}")
     builder.button(text=t("shop.back"), callback_data="sh:cats")
     builder.adjust(1)
@@ -465,45 +384,11 @@ async def cancel_order(
 # ---------------------------------------------------------------- history
 
 
-def _history_view(
-    t: Translator, lines: list[orders.OrderLine], total: int, page: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    if not total:
-        return t("shop.no_purchases"), None
-    pages = (total + PER_PAGE - 1) // PER_PAGE
-    text = [t("shop.purchases_title", page=page + 1, pages=pages)]
-    builder = InlineKeyboardBuilder()
-    for line in lines:
-        order = line.order
-        category, product = translations.line_names(line, t.language)
-        text.append(
-            t(
-                "shop.purchase_line",
-                id=order.id,
-                date=localtime.day(order.created_at),
-                category=category,
-                product=product,
-                quantity=order.quantity,
-                status=t(f"shop.status.{order.status}"),
-            )
-        )
-        if order.status in (OrderStatus.DELIVERED, OrderStatus.REFUNDED, OrderStatus.REFUND_DUE):
-            builder.button(text=t("shop.show_codes", id=order.id), callback_data=f"sh:o:{order.id}")
-    nav = InlineKeyboardBuilder()
-    if page > 0:
-        nav.button(text="◀️", callback_data=f"sh:h:{page - 1}")
-    if page + 1 < pages:
-        nav.button(text="▶️", callback_data=f"sh:h:{page + 1}")
-    builder.adjust(1)
-    builder.attach(nav)
-    return "\n".join(text), builder.as_markup()
-
-
 async def show_history(
     message: Message, session: AsyncSession, user: User, t: Translator
 ) -> SendMessage:
     lines, total = await orders.history(session=session, user_id=user.id, page=0, per_page=PER_PAGE)
-    text, markup = _history_view(t, lines, total, 0)
+    text, markup = history_view(t, lines, total, 0)
     return message.answer(text, reply_markup=markup)
 
 
@@ -514,7 +399,7 @@ async def history_page(
     lines, total = await orders.history(
         session=session, user_id=user.id, page=page, per_page=PER_PAGE
     )
-    text, markup = _history_view(t, lines, total, page)
+    text, markup = history_view(t, lines, total, page)
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.edit_text(text, reply_markup=markup)
@@ -552,24 +437,10 @@ async def show_bonuses(
 async def claim_rewards(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    from sqlalchemy import select
-
-    granted = list(
-        await session.scalars(
-            select(Reward.id).where(
-                Reward.user_id == user.id, Reward.status == RewardStatus.GRANTED
-            )
-        )
+    claimed = sum(
+        reward.amount
+        for reward in await rewards.claim_all(session=session, user=user, settings=settings)
     )
-    claimed = 0
-    for reward_id in granted:
-        try:
-            reward = await rewards.claim(
-                session=session, user=user, reward_id=reward_id, settings=settings
-            )
-        except DomainError:  # claimed meanwhile (another tap, the API)
-            continue
-        claimed += reward.amount
     balance = await ledger.balance(session=session, user_id=user.id)
     await query.answer()
     assert isinstance(query.message, Message)
@@ -667,7 +538,7 @@ def create_router(settings: Settings) -> Router:
     router.callback_query.register(claim_rewards, F.data == "sh:claim")
     router.callback_query.register(show_faq, F.data.startswith("sh:faq:"))
     router.callback_query.register(ask_button, F.data == "sh:ask")
-    router.include_router(admin_bot.create_router(settings))
+    router.include_router(admin.create_router(settings))
     text = F.text & ~F.text.startswith("/")
     router.message.register(quantity_typed, StateFilter(Buying.quantity), text, private)
     router.message.register(question, StateFilter(Asking.question), text, private)

@@ -14,8 +14,10 @@ from bozor.db import utcnow
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, notify, orders, translations
+from bozor.shop import codes, notify, translations
+from bozor.shop.bot.texts_and_keyboards import order_summary
 from bozor.shop.models import STARS, Order, OrderStatus, Payment, Product, Ticket, TicketMessage
+from bozor.shop.service import catalogue, orders
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -178,7 +180,6 @@ def _paid_summary(settings: Settings) -> Renderer:
     async def render(
         session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
     ) -> Outgoing | None:
-        from bozor.shop.bot import order_summary  # the summary's one renderer
 
         params = batch[-1]
         t = await _t(session, chat_id)

@@ -15,7 +15,7 @@ from bozor.db import dialect_name, serialize, utcnow
 from bozor.ledger import service as ledger
 from bozor.ledger.models import LedgerEntry
 from bozor.settings import Settings
-from bozor.shop import catalogue, codes, notify
+from bozor.shop import codes, notify
 from bozor.shop.exceptions import (
     BadQuantityError,
     BonusNotApplicableError,
@@ -35,6 +35,7 @@ from bozor.shop.models import (
     PaymentStatus,
     Product,
 )
+from bozor.shop.service import catalogue
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)

@@ -14,21 +14,20 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import admin_bot, dialogue, search_bot, service
-from bozor.classifieds.dialogue import STATE_OF, STEPS, AdForm, ChatLocks
+from bozor.classifieds import search_bot, service
+from bozor.classifieds.bot import admin, dialogue
+from bozor.classifieds.bot.dialogue import STATE_OF, STEPS, AdForm, ChatLocks
+from bozor.classifieds.bot.renderers import latest_url
+from bozor.classifieds.bot.texts_and_keyboards import status_text
 from bozor.classifieds.exceptions import BannedError, NotYourAdError, WrongStateError
 from bozor.classifieds.models import OPEN_STATES, AdState
-from bozor.classifieds.renderers import RENDERERS, latest_url
 from bozor.classifieds.schemas import DESCRIPTION_MAX, MAX_PHOTOS, TITLE_MAX
 from bozor.classifieds.texts import categories, category_name
-from bozor.classifieds.views import status_text
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage, create_storage
 from bozor.settings import Settings
 from bozor.telegram_limits import fit_button
 from bozor.users.models import User
-
-__all__ = ["RENDERERS", "create_router"]
 
 
 class _Inject(BaseMiddleware):
@@ -445,7 +444,7 @@ def create_router(settings: Settings) -> Router:
     router.callback_query.register(preview_action, F.data.startswith("adf:"))
     router.callback_query.register(my_ad_action, F.data.regexp(r"^my:(l|\d+|[esw]:\d+)$"))
     router.callback_query.register(sold_answer, F.data.regexp(r"^sc:[yn]:\d+$"))
-    admin_bot.register(router)
+    admin.register(router)
     router.include_router(search_bot.create_router())  # contact the seller, alerts
     # Answers to the dialogue's questions last, so that commands still work in the middle.
     text = F.text & ~F.text.startswith("/")

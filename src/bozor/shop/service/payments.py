@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.db import upsert_insert, utcnow
 from bozor.settings import Settings
-from bozor.shop import audit, notify, orders
+from bozor.shop import audit, notify
 from bozor.shop.exceptions import (
     AmountChangedError,
     NotRefundableError,
@@ -32,6 +32,7 @@ from bozor.shop.models import (
     PaymentProvider,
     PaymentStatus,
 )
+from bozor.shop.service import orders
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
