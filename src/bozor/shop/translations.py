@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bozor.shop.service.orders import OrderLine
 
 Texts = dict[str, dict[str, str]]
-Given = str | Mapping[Any, str]  # plain (the default language's) or per language
+Given = str | Mapping[Any, str]  # plain (the default language's) or per language (keys: LANGUAGES)
 
 
 def text(translations: Texts | None, field: str, language: str, default: str) -> str:
@@ -78,14 +78,3 @@ def merged(
         if not entry:
             del result[language]
     return result
-
-
-def per_language(
-    plain: str, translations: Texts, field: str, default_language: str
-) -> dict[str, str]:
-    """Every language's text of `field` as stored: the default's (plain) and the others."""
-    texts = {default_language: plain} if plain else {}
-    for language, fields in (translations or {}).items():
-        if fields.get(field):
-            texts[language] = fields[field]
-    return texts
