@@ -17,6 +17,7 @@ from bozor.broadcasts.models import Broadcast, Delivery
 from bozor.db import utcnow
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.lotteries.models import Account, AuditEntry, Lottery, LotteryState, Win
+from bozor.lotteries.testing import make_lottery
 from bozor.runtime import serve
 from bozor.settings import SettingsError
 from bozor.testing import (
@@ -25,7 +26,6 @@ from bozor.testing import (
     Harness,
     bozor_settings,
     eventually,
-    make_lottery,
 )
 from bozor.users.models import User
 
