@@ -7,6 +7,7 @@ the Runtime) without an import cycle; what it builds is imported when it builds 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from bozor import i18n
 from bozor.db import SQLITE_POOL_SIZE, create_engine, session_scope
 from bozor.featurekit import Feature, Renderer, Service
 from bozor.observability.metrics import Metrics
-from bozor.settings import Settings
+from bozor.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bozor.bot.lanes import Lanes
@@ -219,8 +220,12 @@ class Runtime:
 def _channel_ids(settings: Settings, features: Sequence[Feature]) -> set[int]:
     """The channels Bozor posts to (ids once resolved at start-up): paced as channels, not as
     groups."""
-    names = [getattr(settings, name) for feature in features for name in feature.channels]
-    return {int(name) for name in names if name and name.lstrip("-").isdigit()}
+    found = set()
+    for name in (name for feature in features for name in feature.channels):
+        with contextlib.suppress(SettingsError):  # an @username not resolved yet
+            if (chat_id := settings.channel_id(name)) is not None:
+                found.add(chat_id)
+    return found
 
 
 def outbox_renderers(settings: Settings, features: Sequence[Feature]) -> dict[str, Renderer]:

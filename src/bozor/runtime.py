@@ -180,7 +180,7 @@ async def _use_known_channels(runtime: Runtime) -> None:
     for name in _channel_settings(runtime):
         channel = getattr(runtime.settings, name)
         if channel and channel in known:
-            setattr(runtime.settings, name, str(known[channel]))
+            runtime.settings.resolve_channel(name, known[channel])
 
 
 async def _telegram_side(runtime: Runtime, roles: frozenset[str], *, starting: bool) -> bool:
@@ -259,7 +259,7 @@ async def _resolve_channels(runtime: Runtime, *, strict: bool) -> None:
                 known = await identity_service.known_chats(session=session, bot_id=bot_id)
             if channel not in known:
                 raise
-            setattr(runtime.settings, name, str(known[channel]))
+            runtime.settings.resolve_channel(name, known[channel])
             continue
         except TelegramAPIError as exc:
             message = f"{name.upper()}: Telegram cannot find {channel} ({exc.message})"
@@ -267,7 +267,7 @@ async def _resolve_channels(runtime: Runtime, *, strict: bool) -> None:
                 raise SettingsError(message) from None
             log.error("%s; the @username is kept", message)
             continue
-        setattr(runtime.settings, name, str(chat.id))
+        runtime.settings.resolve_channel(name, chat.id)
         async with session_scope(runtime.session_factory) as session:
             await identity_service.remember_chat(
                 session=session, bot_id=bot_id, name=channel, chat_id=chat.id

@@ -15,7 +15,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -99,6 +106,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+    # Channel ids Telegram gave for @usernames at start-up (see resolve_channel).
+    _channel_ids: dict[str, int] = PrivateAttr(default_factory=dict)
 
     # Telegram
     bot_token: SecretStr | None = None
@@ -509,20 +518,30 @@ class Settings(BaseSettings):
     @property
     def lottery_channel_id(self) -> int | None:
         """The results channel's id; an @username must have been resolved at start-up."""
-        if not self.lottery_channel:
-            return None
-        if self.lottery_channel.startswith("@"):
-            raise SettingsError("LOTTERY_CHANNEL: the @username was not resolved at start-up")
-        return int(self.lottery_channel)
+        return self.channel_id("lottery_channel")
 
     @property
     def classifieds_channel_id(self) -> int | None:
         """The ads channel's id; an @username must have been resolved at start-up."""
-        if not self.classifieds_channel:
+        return self.channel_id("classifieds_channel")
+
+    def channel_id(self, name: str) -> int | None:
+        """The id of the channel a setting names (`name`: e.g. "lottery_channel"): its -100...
+        value, or the id Telegram gave for its @username at start-up (`resolve_channel`)."""
+        value = getattr(self, name)
+        if not value:
             return None
-        if self.classifieds_channel.startswith("@"):
-            raise SettingsError("CLASSIFIEDS_CHANNEL: the @username was not resolved at start-up")
-        return int(self.classifieds_channel)
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        if value.startswith("@"):
+            raise SettingsError(f"{name.upper()}: the @username was not resolved at start-up")
+        return int(value)
+
+    def resolve_channel(self, name: str, chat_id: int) -> None:
+        """Remember the id of the channel setting `name` names by @username. The configured
+        value is kept as the operator wrote it; every part of the process holding these
+        settings reads the id through `channel_id`."""
+        self._channel_ids[name] = chat_id
 
     def check_bot_ready(self) -> None:
         """Settings the bot itself needs; other commands (db, emulator) run without them."""
