@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from tests.factories import make_product
 from tests.walkthroughs.checks import Visit, verdict
 
 from bozor.i18n import LANGUAGES
 from bozor.testing import Harness
+
+pytestmark = pytest.mark.timeout(300)  # a walk presses many buttons; the machine may be busy
 
 
 async def buyer_walk(bozor: Harness, language: str, product: int) -> Visit:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.walkthroughs.checks import Visit, verdict
+import pytest
+from tests.walkthroughs.checks import ANSWER_TIMEOUT, Visit, verdict
 
 from bozor.i18n import LANGUAGES
 from bozor.testing import ADMIN_ID, Harness
+
+pytestmark = pytest.mark.timeout(300)  # a walk presses many buttons; the machine may be busy
 
 
 async def member_walk(bozor: Harness, language: str, card: str) -> Visit:
@@ -17,19 +20,24 @@ async def member_walk(bozor: Harness, language: str, card: str) -> Visit:
         bozor.driver, await bozor.user(f"Inviter {language}", language_code=language), language
     )
     await inviter.say("/start")
+    await inviter.say("/lotteries")
+    await inviter.say("/my_account")
+    # Registration for the draws, as a member does it: card, then the phone by the button.
+    # Each step is awaited by its emoji (the texts are in the member's language).
+    await inviter.say("/register", expect="💳")
+    await inviter.say(card, expect="📞")
+    sent = await bozor.driver.send_contact(inviter.user, "+998901234567")
+    await bozor.driver.wait_for_message(
+        inviter.user, contains="🔑", after_message_id=sent["message_id"], timeout=ANSWER_TIMEOUT
+    )
+    await inviter.say("/my_account", expect="🔑")
     code = await bozor.referral_code(inviter.user)
     friend = Visit(
         bozor.driver, await bozor.user(f"Friend {language}", language_code=language), language
     )
     await friend.say(f"/start {code}")
-    for command in ("/ref", "/top", "/help", "/language", "/lotteries", "/my_account"):
+    for command in ("/ref", "/top", "/help", "/language"):
         await inviter.say(command)
-    # Registration for the draws, as a member does it: card, then the phone by the button.
-    await inviter.say("/register")
-    await inviter.say(card)
-    sent = await bozor.driver.send_contact(inviter.user, "+998901234567")
-    await bozor.driver.wait_for_message(inviter.user, after_message_id=sent["message_id"])
-    await inviter.say("/my_account")
     return inviter
 
 
