@@ -36,14 +36,9 @@ async def app_frame(chat: Any) -> Any:
 async def open_at(chat: Any, demo: Any, persona_id: int, path: str) -> Any:
     """Open the Mini App at `path` as the persona (as a web_app button would)."""
     url = f"{demo.http_url}/app{path}"
+    await chat.evaluate("() => window.BozorMiniApp.close()")  # the frame empty until it loads
     await chat.evaluate("([u, id]) => window.BozorMiniApp.open(u, id)", [url, persona_id])
-    frame = await app_frame(chat)
-    await frame.wait_for_function(
-        "p => document.querySelector('[data-page]') && location.pathname + location.search"
-        " === '/app' + p",
-        arg=path,
-    )
-    return frame
+    return await app_frame(chat)
 
 
 async def persona_id(chat: Any, key: str) -> int:
