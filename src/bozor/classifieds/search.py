@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     and_,
     bindparam,
     column,
@@ -213,14 +214,26 @@ def query(
     return select(Ad).where(*where, _text_clause(dialect, found)).order_by(*_NEWEST).limit(limit)
 
 
-def probe(
-    dialect: str, filters: AdFilters, *, limit: int, after: Cursor | None = None
-) -> Select[Any]:
-    """The SELECT of one page looked for among the newest PROBE ads that match every filter
-    but the text: enough when the words are common."""
-    newest = select(Ad.id).where(*conditions(filters, after)).order_by(*_NEWEST).limit(PROBE)
-    text = _text_clause(dialect, words(filters.text))
-    return select(Ad).where(Ad.id.in_(newest), text).order_by(*_NEWEST).limit(limit)
+def probe(filters: AdFilters, *, limit: int, after: Cursor | None = None) -> Select[Any]:
+    """PostgreSQL's SELECT of one page looked for among the newest PROBE ads that match every
+    filter but the words, read newest first and stopped at a full page: quick when the words
+    are common."""
+    table = Ad.__table__
+    assert isinstance(table, Table)
+    newest = (
+        select(*table.c, _PG_VECTOR.label("search_vector"))
+        .where(*conditions(filters, after))
+        .order_by(*_NEWEST)
+        .limit(PROBE)
+        .subquery("newest")
+    )
+    ts_query = " & ".join(f"'{word}':*" for word in words(filters.text))
+    return (
+        select(aliased(Ad, newest))
+        .where(newest.c.search_vector.op("@@")(func.to_tsquery(_SIMPLE, ts_query)))
+        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
+        .limit(limit)
+    )
 
 
 async def search(
@@ -243,7 +256,7 @@ async def search(
     dialect = dialect_name(session)
     ads: list[Ad] = []
     if dialect == "postgresql" and words(filters.text):
-        ads = list(await session.scalars(probe(dialect, filters, limit=limit + 1, after=after)))
+        ads = list(await session.scalars(probe(filters, limit=limit + 1, after=after)))
     if len(ads) <= limit:
         ads = list(await session.scalars(query(dialect, filters, limit=limit + 1, after=after)))
     if len(ads) <= limit:
