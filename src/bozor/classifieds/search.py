@@ -248,14 +248,17 @@ async def search(
     With words on PostgreSQL, two ways, because neither is quick for every word: common
     words are found among the newest ads that match the other filters (`probe`), rare ones
     through the text index, collecting every match and sorting them (`query`). The probe
-    runs first; when it does not fill the page, the words are rare enough for the index.
+    runs first (unless a region or a price is asked for); when it does not fill the page,
+    the words are rare enough for the index.
     SQLite goes through its text index at once: its probe cost more than it saved
     (docs/benchmarks.md)."""
     limit = max(1, min(limit, PAGE_MAX))
     after = Cursor.decode(cursor) if cursor else None
     dialect = dialect_name(session)
     ads: list[Ad] = []
-    if dialect == "postgresql" and words(filters.text):
+    # With a region or a price range the newest ads matching them are few and scattered (the
+    # probe would read a category's whole range to find them); the text index is quicker.
+    if dialect == "postgresql" and words(filters.text) and not (filters.region or filters.priced):
         ads = list(await session.scalars(probe(filters, limit=limit + 1, after=after)))
     if len(ads) <= limit:
         ads = list(await session.scalars(query(dialect, filters, limit=limit + 1, after=after)))
