@@ -22,6 +22,16 @@ def bozor_overrides(bozor_overrides: dict[str, Any]) -> dict[str, Any]:
     return {**bozor_overrides, "classifieds_contact_hourly": 3}
 
 
+async def _start(bozor: Harness, user_id: int, payload: str, contains: str) -> str:
+    """/start with a payload; the bot's answer containing `contains` (other messages, such as
+    the outbox's notices, may arrive in between)."""
+    sent = await bozor.driver.send_start(user_id, payload)
+    answer = await bozor.driver.wait_for_message(
+        user_id, after_message_id=sent["message_id"], contains=contains, timeout=10
+    )
+    return str(answer["text"])
+
+
 async def _reply_markup_data(message: dict[str, Any]) -> list[str]:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return [str(b.get("callback_data")) for row in rows for b in row]
@@ -33,8 +43,8 @@ async def test_buyer_writes_seller_answers_nothing_private_revealed(bozor: Harne
     await bozor.start(alice)
     [ad_id] = await published(bozor, alice, ["Armchair"])
 
-    prompt = await bozor.start(bob, f"contact_{ad_id}")
-    assert "Armchair" in prompt["text"] and "will not see your phone" in prompt["text"]
+    prompt = await _start(bozor, bob, f"contact_{ad_id}", "Write your message")
+    assert "Armchair" in prompt and "will not see your phone" in prompt
     done = await say(bozor, bob, "Is it still available? <b>tomorrow</b>", contains="Sent")
     assert "Their answer will come here" in done
 
@@ -69,13 +79,13 @@ async def test_refused_for_closed_and_own_ads_and_beyond_the_rate(bozor: Harness
         await session.commit()
 
     for ad_id in (in_review, ads[1], 999_999):
-        assert "can't be answered" in str((await bozor.start(bob, f"contact_{ad_id}"))["text"])
-    assert "your own ad" in str((await bozor.start(alice, f"contact_{ads[0]}"))["text"])
+        await _start(bozor, bob, f"contact_{ad_id}", "can't be answered")
+    await _start(bozor, alice, f"contact_{ads[0]}", "your own ad")
 
     for n in range(3):
-        await bozor.start(bob, f"contact_{ads[n % 2 * 2]}")
+        await _start(bozor, bob, f"contact_{ads[n % 2 * 2]}", "Write your message")
         await say(bozor, bob, f"Message {n}", contains="Sent")
-    await bozor.start(bob, f"contact_{ads[0]}")
+    await _start(bozor, bob, f"contact_{ads[0]}", "Write your message")
     assert "messages in the last hour" in await say(bozor, bob, "Message 4", contains="hour")
     async with bozor.db() as session:
         assert await session.scalar(select(func.count()).select_from(ContactMessage)) == 3
@@ -93,7 +103,7 @@ async def test_the_ad_draft_survives_a_contact_and_referral_links_still_work(
     await bozor.start(carol)
     # half-way through posting her own ad, Carol writes to a seller, then goes on
     await fill_dialogue(bozor, carol)
-    await bozor.start(carol, f"contact_{ad_id}")
+    await _start(bozor, carol, f"contact_{ad_id}", "Write your message")
     await say(bozor, carol, "Photo of the back?", contains="Sent")
     await say(bozor, carol, "/post_ad", contains="did not finish")
 

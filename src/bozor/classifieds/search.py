@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
     and_,
     bindparam,
     column,
@@ -213,14 +214,26 @@ def query(
     return select(Ad).where(*where, _text_clause(dialect, found)).order_by(*_NEWEST).limit(limit)
 
 
-def probe(
-    dialect: str, filters: AdFilters, *, limit: int, after: Cursor | None = None
-) -> Select[Any]:
-    """The SELECT of one page looked for among the newest PROBE ads that match every filter
-    but the text: enough when the words are common."""
-    newest = select(Ad.id).where(*conditions(filters, after)).order_by(*_NEWEST).limit(PROBE)
-    text = _text_clause(dialect, words(filters.text))
-    return select(Ad).where(Ad.id.in_(newest), text).order_by(*_NEWEST).limit(limit)
+def probe(filters: AdFilters, *, limit: int, after: Cursor | None = None) -> Select[Any]:
+    """PostgreSQL's SELECT of one page looked for among the newest PROBE ads that match every
+    filter but the words, read newest first and stopped at a full page: quick when the words
+    are common."""
+    table = Ad.__table__
+    assert isinstance(table, Table)
+    newest = (
+        select(*table.c, _PG_VECTOR.label("search_vector"))
+        .where(*conditions(filters, after))
+        .order_by(*_NEWEST)
+        .limit(PROBE)
+        .subquery("newest")
+    )
+    ts_query = " & ".join(f"'{word}':*" for word in words(filters.text))
+    return (
+        select(aliased(Ad, newest))
+        .where(newest.c.search_vector.op("@@")(func.to_tsquery(_SIMPLE, ts_query)))
+        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
+        .limit(limit)
+    )
 
 
 async def search(
@@ -235,15 +248,18 @@ async def search(
     With words on PostgreSQL, two ways, because neither is quick for every word: common
     words are found among the newest ads that match the other filters (`probe`), rare ones
     through the text index, collecting every match and sorting them (`query`). The probe
-    runs first; when it does not fill the page, the words are rare enough for the index.
+    runs first (unless a region or a price is asked for); when it does not fill the page,
+    the words are rare enough for the index.
     SQLite goes through its text index at once: its probe cost more than it saved
     (docs/benchmarks.md)."""
     limit = max(1, min(limit, PAGE_MAX))
     after = Cursor.decode(cursor) if cursor else None
     dialect = dialect_name(session)
     ads: list[Ad] = []
-    if dialect == "postgresql" and words(filters.text):
-        ads = list(await session.scalars(probe(dialect, filters, limit=limit + 1, after=after)))
+    # With a region or a price range the newest ads matching them are few and scattered (the
+    # probe would read a category's whole range to find them); the text index is quicker.
+    if dialect == "postgresql" and words(filters.text) and not (filters.region or filters.priced):
+        ads = list(await session.scalars(probe(filters, limit=limit + 1, after=after)))
     if len(ads) <= limit:
         ads = list(await session.scalars(query(dialect, filters, limit=limit + 1, after=after)))
     if len(ads) <= limit:
