@@ -215,7 +215,7 @@ async def server_times(factory: async_sessionmaker[AsyncSession], runs: int) -> 
                 async with factory() as session:
                     plan = (
                         await session.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql))
-                    ).scalar()
+                    ).scalar_one()
                 total += float(plan[0]["Execution Time"])
                 if plan[0]["Plan"].get("Actual Rows", 0) >= 21:
                     break
