@@ -228,3 +228,5 @@ class Feature:
     channels: tuple[str, ...] = ()
     # A factory of the Mini App's pages (a router, given the settings; bozor.miniapp).
     miniapp: Callable[[Settings], APIRouter] | None = None
+    # The folder of those pages' Jinja templates, which render() names "<name>/<file>".
+    miniapp_templates: Traversable | None = None

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 from tests.browser.conftest import IN_CI, chromium_path
-from tests.browser.pages import CHAT_PAGES, MINI_APP_PAGES, dashboard_urls, sign_in
+from tests.browser.pages import (
+    CHAT_PAGES,
+    MINI_APP_PERSONA,
+    MINI_APP_THEMES,
+    MiniApp,
+    dashboard_urls,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.timeout(420)]
 
@@ -134,10 +141,11 @@ async def test_axe_finds_nothing_on_any_page(
     await phone.goto(demo.chat_url)  # on a phone: the list of chats
     await phone.get_by_test_id("personas").locator("button").first.wait_for()
     problems += [f"chat (phone): {v}" for v in await axe(phone)]
-    for path in MINI_APP_PAGES:
-        await page.goto(demo.http_url + path)
-        await page.wait_for_load_state("networkidle")
-        problems += [f"{path}: {v}" for v in await axe(page)]
+    app = MiniApp(phone, demo.emulator_url, demo.http_url)
+    await app.as_persona(MINI_APP_PERSONA)
+    for theme in MINI_APP_THEMES:
+        async for path in app.pages(theme):
+            problems += [f"app {path} ({theme}): {v}" for v in await axe(phone)]
     await page.goto(demo.http_url + "/dashboard/signin")
     problems += [f"/dashboard/signin: {v}" for v in await axe(page)]
     await sign_in(page, demo.http_url)

@@ -69,7 +69,7 @@ async def test_every_page_in_both_themes_and_three_languages(
     await expect(menu).to_be_visible()  # the bot set its menu button to the Mini App
     await menu.click()
     home = await app_frame(chat)
-    await expect(home.locator("[data-testid=tiles] a")).to_have_count(3)
+    await expect(home.locator("[data-testid=tiles] a")).to_have_count(4)  # one per feature
     lottery = await open_at(chat, demo, await persona_id(chat, "alice"), "/lotteries")
     results = await drawn_lottery(lottery)
     paths = ["/", "/shop", "/shop/purchases", "/lotteries", results, "/referrals"]

@@ -80,4 +80,5 @@ FEATURE = Feature(
     locales=resources.files(__package__).joinpath("locales"),
     channels=("lottery_channel",),
     miniapp=_miniapp,
+    miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

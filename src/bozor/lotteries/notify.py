@@ -16,7 +16,6 @@ from bozor.lotteries import audit
 from bozor.lotteries.models import Account, Lottery, Member, Participation, Win, WinStatus
 from bozor.outbox import service as outbox
 from bozor.settings import Settings
-from bozor.telegram import split_text
 from bozor.users.models import User
 from bozor.users.service import language_of
 
@@ -198,7 +197,10 @@ async def results(
     in as many messages as Telegram's length limit needs (a draw with very many places).
     `first_part`: the parts before it were sent otherwise (the admin's reply to /draw).
     `names`: LOTTERY_PUBLISH_NAMES for a channel; None for the admin's own chat (in full)."""
+    # Here, not at the top: bozor.telegram loads aiogram (seconds on a busy machine), which
+    # `bozor lottery import`, a user of this module, never needs.
     from bozor.lotteries.texts import results_text
+    from bozor.telegram import split_text
 
     if channel is None:
         return

@@ -19,13 +19,16 @@ Adding a feature's pages (the convention):
    on first contact) and `session: SessionDep`, calls the feature's SERVICE functions (never
    its own queries for rules), commits what it changed, and answers
    `render(viewer, "<feature>/<view>.html", path=..., ...)` or, for an action, `answer(...)`.
-3. Templates live in `miniapp/templates/<feature>/` and extend `page.html`, whose context
+3. Templates live in the feature's own folder, named by its manifest
+   (`Feature.miniapp_templates`, e.g. `<feature>/miniapp_templates/`); render() names them
+   "<feature>/<file>" and they extend the core's `page.html`, whose context
    variables drive Telegram's buttons: `back` (where BackButton leads when the view was opened
    directly), `main_text` + `main_form` (MainButton submits that form) or `main_href`,
    `module` (a script in miniapp/static mounted on the view: `export function mount(page,
    app)`; add it to app.STATIC). Links to `/app/...` and `<form data-app method=post
    action="/app/api/...">` stay inside the app.
-4. Texts go in `i18n/miniapp.<language>.toml` (en, ru, uz) under `[miniapp.<feature>]`.
+4. Texts go in the feature's `locales/miniapp.<language>.toml` (en, ru, uz) under
+   `[miniapp.<feature>]`.
 5. Name the factory in the feature's manifest (`Feature.miniapp`, in `<feature>/feature.py`)
    and add a test in tests/miniapp/.
 """

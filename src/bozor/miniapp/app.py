@@ -19,6 +19,7 @@ from bozor.miniapp.web import (
     InitDataMissingOrInvalid,
     MiniAppRoute,
     ViewerDep,
+    add_templates,
     environment,
     render,
 )
@@ -48,6 +49,9 @@ def include_miniapp(app: FastAPI, runtime: Runtime) -> None:
     """Add /app/ to the HTTP app (not in the OpenAPI document)."""
     settings = runtime.settings
     pages = feature_pages(runtime)
+    for feature in runtime.features:
+        if feature.miniapp and feature.miniapp_templates:
+            add_templates(feature.name, feature.miniapp_templates)
     router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(limit_ip)])
 
     @router.get("/static/{name}")

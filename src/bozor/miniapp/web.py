@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import cache
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
@@ -13,7 +14,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, FunctionLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.api.auth import open_session
@@ -99,10 +100,29 @@ async def current_viewer(request: Request, session: SessionDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
+_FEATURE_TEMPLATES: dict[str, Traversable] = {}  # by feature name (add_templates)
+
+
+def add_templates(feature: str, folder: Traversable) -> None:
+    """Serve the templates named "<feature>/<file>" from the feature's own folder
+    (`Feature.miniapp_templates`; include_miniapp adds the enabled features')."""
+    _FEATURE_TEMPLATES[feature] = folder
+
+
+def _feature_template(name: str) -> str | None:
+    feature, _, rest = name.partition("/")
+    folder = _FEATURE_TEMPLATES.get(feature)
+    if folder is None or not rest:
+        return None
+    item = folder.joinpath(*rest.split("/"))
+    return item.read_text("utf-8") if item.is_file() else None
+
+
 @cache
 def environment() -> Environment:
+    """The core's templates (the page, the home view, errors), then each feature's."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=ChoiceLoader([FileSystemLoader(TEMPLATES), FunctionLoader(_feature_template)]),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -106,4 +106,5 @@ FEATURE = Feature(
     locales=resources.files(__package__).joinpath("locales"),
     check_settings=_check_hooks,
     miniapp=_miniapp,
+    miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

@@ -89,4 +89,5 @@ FEATURE = Feature(
     cli={"shop": cli.create_cli},
     locales=resources.files(__package__).joinpath("locales"),
     miniapp=_miniapp,
+    miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )
