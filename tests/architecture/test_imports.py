@@ -40,9 +40,6 @@ TOP = (
 )
 # A feature may use another's service only where the product joins them; (user, used).
 FEATURE_DEPENDENCIES = {("shop", "referrals")}  # bonuses are paid from referral rewards
-# Cycles another branch removes (the shop's reshaping, issue 16 part 3); the test fails once
-# they are gone, so that this list shrinks with them.
-KNOWN_CYCLES = [["bozor.shop.bot", "bozor.shop.renderers"]]
 EDGES = ("bozor.bot", "bozor.api", "bozor.dashboard")
 # Modules below the edges: what the bot, the API, the dashboard and the workers all use.
 LOWER = (
@@ -261,7 +258,7 @@ def test_no_import_cycles() -> None:
     for i in _all_imports():
         if i.target in known and i.target != i.module:
             edges.setdefault(i.module, set()).add(i.target)
-    assert _cycles(edges) == KNOWN_CYCLES
+    assert _cycles(edges) == []
 
 
 def test_at_most_two_exceptions() -> None:
