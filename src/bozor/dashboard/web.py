@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor import csv_export, localtime
@@ -67,6 +69,15 @@ def language_of(request: Request) -> str:
     )
 
 
+def when_cell(value: datetime | None) -> Markup:
+    """A moment for a table cell: the zone's name on a line of its own under the time, so
+    that a column of times is no wider than the time itself."""
+    if value is None:
+        return Markup("—")
+    time = localtime.show(value).removesuffix(f" {localtime.label(value)}")
+    return Markup('{}<span class="zone"> {}</span>').format(time, localtime.label(value))
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -76,6 +87,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = localtime.show
+    env.filters["when_cell"] = when_cell
     env.filters["day"] = localtime.day
     env.globals["zone_name"] = localtime.zone_name
     env.filters["urlquote"] = lambda value: quote(str(value), safe="")
