@@ -221,7 +221,7 @@ async def _telegram_side_when_up(
 
 async def _register_commands(runtime: Runtime) -> None:
     try:
-        await register_commands(runtime.bot, runtime.features)
+        await register_commands(runtime.bot, runtime.features, runtime.settings.admin_ids)
         await set_menu_button(runtime.bot, runtime.settings)
     except (*TRANSIENT, TelegramRetryAfter):
         raise
