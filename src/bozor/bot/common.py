@@ -223,8 +223,10 @@ async def register_admin_commands(
         )
 
 
-def create_router(features: Sequence[Feature] = ()) -> Router:
-    router = Router(name="common")
+def create_menu_router(features: Sequence[Feature]) -> Router:
+    """The buttons that open a feature's submenu, and Back: before every other router, so
+    that they work in the middle of a dialogue too (which they leave as it was)."""
+    router = Router(name="menus")
     private = F.chat.type == "private"
     menus = feature_menus()
     for feature in features:
@@ -233,6 +235,12 @@ def create_router(features: Sequence[Feature] = ()) -> Router:
             opener = feature_menu_opener(feature)
             router.message.register(opener, F.text.in_(all_translations(menu.title)), private)
     router.message.register(back_to_main_menu, F.text.in_(all_translations(BACK)), private)
+    return router
+
+
+def create_router() -> Router:
+    router = Router(name="common")
+    private = F.chat.type == "private"
     router.message.register(start, CommandStart(), private)
     router.message.register(help_, Command("help"), private)
     router.message.register(help_, F.text.in_(all_translations("menu.help")), private)
