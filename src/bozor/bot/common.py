@@ -143,11 +143,6 @@ async def set_language(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(t("language.changed"))
-    await bot.send_message(
-        user.telegram_id or query.from_user.id,
-        t("menu.placeholder"),
-        reply_markup=main_menu(t, settings.features),
-    )
     # The chat's own list, in the chosen language (an admin's with the admin commands).
     if settings.is_admin(query.from_user.id):
         await register_admin_commands(bot, features, query.from_user.id, language)
@@ -155,6 +150,11 @@ async def set_language(
         await bot.set_my_commands(
             command_list(t, features), scope=BotCommandScopeChat(chat_id=query.from_user.id)
         )
+    await bot.send_message(
+        user.telegram_id or query.from_user.id,
+        t("menu.placeholder"),
+        reply_markup=main_menu(t, settings.features),
+    )
 
 
 async def block_changed(update: ChatMemberUpdated, user: User) -> None:
