@@ -57,9 +57,9 @@ async def test_admins_see_their_commands_in_each_language_and_members_do_not(
     member = await bozor.user("Aziz", language_code="uz")
     await bozor.start(member)
     for language in ("en", "ru", "uz", "de"):
-        seen = [c["command"] for c in await bozor.driver.visible_commands(member, language)]
-        assert "start" in seen and "buy" in seen
-        assert not set(seen) & set(ADMIN_COMMANDS), language
+        names = [c["command"] for c in await bozor.driver.visible_commands(member, language)]
+        assert "start" in names and "buy" in names
+        assert not set(names) & set(ADMIN_COMMANDS), language
 
 
 async def test_an_admin_who_picks_a_language_gets_the_admin_commands_in_it(
