@@ -88,8 +88,8 @@ async def start(
     )
     if command.args:  # a deep link no feature recognised
         text = f"{text}\n\n{t('start.bad_link')}"
-    if settings.is_admin(message.chat.id):
-        await register_admin_commands(bot, features, message.chat.id)
+    if settings.is_admin(message.chat.id):  # now that Telegram knows the chat
+        await register_admin_commands(bot, features, message.chat.id, user.language)
     return message.answer(text, reply_markup=main_menu(t, settings.features))
 
 
