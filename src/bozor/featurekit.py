@@ -193,11 +193,18 @@ class Feature:
     # router first (its handlers check ADMIN_IDS themselves).
     bot_router: Callable[[Settings], Router] | None = None
     admin_router: Callable[[Settings], Router] | None = None
-    # The command menu (member commands for everyone, admin commands for ADMIN_IDS).
+    # The command menu (member commands for everyone; admin commands, with them, for each of
+    # ADMIN_IDS in a chat scope of their own).
     commands: tuple[Command, ...] = ()
     admin_commands: tuple[Command, ...] = ()
-    # Main-menu buttons: translation keys of the reply keyboard's buttons, in menu order.
+    # Its buttons: translation keys of reply-keyboard buttons, in order. The main menu holds
+    # one button per feature: the only one of a one-button menu, else `title`, which opens a
+    # submenu of these buttons and "Back" (docs/architecture.md, "The main menu").
     menu: tuple[str, ...] = ()
+    # Translation keys: its name (the submenu's button, the heading of its admin commands in
+    # /help) and its one line in /start and /help (what it offers, with its commands).
+    title: str = ""
+    intro: str = ""
     # The HTTP API: integration routes (before the token route), admin routes, and routes
     # outside the per-IP rate limit (a payment provider's callbacks).
     api_routers: tuple[Callable[[], APIRouter], ...] = ()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import uvicorn
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramUnauthorizedError
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
 from sqlalchemy.exc import DBAPIError
 
 from bozor import features as known_features
@@ -27,6 +27,7 @@ from bozor.process import Runtime as Runtime  # re-exported: it was defined here
 from bozor.settings import Settings, SettingsError
 from bozor.telegram import single_attempt
 from bozor.updates import jobs as updates_jobs
+from bozor.users.models import User
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +222,28 @@ async def _telegram_side_when_up(
 
 async def _register_commands(runtime: Runtime) -> None:
     try:
-        await register_commands(runtime.bot, runtime.features)
+        admins = await _admins_with_a_chat(runtime)
+        await register_commands(runtime.bot, runtime.features, admins)
         await set_menu_button(runtime.bot, runtime.settings)
     except (*TRANSIENT, TelegramRetryAfter):
         raise
     except Exception:
         log.exception("could not register the command menu; continuing")
+
+
+async def _admins_with_a_chat(runtime: Runtime) -> list[int]:
+    """The admins who have started the bot (not blocked since): Telegram refuses a chat
+    scope for anyone else; the others get their commands when they send /start."""
+    admin_ids = runtime.settings.admin_ids
+    if not admin_ids:
+        return []
+    async with runtime.session_factory() as session:
+        found = await session.scalars(
+            select(User.telegram_id).where(
+                User.telegram_id.in_(admin_ids), User.is_blocked.is_(False)
+            )
+        )
+        return [telegram_id for telegram_id in found if telegram_id is not None]
 
 
 async def _receive_updates(runtime: Runtime) -> None:

@@ -37,6 +37,7 @@ async def test_an_ad_from_the_web_chat_approved_in_the_dashboard(
         await chat.get_by_test_id("send").click()
         await expect(messages).to_contain_text(then)
 
+    await keyboard.get_by_role("button", name=re.compile("Classifieds$")).click()  # its submenu
     await keyboard.get_by_role("button", name=re.compile("Post an ad")).click()
     await messages.locator("button[data-callback='adc:electronics']").last.click()
     await expect(messages).to_contain_text("2/7 · Title")

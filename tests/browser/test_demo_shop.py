@@ -23,11 +23,9 @@ async def test_a_persona_buys_a_card_and_the_dashboard_shows_the_order(
     chat = await open_page(width=400, height=860)  # a phone
     await chat.goto(demo.chat_url + "#persona=alice")
     messages = chat.get_by_test_id("messages")
-    await (
-        chat.get_by_test_id("reply-keyboard")
-        .get_by_role("button", name=re.compile("Buy cards"))
-        .click()
-    )
+    keyboard = chat.get_by_test_id("reply-keyboard")
+    await keyboard.get_by_role("button", name=re.compile("Shop$")).click()  # its submenu
+    await keyboard.get_by_role("button", name=re.compile("Buy cards")).click()
     await expect(messages).to_contain_text("Choose a service")
     await messages.locator("button[data-callback^='sh:c:']", has_text="Steam").last.click()
     await expect(messages).to_contain_text("Steam — choose a denomination")

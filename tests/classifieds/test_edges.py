@@ -28,6 +28,9 @@ async def test_the_main_menu_stays_reachable_at_the_preview_and_resumes_the_ad(
     bob = await bozor.user("Bob")
     await bozor.start(bob)
     await fill_dialogue(bozor, bob)
+    assert "📢 Classifieds" in await reply_buttons(bozor, bob)
+    sent = await bozor.driver.press_reply_button(bob, "📢 Classifieds")  # its submenu
+    await bozor.driver.wait_for_message(bob, after_message_id=sent["message_id"])
     buttons = await reply_buttons(bozor, bob)
     assert "📢 Post an ad" in buttons and "📋 My ads" in buttons, buttons
     sent = await bozor.driver.press_reply_button(bob, "📢 Post an ad")

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from bozor.cli import create_cli
 from bozor.features import FEATURES, enabled
+from bozor.i18n import Translator
 from bozor.settings import Settings
-from bozor.testing import Harness, api_url, free_port, new_api_key, reply_buttons
+from bozor.testing import ADMIN_ID, Harness, api_url, free_port, new_api_key, reply_buttons
 
 
 @pytest.fixture
@@ -61,3 +62,21 @@ def test_a_disabled_feature_has_no_cli_sub_commands() -> None:
     everything = create_cli(FEATURES)
     assert runner.invoke(everything, ["shop", "--help"]).exit_code == 0
     assert runner.invoke(everything, ["lottery", "--help"]).exit_code == 0
+
+
+async def test_a_disabled_feature_has_no_line_and_no_admin_commands(bozor: Harness) -> None:
+    t = Translator("ru")
+    await bozor.driver.create_user("Admin", user_id=ADMIN_ID, language_code="ru")
+    for chat in (ADMIN_ID, await bozor.driver.create_user("Olga", language_code="ru")):
+        welcome = (await bozor.start(chat))["text"]
+        sent = await bozor.driver.send_message(chat, "/help")
+        help_text = await bozor.driver.wait_for_message(chat, after_message_id=sent["message_id"])
+        for text in (welcome, help_text["text"]):
+            assert t("about.referrals.intro") in text
+            for other in ("lotteries", "shop", "classifieds"):
+                assert t(f"about.{other}.intro") not in text
+                assert t(f"about.{other}.title") not in text
+            assert ("/broadcast" in text) == (chat == ADMIN_ID)
+            assert "/draw" not in text and "/ads_queue" not in text and "/stock" not in text
+    admin_menu = [c["command"] for c in await bozor.driver.visible_commands(ADMIN_ID, "ru")]
+    assert admin_menu == ["start", "ref", "top", "help", "language", "broadcast"]

@@ -59,7 +59,7 @@ async def test_start_stores_the_user_and_welcomes(bozor: Harness) -> None:
     answer = await bozor.start(alice)
     assert "Welcome" in answer["text"] and "Alice" in answer["text"]
     keyboard = await reply_buttons(bozor, alice)
-    assert "🤝 Invite friends" in keyboard and "🌐 Language" in keyboard
+    assert "🤝 Friends" in keyboard and "🌐 Language" in keyboard
     async with bozor.db() as session:
         user = await session.scalar(select(User).where(User.telegram_id == alice))
     assert user is not None
@@ -307,6 +307,8 @@ async def test_leaderboard_orders_by_confirmed_then_who_got_there_first(bozor: H
 async def test_menu_buttons_open_link_and_leaderboard(bozor: Harness) -> None:
     alice = await bozor.user("Alice")
     await bozor.start(alice)
+    sent = await bozor.driver.press_reply_button(alice, "🤝 Friends")  # the feature's submenu
+    await bozor.driver.wait_for_message(alice, after_message_id=sent["message_id"])
     await bozor.driver.press_reply_button(alice, "🤝 Invite friends")
     link = await bozor.driver.wait_for_message(alice, predicate=lambda m: bool(m.get("photo")))
     assert LINK_RE.search(link["caption"])

@@ -70,9 +70,11 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(ReplyMiddleware(session_factory))
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.update.outer_middleware(UserMiddleware(settings.default_language))
+    for feature in features:
+        add_menu(feature.name, feature.menu, feature.title)
+    dispatcher.include_router(common.create_menu_router(features))
     dispatcher.include_router(broadcasts_bot.create_router(settings))
     for feature in features:
-        add_menu(feature.name, feature.menu)
         for make in (feature.admin_router, feature.bot_router):
             if make is not None:
                 dispatcher.include_router(make(settings))

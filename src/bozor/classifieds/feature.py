@@ -70,7 +70,19 @@ FEATURE = Feature(
     name="classifieds",
     bot_router=_bot,
     commands=(Command("post_ad"), Command("my_ads")),
+    admin_commands=tuple(
+        Command(name, f"admin_commands.{name}")
+        for name in (
+            "ads_queue",
+            "ad",
+            "ads_user",
+            "ads_ban",
+            "ads_unban",
+        )
+    ),
     menu=("menu.post_ad", "menu.my_ads"),
+    title="about.classifieds.title",
+    intro="about.classifieds.intro",
     admin_api_routers=(_admin_api,),
     sections=(_section,),
     renderers=_renderers,

@@ -63,15 +63,31 @@ _ENVELOPE = frozenset(
 )
 
 
+_SCOPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
+_LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2}$")
+
+
 def _scope_key(scope: Any) -> str:
-    if not isinstance(scope, dict):
+    if scope is None:
         return "default"
-    kind = str(scope.get("type", "default"))
+    kind = scope.get("type") if isinstance(scope, dict) else None
+    if kind not in _SCOPES:
+        raise bad_request("can't parse BotCommandScope JSON object")
     if kind in ("chat", "chat_administrators"):
         return f"{kind}:{scope.get('chat_id')}"
     if kind == "chat_member":
         return f"chat_member:{scope.get('chat_id')}:{scope.get('user_id')}"
-    return kind
+    return str(kind)
 
 
 class BotApi:
@@ -599,7 +615,29 @@ class BotApi:
 
     # -------------------------------------------------------------- commands
 
+    def _commands_key(self, bot: BotState, p: Params) -> tuple[str, str]:
+        """The list a call names: its scope (a chat scope's chat must be known to the bot,
+        its id resolved from an @username) and its language (two letters, or none)."""
+        scope = p.json("scope")
+        key = _scope_key(scope)
+        if isinstance(scope, dict) and "chat_id" in scope:
+            chat_id = scope["chat_id"]
+            if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+                chat_id = int(chat_id)
+            chat = self.state.find_chat(chat_id)
+            if chat is None or (chat.is_private and chat.id not in bot.started):
+                raise bad_request("chat not found")
+            if scope["type"] == "chat_member" and chat.is_private:
+                raise bad_request("can't use BotCommandScopeChatMember in private chats")
+            key = key.replace(f":{scope['chat_id']}", f":{chat.id}", 1)
+        language = p.string("language_code") or ""
+        if language and not _LANGUAGE_CODE_RE.match(language):
+            raise bad_request("invalid language code specified")
+        return key, language
+
     def m_setMyCommands(self, bot: BotState, p: Params) -> bool:
+        """Telegram's limits: at most 100 commands; a name of 1-32 characters of a-z, 0-9 and
+        _; a description of 1-256 characters. An empty list deletes the scope's list."""
         commands = p.json("commands")
         if not isinstance(commands, list):
             raise bad_request('parameter "commands" is required')
@@ -614,15 +652,18 @@ class BotApi:
             if not 1 <= len(description) <= 256:
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
             cleaned.append({"command": name, "description": description})
-        bot.commands[(_scope_key(p.json("scope")), p.string("language_code") or "")] = cleaned
+        key = self._commands_key(bot, p)
+        if cleaned:
+            bot.commands[key] = cleaned
+        else:
+            bot.commands.pop(key, None)
         return True
 
     def m_getMyCommands(self, bot: BotState, p: Params) -> list[JSON]:
-        key = (_scope_key(p.json("scope")), p.string("language_code") or "")
-        return bot.commands.get(key, [])
+        return bot.commands.get(self._commands_key(bot, p), [])
 
     def m_deleteMyCommands(self, bot: BotState, p: Params) -> bool:
-        bot.commands.pop((_scope_key(p.json("scope")), p.string("language_code") or ""), None)
+        bot.commands.pop(self._commands_key(bot, p), None)
         return True
 
     def _set_text(self, bot: BotState, p: Params, kind: str, limit: int) -> bool:

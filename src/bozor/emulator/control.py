@@ -37,6 +37,7 @@ Per bot (prefix ``/control/bots/{token}``)::
     POST   /updates/{update_id}/redeliver       deliver an update again, same update_id
     GET    /updates/last                        the most recent queued update
     GET    /commands                            ?scope=default&language_code=
+    GET    /commands/visible                    ?chat_id=&user_id=&language_code= (resolved)
     GET    /settings                            descriptions, names, menu buttons
     PUT    /rate-limits                         {enabled, per_second, ...}
     GET    /faults  POST /faults  DELETE /faults       {method, error_code, times|rate, body}
@@ -400,6 +401,16 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
         key = (request.query.get("scope", "default"), request.query.get("language_code", ""))
         return _ok(bot.commands.get(key, []))
 
+    async def visible_commands(request: web.Request) -> web.Response:
+        bot = bot_of(request)
+        chat = state.find_chat(int(request.query["chat_id"]))
+        if chat is None:
+            raise ControlError(404, "no such chat")
+        user_id = int(request.query.get("user_id", chat.id))
+        admin = chat.members.get(user_id) in ("creator", "administrator")
+        language = request.query.get("language_code", "")
+        return _ok(bot.visible_commands(chat, user_id, language, chat_admin=admin))
+
     async def settings(request: web.Request) -> web.Response:
         bot = bot_of(request)
         return _ok(
@@ -511,6 +522,7 @@ def control_routes(emu: Emulator) -> list[web.RouteDef]:
         ("POST", b + "/updates/{update_id}/redeliver", redeliver),
         ("GET", f"{b}/updates/last", last_update),
         ("GET", f"{b}/commands", commands),
+        ("GET", f"{b}/commands/visible", visible_commands),
         ("GET", f"{b}/settings", settings),
         ("PUT", f"{b}/rate-limits", rate_limits),
         ("GET", f"{b}/faults", list_faults),

@@ -524,6 +524,19 @@ class EmulatorDriver:
             list[dict[str, Any]], await self._call("GET", f"{self._bot}/commands", params=params)
         )
 
+    async def visible_commands(
+        self, chat_id: int, language_code: str = "", user_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The command menu `user_id` (default: the private chat's user) sees in the chat with
+        the app in `language_code`, resolved across scopes as Telegram does."""
+        params: dict[str, Any] = {"chat_id": chat_id, "language_code": language_code}
+        if user_id is not None:
+            params["user_id"] = user_id
+        return cast(
+            list[dict[str, Any]],
+            await self._call("GET", f"{self._bot}/commands/visible", params=params),
+        )
+
     async def settings(self) -> dict[str, Any]:
         """Descriptions, names, menu buttons and all command lists."""
         return cast(dict[str, Any], await self._call("GET", f"{self._bot}/settings"))

@@ -624,6 +624,25 @@ class BotState:
         if previous is not None:
             previous.changed()  # long polls in flight answer from the fresh queue
 
+    def visible_commands(
+        self, chat: Chat, user_id: int, language: str, *, chat_admin: bool = False
+    ) -> list[JSON]:
+        """The command menu a user sees in a chat: the first list set, in Telegram's order
+        ("Determining list of commands", BotCommandScope), the user's language first."""
+        if chat.is_private:
+            scopes = [f"chat:{chat.id}", "all_private_chats", "default"]
+        else:
+            scopes = [f"chat_member:{chat.id}:{user_id}"]
+            scopes += [f"chat_administrators:{chat.id}"] if chat_admin else []
+            scopes += [f"chat:{chat.id}"]
+            scopes += ["all_chat_administrators"] if chat_admin else []
+            scopes += ["all_group_chats", "default"]
+        for scope in scopes:
+            for key in ((scope, language), (scope, "")) if language else ((scope, ""),):
+                if key in self.commands:
+                    return self.commands[key]
+        return []
+
     def log(self, chat: Chat) -> ChatLog:
         log = self.logs.get(chat.id)
         if log is None:

@@ -69,7 +69,27 @@ FEATURE = Feature(
     name="lotteries",
     bot_router=_bot,
     commands=(Command("register"), Command("my_account"), Command("lotteries")),
+    admin_commands=tuple(
+        Command(name, f"admin_commands.{name}")
+        for name in (
+            "new_lottery",
+            "add_account",
+            "add_accounts",
+            "remove_account",
+            "list_accounts",
+            "draw",
+            "verify_winner",
+            "winner_status",
+            "check_unclaimed",
+            "redraw",
+            "audit",
+            "handed_over",
+            "lottery_report",
+        )
+    ),
     menu=("menu.lotteries",),
+    title="about.lotteries.title",
+    intro="about.lotteries.intro",
     admin_api_routers=(_admin_api,),
     sections=(_section,),
     renderers=_renderers,

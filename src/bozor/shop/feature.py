@@ -78,7 +78,35 @@ FEATURE = Feature(
     commands=tuple(
         Command(name) for name in ("buy", "purchases", "bonuses", "support", "paysupport", "terms")
     ),
+    admin_commands=tuple(
+        Command(name, f"admin_commands.{name}")
+        for name in (
+            "shop_admin",
+            "catalogue",
+            "new_category",
+            "new_product",
+            "translate",
+            "price",
+            "hide_product",
+            "show_product",
+            "hide_category",
+            "show_category",
+            "card_on",
+            "card_off",
+            "import_codes",
+            "stock",
+            "orders",
+            "refund",
+            "sales",
+            "faq_add",
+            "faq_del",
+            "reply",
+            "notify_all",
+        )
+    ),
     menu=("menu.buy", "menu.purchases", "menu.bonuses", "menu.support"),
+    title="about.shop.title",
+    intro="about.shop.intro",
     admin_api_routers=(_admin_api,),
     callback_routers=(_payment_callbacks,),
     sections=(_section,),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.bot.common import welcome_text
 from bozor.bot.keyboards import main_menu
 from bozor.errors import DomainError
+from bozor.featurekit import Feature
 from bozor.i18n import Translator, all_translations
 from bozor.miniapp.buttons import open_app_button
 from bozor.referrals import service
@@ -45,8 +47,11 @@ async def start_with_code(
     user_is_new: bool,
     t: Translator,
     settings: Settings,
+    features: Sequence[Feature],
 ) -> SendMessage:
-    welcome = await welcome_text(bot, t, user, is_new=user_is_new)
+    welcome = await welcome_text(
+        bot, t, user, is_new=user_is_new, features=features, settings=settings
+    )
     menu = main_menu(t, settings.features)
     channel = settings.referral_required_channel
     try:
