@@ -248,6 +248,7 @@ def db_clear(
     from sqlalchemy import MetaData, text
     from sqlalchemy.engine import make_url
 
+    from bozor import migrate
     from bozor.db import create_engine
 
     settings = _settings(auto_migrate=False)
@@ -266,7 +267,11 @@ def db_clear(
         try:
             async with engine.begin() as connection:
                 metadata = MetaData()
-                await connection.run_sync(metadata.reflect)
+                # Not what the models leave to the migrations (SQLite's full-text tables:
+                # reflecting a virtual table fails, and triggers empty it with its rows).
+                await connection.run_sync(
+                    metadata.reflect, only=lambda name, _: migrate.include_name(name, "table", None)
+                )
                 tables = [t for t in metadata.sorted_tables if t.name != "alembic_version"]
                 if not tables:
                     pass

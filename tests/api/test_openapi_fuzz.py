@@ -110,7 +110,9 @@ def one_spelling_each(spec: dict[str, Any]) -> Any:
         body = dict(body)
         for own, others in aliases.items():
             sent = [name for name in (own, *others) if name in body]
-            if len(sent) > 1:
+            # Values of different types: a negative case (one of them made invalid) keeps both,
+            # so that it stays invalid instead of turning into a valid body.
+            if len(sent) > 1 and len({type(body[name]) for name in sent}) == 1:
                 keep = sent[len(repr(body[sent[0]])) % len(sent)]
                 for name in sent:
                     if name != keep:
