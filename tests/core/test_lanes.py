@@ -85,3 +85,25 @@ async def test_a_payment_is_handled_before_the_backlog(bozor: Harness) -> None:
         return all([await bozor.driver.bot_messages(user) for user in crowd])
 
     await eventually(all_welcomed, timeout=60)
+
+
+async def test_one_chats_updates_are_handled_in_order_by_long_polling(
+    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """Several workers, and "/register" then "2223" sent at once: the card number is read
+    after the question, even while the question's sending is retried (Telegram's webhook
+    keeps one chat's updates in order; polling must too)."""
+    async with start_bozor(
+        emulator, database_url, db, update_concurrency=4, throttle_burst=100
+    ) as bozor:
+        member = await bozor.user("Quick")
+        await bozor.start(member)
+        await bozor.driver.inject_fault("sendMessage", error_code=500, times=2, chat_id=member)
+        await bozor.driver.send_message(member, "/register")
+        sent = await bozor.driver.send_message(member, "2223")
+        await bozor.driver.wait_for_message(
+            member, after_message_id=sent["message_id"], contains="phone", timeout=30
+        )
+        texts = [m.get("text") or "" for m in await bozor.driver.bot_messages(member)][1:]
+        assert ["club card" in text for text in texts] == [True, False], texts
+        assert "phone" in texts[1]

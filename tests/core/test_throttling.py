@@ -51,8 +51,10 @@ async def test_a_contact_shared_mid_flow_is_not_throttled(bozor: Harness) -> Non
     completes the registration even right after a burst."""
     member = await bozor.user("Phone")
     await bozor.start(member)
-    await bozor.driver.send_message(member, "/register")
-    await bozor.driver.wait_for_message(member, contains="club card", timeout=10)
+    asked = await bozor.driver.send_message(member, "/register")
+    await bozor.driver.wait_for_message(
+        member, after_message_id=asked["message_id"], contains="club card", timeout=10
+    )
     sent = await bozor.driver.send_message(member, "2223")
     await bozor.driver.wait_for_message(
         member, after_message_id=sent["message_id"], contains="phone", timeout=10

@@ -123,6 +123,8 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
     content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path in spec.get("paths", {}).values():
         for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                _without_null(parameter)
             if "requestBody" in operation:  # FastAPI's answer to a body it cannot decode
                 operation["responses"].setdefault("400", {"description": "Bad Request"})
             for status, response in operation.get("responses", {}).items():
@@ -132,3 +134,16 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
         if f"#/components/schemas/{unused}" not in str(spec):
             schemas.pop(unused, None)
     return spec
+
+
+def _without_null(parameter: dict[str, Any]) -> None:
+    """An optional parameter in a path, query or header is either sent or not: it has no null.
+    Pydantic writes `str | None` as `anyOf: [string, null]`; say just `string`."""
+    schema = parameter.get("schema", {})
+    branches = schema.get("anyOf")
+    if not branches or parameter.get("required"):
+        return
+    kept = [branch for branch in branches if branch.get("type") != "null"]
+    if len(kept) == 1 and len(kept) < len(branches):
+        del schema["anyOf"]
+        schema.update(kept[0])

@@ -15,6 +15,10 @@ to the priority lane, everything else to the normal lane.
 - Long polling (`Lanes.poll`) reads Telegram's queue ahead into a bounded backlog: a payment
   behind a burst is seen as soon as it arrives and starts at once. Webhook requests
   (`Lanes.feed`) wait for their lane's turn (Telegram holds an update until it is answered).
+- One chat's updates from the backlog are handled one after another, in Telegram's order, as
+  Telegram's webhook delivers them: "/register" then "2223" must not race each other into a
+  dialogue. A worker that takes an update of a chat already being handled hands it to the
+  worker handling that chat and takes the next one.
 
 Both paths call the dispatcher as aiogram does: `feed_update`, and in polling
 `_process_update`, which also sends the TelegramMethod a handler returned.
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -33,6 +38,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -55,6 +61,12 @@ def is_priority(update: Update) -> bool:
     return message is not None and (
         message.successful_payment is not None or message.refunded_payment is not None
     )
+
+
+def chat_of(update: Update) -> int | None:
+    """The chat whose updates must keep their order (the user's, when there is no chat)."""
+    context = UserContextMiddleware.resolve_event_context(update)
+    return context.chat_id if context.chat_id is not None else context.user_id
 
 
 class LaneSessions(async_sessionmaker[AsyncSession]):
@@ -88,8 +100,12 @@ class Lanes:
         self.concurrency = concurrency
         self._normal = asyncio.Semaphore(concurrency)
         self._priority = asyncio.Semaphore(priority_concurrency)
-        self._backlog: asyncio.Queue[Update] = asyncio.Queue(backlog)
+        self._backlog: asyncio.Queue[Update] = asyncio.Queue()
+        # Room for updates taken and not yet handled, those waiting behind their chat included.
+        self._room = asyncio.Semaphore(backlog)
         self._workers: list[asyncio.Task[None]] = []
+        # Chats with an update being handled -> their later updates, waiting in order.
+        self._chats: dict[int, deque[Update]] = {}
         self._priority_tasks: set[asyncio.Task[Any]] = set()
         # While a priority update runs, the normal lane starts nothing new: on a busy process
         # every await of the payment's handler would otherwise queue behind all the others.
@@ -144,7 +160,8 @@ class Lanes:
                 self._priority_tasks.add(task)
                 task.add_done_callback(self._priority_tasks.discard)
             else:
-                await self._backlog.put(update)
+                await self._room.acquire()
+                self._backlog.put_nowait(update)
 
     async def _updates(
         self, polling_timeout: int, allowed_updates: list[str]
@@ -177,15 +194,32 @@ class Lanes:
     async def _work(self) -> None:
         while True:
             update = await self._backlog.get()
+            chat = chat_of(update)
+            if chat is None:
+                await self._handle(update)
+                continue
+            if chat in self._chats:  # its worker takes it after the chat's earlier ones
+                self._chats[chat].append(update)
+                continue
+            waiting = self._chats[chat] = deque([update])
             try:
-                await self._process(update)
+                while waiting:
+                    await self._handle(waiting[0])
+                    waiting.popleft()
             finally:
-                self._backlog.task_done()
+                del self._chats[chat]
+
+    async def _handle(self, update: Update) -> None:
+        try:
+            await self._process(update)
+        finally:
+            self._backlog.task_done()
+            self._room.release()
 
     @property
     def backlog(self) -> int:
-        """Updates taken from Telegram and waiting for a worker."""
-        return self._backlog.qsize()
+        """Updates taken from Telegram and not yet handled (being handled not counted)."""
+        return self._backlog.qsize() + sum(len(w) - 1 for w in self._chats.values())
 
     async def drain(self, timeout: float) -> None:
         """At shutdown, once polling stopped: finish the updates already taken from Telegram
@@ -195,10 +229,9 @@ class Lanes:
             *self._priority_tasks,
         ]
         _, pending = await asyncio.wait(waiting, timeout=timeout)
-        if pending and self._backlog.qsize():
+        if pending and self.backlog:
             log.error(
-                "stopped with %d update(s) taken from Telegram and not handled",
-                self._backlog.qsize(),
+                "stopped with %d update(s) taken from Telegram and not handled", self.backlog
             )
         for task in (*pending, *self._workers):
             task.cancel()
