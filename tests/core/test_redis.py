@@ -86,9 +86,7 @@ async def test_an_update_reaching_two_instances_is_handled_once(
     ]
     await first.driver.wait_for_message(member, contains="I am ")  # /help, not the welcome
     await asyncio.sleep(0.5)  # room for a second answer, if there were one
-    helps = [
-        m for m in await first.driver.bot_messages(member) if "I am " in (m.get("text") or "")
-    ]
+    helps = [m for m in await first.driver.bot_messages(member) if "I am " in (m.get("text") or "")]
     assert len(helps) == 1
 
 

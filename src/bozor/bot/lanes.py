@@ -36,9 +36,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates
-from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -230,9 +230,7 @@ class Lanes:
         ]
         _, pending = await asyncio.wait(waiting, timeout=timeout)
         if pending and self.backlog:
-            log.error(
-                "stopped with %d update(s) taken from Telegram and not handled", self.backlog
-            )
+            log.error("stopped with %d update(s) taken from Telegram and not handled", self.backlog)
         for task in (*pending, *self._workers):
             task.cancel()
         await asyncio.gather(*pending, *self._workers, return_exceptions=True)
