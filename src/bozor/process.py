@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 S = TypeVar("S")
 
+OUTBOX_CONNECTIONS = 2  # database connections kept for the outbox worker
+
 
 @dataclass
 class Runtime:
@@ -56,6 +58,7 @@ class Runtime:
     telegram: TelegramLink
     lanes: Lanes
     priority_engine: AsyncEngine | None  # the priority lane's connections (see bot.lanes)
+    outbox_engine: AsyncEngine | None  # the outbox worker's connections
     features: tuple[Feature, ...]  # the enabled features' manifests, in order
     services: tuple[Service, ...]  # what they hold while serving HTTP (Feature.services)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -89,17 +92,14 @@ class Runtime:
         )
         # Money updates get connections of their own (not for an in-memory SQLite database,
         # which a second pool would not see).
-        priority_engine = (
-            None
-            if ":memory:" in settings.database_url
-            else create_engine(
-                settings.database_url,
-                echo=settings.database_echo,
-                pool_size=PRIORITY_CONNECTIONS,
-                sqlite_pool_size=PRIORITY_CONNECTIONS,
-            )
-        )
+        priority_engine = _own_pool(settings, PRIORITY_CONNECTIONS)
         session_factory = LaneSessions(engine, priority_engine)
+        # So does the outbox: a buyer's code or an approved ad's post is sent while a burst
+        # of updates holds every connection of the main pool.
+        outbox_engine = _own_pool(settings, OUTBOX_CONNECTIONS)
+        outbox_sessions = (
+            LaneSessions(outbox_engine, None) if outbox_engine is not None else session_factory
+        )
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
         async def record_blocked(telegram_id: int) -> None:
@@ -141,9 +141,11 @@ class Runtime:
         # Every commit through this factory that queued a message wakes the outbox worker.
         wake = create_wake(settings.database_url, redis, settings.redis_prefix)
         wake.attach(session_factory)
+        if outbox_sessions is not session_factory:
+            wake.attach(outbox_sessions)  # after-send hooks queue follow-ups
         outbox = OutboxWorker(
             bot,
-            session_factory,
+            outbox_sessions,
             outbox_renderers(settings, features),
             interval=settings.outbox_interval,
             per_chat_interval=settings.outbox_chat_interval,
@@ -185,6 +187,7 @@ class Runtime:
                 backlog=settings.update_backlog,
             ),
             priority_engine=priority_engine,
+            outbox_engine=outbox_engine,
             features=features,
             services=tuple(
                 make(settings, session_factory) for feature in features for make in feature.services
@@ -213,8 +216,23 @@ class Runtime:
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
-        if self.priority_engine is not None:
-            await self.priority_engine.dispose()
+        for own in (self.priority_engine, self.outbox_engine):
+            if own is not None:
+                await own.dispose()
+
+
+def _own_pool(settings: Settings, connections: int) -> AsyncEngine | None:
+    """A small engine of its own for one kind of work, so that it never waits for a connection
+    the update backlog holds (none for an in-memory SQLite database, which a second pool would
+    not see)."""
+    if ":memory:" in settings.database_url:
+        return None
+    return create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        pool_size=connections,
+        sqlite_pool_size=connections,
+    )
 
 
 def _channel_ids(settings: Settings, features: Sequence[Feature]) -> set[int]:

@@ -107,3 +107,38 @@ async def test_one_chats_updates_are_handled_in_order_by_long_polling(
         texts = [m.get("text") or "" for m in await bozor.driver.bot_messages(member)][1:]
         assert ["club card" in text for text in texts] == [True, False], texts
         assert "phone" in texts[1]
+
+
+async def test_a_paid_code_is_sent_while_the_backlog_holds_every_connection(
+    emulator: Emulator, database_url: str, db: async_sessionmaker[AsyncSession]
+) -> None:
+    """The main pool's only connection is held by a stuck update: the payment has the
+    priority lane's connections, and the code it queued goes out through the outbox's."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: an update holding it holds the payment too")
+    port = free_port()
+    async with start_bozor(
+        emulator,
+        database_url,
+        db,
+        update_concurrency=1,
+        throttle_burst=100,
+        outbox_chat_interval=0,
+        database_pool_size=1,
+        webhook_url=f"http://127.0.0.1:{port}",
+        http_port=port,
+    ) as bozor:
+        product = await make_product(bozor, stock=2, price=30)
+        buyer = await bozor.user("Buyer")
+        await bozor.start(buyer)
+        summary = await order_summary(bozor, buyer, product, 1)
+        await press(bozor, buyer, summary, button(summary, "sh:pay:"))
+        invoice = await bozor.driver.wait_for_message(
+            buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
+        )
+        await occupy_the_normal_lane(bozor, product)  # its transaction holds the connection
+        paid = await bozor.driver.pay_invoice(buyer, invoice["message_id"])
+        assert paid["ok"] is True, paid
+        await bozor.driver.wait_for_message(buyer, contains="CODE-0001", timeout=10)
+        # the update holding the main pool was still retrying (or the test proved nothing)
+        assert int((await bozor.driver.stats())["faults_injected"]) < 6
