@@ -22,6 +22,13 @@ from bozor.users import service as users_service
 from .conftest import SECOND_ADMIN
 from .helpers import post_ad, press, review_message
 
+APP = "https://bozor.example/app/"
+
+
+@pytest.fixture
+def bozor_overrides(bozor_overrides: dict[str, Any]) -> dict[str, Any]:
+    return {**bozor_overrides, "miniapp_url": APP}  # alerts open the ad in the Mini App too
+
 
 async def _save(bozor: Harness, telegram_id: int, **filters: Any) -> int:
     async with bozor.db() as session:
@@ -76,6 +83,10 @@ async def test_approval_alerts_matching_subscribers_once_and_one_tap_unsubscribe
         b.get("callback_data") == f"ad:v:{ad_id}" for b in buttons
     )
     assert {b.get("callback_data") for b in buttons} >= {f"ss:off:{bob_search}", f"ad:v:{ad_id}"}
+    apps = [b for b in buttons if "web_app" in b]
+    assert apps == [
+        {"text": "📱 Открыть приложение", "web_app": {"url": f"{APP}classifieds/ad/{ad_id}"}}
+    ]
 
     # the owner is told their ad is published; by then every alert is queued with it
     await bozor.driver.wait_for_message(alice, contains="published in the channel", timeout=15)

@@ -30,10 +30,10 @@ def _bot(settings: Settings) -> Router:
     return bot.create_router(settings)
 
 
-def _renderers(_: Settings) -> Mapping[str, Renderer]:
+def _renderers(settings: Settings) -> Mapping[str, Renderer]:
     from bozor.classifieds import bot
 
-    return bot.RENDERERS
+    return bot.outbox_renderers(settings)
 
 
 def _admin_api() -> APIRouter:

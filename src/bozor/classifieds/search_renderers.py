@@ -15,7 +15,9 @@ from bozor.classifieds.saved_searches import SEARCH_ALERT
 from bozor.classifieds.search_models import ContactMessage, ContactThread, SavedSearch
 from bozor.classifieds.texts import category_name, format_price
 from bozor.i18n import Translator
+from bozor.miniapp.buttons import open_app_button
 from bozor.outbox.worker import Outgoing, Renderer
+from bozor.settings import Settings
 from bozor.telegram_limits import fit_button
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -60,10 +62,11 @@ def _button(text: str, **kwargs: Any) -> list[InlineKeyboardButton]:
 
 
 async def search_alert(
-    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]], settings: Settings
 ) -> Outgoing | None:
-    """The alert that a new ad matches a saved search, with the ad and a one-tap
-    unsubscribe. Not sent if the ad was closed meanwhile."""
+    """The alert that a new ad matches a saved search, with the ad (in the chat, in the
+    channel and, when it is set up, in the Mini App) and a one-tap unsubscribe. Not sent if
+    the ad was closed meanwhile."""
     params = batch[-1]
     ad = await session.get(Ad, int(params["ad_id"]))
     if ad is None or ad.state != AdState.PUBLISHED:
@@ -81,6 +84,8 @@ async def search_alert(
     )
     if url:
         rows.append(_button(t("adsearch.alert_post"), url=url))
+    if (app := open_app_button(settings, t, f"classifieds/ad/{ad.id}")) is not None:
+        rows.append([app])
     rows.append(_button(t("adsearch.alert_unsubscribe"), callback_data=f"{UNSUBSCRIBE}{saved.id}"))
     text = t(
         "adsearch.alert",
@@ -122,7 +127,10 @@ async def contact_message(
     return Outgoing(text, markup)
 
 
-RENDERERS: dict[str, Renderer] = {
-    SEARCH_ALERT: search_alert,
-    CONTACT_MESSAGE: contact_message,
-}
+def renderers(settings: Settings) -> dict[str, Renderer]:
+    async def alert(
+        session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    ) -> Outgoing | None:
+        return await search_alert(session, chat_id, batch, settings)
+
+    return {SEARCH_ALERT: alert, CONTACT_MESSAGE: contact_message}

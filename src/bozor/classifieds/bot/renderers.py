@@ -21,6 +21,7 @@ from bozor.classifieds.texts import caption, post_url
 from bozor.db import upsert_insert
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer
+from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -203,7 +204,12 @@ async def latest_url(*, session: AsyncSession, ad_id: int) -> str | None:
     )
 
 
-RENDERERS: dict[str, Renderer] = {
+def outbox_renderers(settings: Settings) -> dict[str, Renderer]:
+    """Every outbox kind of the classifieds, with its renderer."""
+    return {**_RENDERERS, **search_renderers.renderers(settings)}
+
+
+_RENDERERS: dict[str, Renderer] = {
     notify.ADMIN_PHOTOS: admin_photos,
     notify.ADMIN_REVIEW: admin_review,
     notify.ADMIN_DECIDED: admin_decided,
@@ -213,5 +219,4 @@ RENDERERS: dict[str, Renderer] = {
     notify.REJECTED: rejected,
     notify.SOLD_CHECK: sold_check,
     notify.EXPIRED: expired,
-    **search_renderers.RENDERERS,
 }
