@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.shop.helpers import button, make_product, order_summary, press
+from tests.shop.helpers import button, invoice_of, make_product, order_summary
 
 from bozor.emulator import Emulator
 from bozor.testing import Harness, eventually, free_port, start_bozor
@@ -65,11 +65,7 @@ async def test_a_payment_is_handled_before_the_backlog(bozor: Harness) -> None:
     product = await make_product(bozor, stock=2, price=30)
     buyer = await bozor.user("Buyer")
     await bozor.start(buyer)
-    summary = await order_summary(bozor, buyer, product, 1)
-    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-    invoice = await bozor.driver.wait_for_message(
-        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-    )
+    invoice = await invoice_of(bozor, buyer, product)
     await occupy_the_normal_lane(bozor, product)
     crowd = [await bozor.user(f"New {i}") for i in range(20)]
     for user in crowd:
@@ -131,11 +127,7 @@ async def test_a_paid_code_is_sent_while_the_backlog_holds_every_connection(
         product = await make_product(bozor, stock=2, price=30)
         buyer = await bozor.user("Buyer")
         await bozor.start(buyer)
-        summary = await order_summary(bozor, buyer, product, 1)
-        await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-        invoice = await bozor.driver.wait_for_message(
-            buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-        )
+        invoice = await invoice_of(bozor, buyer, product)
         await occupy_the_normal_lane(bozor, product)  # its transaction holds the connection
         paid = await bozor.driver.pay_invoice(buyer, invoice["message_id"])
         assert paid["ok"] is True, paid

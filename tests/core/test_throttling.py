@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.shop.helpers import button, make_product, order_summary, orders_of, press
+from tests.shop.helpers import button, invoice_of, make_product, order_summary, orders_of, press
 
 from bozor.shop.models import OrderStatus, Payment, PaymentStatus
 from bozor.testing import Harness
@@ -30,11 +30,7 @@ async def test_a_throttled_buyers_stars_payment_is_applied(bozor: Harness) -> No
     product = await make_product(bozor, stock=2, price=40)
     buyer = await bozor.user("Quick")
     await bozor.start(buyer)
-    summary = await order_summary(bozor, buyer, product, 1)
-    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-    invoice = await bozor.driver.wait_for_message(
-        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-    )
+    invoice = await invoice_of(bozor, buyer, product)
     await throttle(bozor, buyer)
     paid = await bozor.driver.pay_invoice(buyer, invoice["message_id"])
     assert paid["ok"] is True, "the pre-checkout query is answered"

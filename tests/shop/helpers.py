@@ -62,6 +62,17 @@ def button(message: dict[str, Any], prefix: str) -> str:
     raise AssertionError(f"no {prefix} button in {message['reply_markup']}")
 
 
+async def invoice_of(
+    bozor: Harness, buyer: int, product_id: int, quantity: int = 1
+) -> dict[str, Any]:
+    """The buyer orders `quantity` codes and presses Pay: the Stars invoice message."""
+    summary = await order_summary(bozor, buyer, product_id, quantity)
+    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
+    return await bozor.driver.wait_for_message(
+        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
+    )
+
+
 async def forge_press(bozor: Harness, user: int, message: dict[str, Any], data: str) -> None:
     """A callback with data the client never showed this user (callback data is client-side)."""
     await bozor.driver.push_update(
@@ -82,11 +93,7 @@ async def paid_order(bozor: Harness, name: str) -> int:
     product = await make_product(bozor, stock=1, price=25, prefix=name.upper())
     buyer = await bozor.user(name)
     await bozor.start(buyer)
-    summary = await order_summary(bozor, buyer, product, 1)
-    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-    invoice = await bozor.driver.wait_for_message(
-        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-    )
+    invoice = await invoice_of(bozor, buyer, product)
     assert (await bozor.driver.pay_invoice(buyer, invoice["message_id"]))["ok"]
     await bozor.driver.wait_for_message(buyer, contains=f"{name.upper()}-0001", timeout=15)
     [order] = await orders_of(bozor.db)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.shop.helpers import button, make_product, order_summary, press, text_of
+from tests.shop.helpers import button, invoice_of, make_product, press, text_of
 
 from bozor import crypto
 from bozor.shop import codes as shop_codes
@@ -78,11 +78,7 @@ async def test_low_stock_alert_stats_and_chart(bozor: Harness) -> None:
     await bozor.start(admin)
     buyer = await bozor.user("Buyer")
     await bozor.start(buyer)
-    summary = await order_summary(bozor, buyer, product, 2)
-    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-    invoice = await bozor.driver.wait_for_message(
-        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-    )
+    invoice = await invoice_of(bozor, buyer, product, 2)
     assert (await bozor.driver.pay_invoice(buyer, invoice["message_id"]))["ok"]
     await bozor.driver.wait_for_message(buyer, contains="CODE-0002", timeout=10)
     alert = await bozor.driver.wait_for_message(admin, contains="Low stock", timeout=10)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.shop.helpers import (
     button,
     forge_press,
+    invoice_of,
     make_product,
     order_summary,
     orders_of,
@@ -77,11 +78,7 @@ async def test_pre_checkout_refused_when_stock_ran_out(bozor: Harness) -> None:
     product = await make_product(bozor, stock=1)
     buyer = await bozor.user("Bob")
     await bozor.start(buyer)
-    summary = await order_summary(bozor, buyer, product, 1)
-    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-    invoice = await bozor.driver.wait_for_message(
-        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-    )
+    invoice = await invoice_of(bozor, buyer, product)
     # the order lapses and someone else buys the last code meanwhile
     async with bozor.db() as session:
         [order] = await orders_of(bozor.db)
@@ -139,11 +136,7 @@ async def test_expiry_releases_codes_and_returns_bonus(bozor: Harness) -> None:
     product = await make_product(bozor, stock=2)
     buyer = await bozor.user("Eve")
     await bozor.start(buyer)
-    summary = await order_summary(bozor, buyer, product, 2)
-    await press(bozor, buyer, summary, button(summary, "sh:pay:"))
-    invoice = await bozor.driver.wait_for_message(
-        buyer, after_message_id=summary["message_id"], predicate=lambda m: "invoice" in m
-    )
+    invoice = await invoice_of(bozor, buyer, product, 2)
 
     async def expired() -> bool:
         return [o.status for o in await orders_of(bozor.db)] == [OrderStatus.EXPIRED]
