@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.demo.personas import DEMO_ADMIN_ID
 from bozor.demo.seeding import DemoContext
 from bozor.lotteries import accounts, draws, notify, service, wins
+from bozor.lotteries.settings import LotterySettings
 
 UNREGISTERED_ACCOUNTS = 30
 CARD_BASE = 700_100
@@ -124,7 +125,7 @@ async def _draw(ctx: DemoContext, session: AsyncSession, lottery_id: int) -> Non
         session=session,
         lottery_id=lottery_id,
         actor=DEMO_ADMIN_ID,
-        claim_hours=ctx.settings.lottery_claim_hours,
+        claim_hours=LotterySettings.of(ctx.settings).claim_hours,
     )
     await notify.drawn(session=session, settings=ctx.settings, result=result)
 

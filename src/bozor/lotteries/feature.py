@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
 from bozor.lotteries import cli, segments
+from bozor.lotteries.settings import LotterySettings
 from bozor.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ FEATURE = Feature(
     demo=_demo,
     cli={"lottery": cli.create_cli},
     locales=resources.files(__package__).joinpath("locales"),
-    channels=("lottery_channel",),
+    settings=LotterySettings,
+    channels=("channel",),
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

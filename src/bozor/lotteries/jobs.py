@@ -16,6 +16,7 @@ from bozor.errors import DomainError
 from bozor.lotteries import audit, draws, notify, wins
 from bozor.lotteries.exceptions import ExternalValueMissingError, NoParticipantsError
 from bozor.lotteries.models import Lottery, LotteryState
+from bozor.lotteries.settings import LotterySettings
 from bozor.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings
                 result = await draws.draw(
                     session=session,
                     lottery_id=lottery_id,
-                    claim_hours=settings.lottery_claim_hours,
+                    claim_hours=LotterySettings.of(settings).claim_hours,
                 )
                 await notify.drawn(session=session, settings=settings, result=result)
         except (NoParticipantsError, ExternalValueMissingError) as exc:
@@ -85,5 +86,8 @@ async def _postpone(session: AsyncSession, settings: Settings, error: DomainErro
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     factory, settings = runtime.session_factory, runtime.settings
     await jobs.repeat(
-        "lotteries", settings.lottery_job_interval, stop, lambda: run_once(factory, settings)
+        "lotteries",
+        LotterySettings.of(settings).job_interval,
+        stop,
+        lambda: run_once(factory, settings),
     )

@@ -23,6 +23,7 @@ from bozor.classifieds.bot.texts_and_keyboards import (
 )
 from bozor.classifieds.exceptions import AlreadyDecidedError
 from bozor.classifieds.models import Ad, AdState
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import ad_number
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
@@ -89,7 +90,7 @@ async def review_button(
             approve=action == "ok",
             admin_name=admin_name(query.from_user),
             admin_chat_id=query.from_user.id,
-            channel=settings.classifieds_channel_id,
+            channel=ClassifiedsSettings.of(settings).channel_id,
             reason=reason,
             version=version,
             message_id=message.message_id,
@@ -142,7 +143,7 @@ async def reject_reason(
             approve=False,
             admin_name=admin_name(message.from_user),
             admin_chat_id=None,  # the review message is edited by the outbox with the others
-            channel=settings.classifieds_channel_id,
+            channel=ClassifiedsSettings.of(settings).channel_id,
             reason=reason,
             version=version,
         )

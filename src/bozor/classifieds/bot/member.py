@@ -22,6 +22,7 @@ from bozor.classifieds.bot.texts_and_keyboards import status_text
 from bozor.classifieds.exceptions import BannedError, NotYourAdError, WrongStateError
 from bozor.classifieds.models import OPEN_STATES, AdState
 from bozor.classifieds.schemas import DESCRIPTION_MAX, MAX_PHOTOS, TITLE_MAX
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import categories, category_name
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage, create_storage
@@ -122,7 +123,7 @@ async def pick_category(
     query: CallbackQuery, state: FSMContext, t: Translator, settings: Settings, user: User
 ) -> None:
     slug = (query.data or "").removeprefix("adc:")
-    known = {c.slug for c in categories(settings.classifieds_categories)}
+    known = {c.slug for c in categories(ClassifiedsSettings.of(settings).categories)}
     if await state.get_state() != AdForm.category.state or slug not in known:
         await query.answer(t("ads.step_over"), show_alert=True)
         return

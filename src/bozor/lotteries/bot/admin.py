@@ -28,6 +28,7 @@ from bozor.lotteries.exceptions import (
     BadImportError,
 )
 from bozor.lotteries.models import LotteryState, WinStatus
+from bozor.lotteries.settings import LotterySettings
 from bozor.lotteries.texts import results_text, status_line, when
 from bozor.settings import Settings
 from bozor.telegram import split_text
@@ -270,7 +271,7 @@ async def draw(
         lottery_id=lottery_id,
         external_value=rest[0] if rest else None,
         actor=message.chat.id,
-        claim_hours=settings.lottery_claim_hours,
+        claim_hours=LotterySettings.of(settings).claim_hours,
     )
     await notify.drawn(session=session, settings=settings, result=result)
     return await _results_reply(message, session, t, result)
@@ -372,7 +373,7 @@ async def redraw(
         session=session,
         lottery_id=lottery_id,
         actor=message.chat.id,
-        claim_hours=settings.lottery_claim_hours,
+        claim_hours=LotterySettings.of(settings).claim_hours,
     )
     await notify.drawn(session=session, settings=settings, result=result)
     reply = await _results_reply(message, session, t, result)

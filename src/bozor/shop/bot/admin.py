@@ -21,6 +21,7 @@ from bozor.settings import Settings
 from bozor.shop import codes, notify, translate_bot
 from bozor.shop.models import OrderStatus
 from bozor.shop.service import catalogue, orders, payments, stats, support
+from bozor.shop.settings import ShopSettings
 
 
 class Importing(StatesGroup):
@@ -237,9 +238,11 @@ async def import_file(
 async def show_stock(
     message: Message, session: AsyncSession, t: Translator, settings: Settings
 ) -> SendMessage:
-    lines = [t("shop.stock_title", low=settings.shop_low_stock)]
+    lines = [t("shop.stock_title", low=ShopSettings.of(settings).low_stock)]
     for row in await catalogue.products(session=session, include_hidden=True):
-        icon = catalogue.STOCK_ICONS[catalogue.stock_level(row.available, settings.shop_low_stock)]
+        icon = catalogue.STOCK_ICONS[
+            catalogue.stock_level(row.available, ShopSettings.of(settings).low_stock)
+        ]
         lines.append(
             f"{icon} #{row.product.id} {row.product.title}: {row.available} "
             f"(+{row.reserved} {t('shop.reserved')})"

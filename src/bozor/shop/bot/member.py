@@ -41,6 +41,7 @@ from bozor.shop.bot.texts_and_keyboards import (
 from bozor.shop.exceptions import not_pending
 from bozor.shop.models import STARS, OrderStatus, Payment
 from bozor.shop.service import card, catalogue, orders, payments, support
+from bozor.shop.settings import ShopSettings
 from bozor.telegram_limits import INVOICE_DESCRIPTION, INVOICE_TITLE, cut, fit_button, fit_param
 from bozor.users.models import User
 
@@ -134,7 +135,7 @@ async def ask_quantity(
     if left == 0:
         return query.answer(t("shop.sold_out", left=0), show_alert=True)
     await query.answer()
-    most = min(left, settings.shop_max_quantity)
+    most = min(left, ShopSettings.of(settings).max_quantity)
     builder = InlineKeyboardBuilder()
     for quantity in QUANTITIES:
         if quantity <= most:
@@ -209,7 +210,7 @@ async def quantity_typed(
 ) -> SendMessage:
     text = (message.text or "").strip()
     if not (text.isascii() and text.isdigit() and len(text) < 4):
-        return message.answer(t("shop.bad_quantity", max=settings.shop_max_quantity))
+        return message.answer(t("shop.bad_quantity", max=ShopSettings.of(settings).max_quantity))
     product_id = int((await state.get_data()).get("product_id") or 0)
     await state.clear()
     summary, markup = await _place_order(session, user, t, settings, product_id, int(text))
@@ -482,9 +483,9 @@ async def paysupport(message: Message, t: Translator, state: FSMContext) -> Send
 
 
 async def terms(message: Message, t: Translator, settings: Settings) -> SendMessage:
-    text = t("shop.terms", minutes=round(settings.shop_order_minutes))
-    if settings.shop_terms_url:
-        text += f"\n\n{settings.shop_terms_url}"
+    text = t("shop.terms", minutes=round(ShopSettings.of(settings).order_minutes))
+    if ShopSettings.of(settings).terms_url:
+        text += f"\n\n{ShopSettings.of(settings).terms_url}"
     return message.answer(text)
 
 

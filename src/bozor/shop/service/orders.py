@@ -36,6 +36,7 @@ from bozor.shop.models import (
     Product,
 )
 from bozor.shop.service import catalogue
+from bozor.shop.settings import ShopSettings
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ async def create(
     """An order for `quantity` codes, reserved now until SHOP_ORDER_MINUTES pass. SoldOutError
     (with how many are left) when the stock cannot cover it: nothing is then reserved, as the
     caller rolls the transaction back."""
-    if not 1 <= quantity <= settings.shop_max_quantity:
-        raise BadQuantityError(max=settings.shop_max_quantity)
+    if not 1 <= quantity <= ShopSettings.of(settings).max_quantity:
+        raise BadQuantityError(max=ShopSettings.of(settings).max_quantity)
     product = await catalogue.visible_product(session=session, product_id=product_id)
     now = utcnow()
     card = product.card_price is not None and product.card_payable
@@ -118,7 +119,7 @@ async def create(
         card_total=product.card_price * quantity if card and product.card_price else None,
         card_currency=product.card_currency if card else None,
         status=OrderStatus.PENDING,
-        expires_at=now + timedelta(minutes=settings.shop_order_minutes),
+        expires_at=now + timedelta(minutes=ShopSettings.of(settings).order_minutes),
         language=language,
         created_at=now,
     )
@@ -136,7 +137,7 @@ async def _after_stock_change(
 ) -> None:
     """Alert the admins once, when the stock falls to the low-stock level (or runs out)."""
     left = await codes.stock(session=session, product_id=product.id)
-    threshold = settings.shop_low_stock
+    threshold = ShopSettings.of(settings).low_stock
     if left <= threshold < left + taken:
         await notify.low_stock(session=session, settings=settings, product_id=product.id, left=left)
 
@@ -288,7 +289,7 @@ async def revive(*, session: AsyncSession, settings: Settings, order: Order) -> 
         .where(Order.id == order.id)
         .values(
             status=OrderStatus.PENDING,
-            expires_at=utcnow() + timedelta(minutes=settings.shop_order_minutes),
+            expires_at=utcnow() + timedelta(minutes=ShopSettings.of(settings).order_minutes),
         )
         .execution_options(synchronize_session=False)
     )
