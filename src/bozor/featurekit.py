@@ -212,8 +212,11 @@ class Feature:
     callback_routers: tuple[Callable[[], APIRouter], ...] = ()
     # API key scopes the feature's routes require: scope → what it allows.
     api_scopes: Mapping[str, str] = field(default_factory=dict)
-    # The dashboard: its section (pages, navigation entry, overview figures).
+    # The dashboard: its section (pages, navigation entry, overview figures), and the folder
+    # of its pages' Jinja templates, which render() names "<name>/<file>" (they may extend
+    # the core's "base.html" and import its "macros.html").
     sections: tuple[Callable[[], Section], ...] = ()
+    dashboard_templates: Traversable | None = None
     # Outbox renderers by message kind, made from the settings.
     renderers: Callable[[Settings], Mapping[str, Renderer]] | None = None
     # Periodic jobs, run by the worker role.

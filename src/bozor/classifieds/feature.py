@@ -86,6 +86,7 @@ FEATURE = Feature(
     intro="about.classifieds.intro",
     admin_api_routers=(_admin_api,),
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     jobs=(Job("classifieds", _reposts),),
     segments=segments.SEGMENTS,

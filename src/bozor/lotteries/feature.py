@@ -93,6 +93,7 @@ FEATURE = Feature(
     intro="about.lotteries.intro",
     admin_api_routers=(_admin_api,),
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     jobs=(Job("lotteries", _draws),),
     segments=segments.SEGMENTS,

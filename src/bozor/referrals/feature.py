@@ -103,6 +103,7 @@ FEATURE = Feature(
     admin_api_routers=(_admin_api,),
     api_scopes={SCOPE: "integration calls: links, clicks, referrals, stats, rewards"},
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     services=(_clicks,),
     segments=segments.SEGMENTS,

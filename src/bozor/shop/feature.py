@@ -111,6 +111,7 @@ FEATURE = Feature(
     admin_api_routers=(_admin_api,),
     callback_routers=(_payment_callbacks,),
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     jobs=(Job("shop", _orders),),
     segments=segments.SEGMENTS,
