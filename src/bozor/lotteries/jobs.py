@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor import jobs
 from bozor.db import session_scope, utcnow
 from bozor.errors import DomainError
-from bozor.lotteries import audit, draws, notify, wins
+from bozor.lotteries import audit, notify, operations, wins
 from bozor.lotteries.exceptions import ExternalValueMissingError, NoParticipantsError
 from bozor.lotteries.models import Lottery, LotteryState
 from bozor.lotteries.settings import LotterySettings
@@ -42,12 +42,7 @@ async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings
     for lottery_id in due:
         try:
             async with session_scope(factory) as session:
-                result = await draws.draw(
-                    session=session,
-                    lottery_id=lottery_id,
-                    claim_hours=LotterySettings.of(settings).claim_hours,
-                )
-                await notify.drawn(session=session, settings=settings, result=result)
+                await operations.draw(session=session, settings=settings, lottery_id=lottery_id)
         except (NoParticipantsError, ExternalValueMissingError) as exc:
             async with session_scope(factory) as session:
                 await _postpone(session, settings, exc)

@@ -12,7 +12,6 @@ from aiogram.types import User as TelegramUser
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import service
-from bozor.classifieds.bot.renderers import latest_url
 from bozor.classifieds.bot.texts_and_keyboards import (
     decided_text,
     reasons_keyboard,
@@ -28,6 +27,7 @@ from bozor.classifieds.texts import ad_number
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
+from bozor.users import service as users_service
 from bozor.users.models import User
 
 
@@ -49,8 +49,7 @@ def _message(query: CallbackQuery) -> Message:
     return query.message
 
 
-async def _decided_view(session: AsyncSession, t: Translator, ad: Ad, version: int) -> str:
-    owner = await session.get(User, ad.user_id)
+def _decided_view(t: Translator, ad: Ad, owner: User | None, version: int) -> str:
     return decided_text(t, Translator(ad.language), ad, owner, version)
 
 
@@ -102,7 +101,7 @@ async def review_button(
         return
     await session.commit()
     await query.answer(t("ads.approved_toast" if decided.approved else "ads.rejected_toast"))
-    await message.edit_text(await _decided_view(session, t, decided.ad, version), reply_markup=None)
+    await message.edit_text(_decided_view(t, decided.ad, decided.owner, version), reply_markup=None)
 
 
 async def _refuse(
@@ -119,7 +118,8 @@ async def _refuse(
         message_id=message.message_id,
     ):
         return  # the outbox edits this copy (one edit, not two: no "message is not modified")
-    text = await _decided_view(session, t, ad, version)
+    owner = await users_service.get_by_id(session=session, user_id=ad.user_id)
+    text = _decided_view(t, ad, owner, version)
     if message.text != text:
         await message.edit_text(text, reply_markup=None)
 
@@ -172,9 +172,8 @@ async def show_ad(
     ad_id = ad_number(command.args)
     if ad_id is None:
         raise InvalidInputError("ads.usage", usage="/ad 123")
-    ad = await service.get(session=session, ad_id=ad_id)
-    owner = await session.get(User, ad.user_id)
-    photos = await service.photos(session=session, ad_id=ad.id)
+    found = await service.detail(session=session, ad_id=ad_id)
+    ad, owner, photos = found.ad, found.owner, found.photos
     if len(photos) > 1:
         from aiogram.types import InputMediaPhoto
 
@@ -187,25 +186,22 @@ async def show_ad(
             reply_markup=review_keyboard(t, ad.id, ad.version),
         )
         return
-    url = await latest_url(session=session, ad_id=ad.id)
-    text = await _decided_view(session, t, ad, ad.version)
-    await message.answer(f"{text}\n{status_text(t, ad, url)}")
+    text = _decided_view(t, ad, owner, ad.version)
+    await message.answer(f"{text}\n{status_text(t, ad, found.url)}")
 
 
 async def by_user(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
-    found = await service.find_user(session=session, who=command.args or "")
+    found = await service.user_ads(session=session, who=command.args or "")
     if found is None:
         raise InvalidInputError("ads.user_unknown")
-    ads = await service.search(session=session, user_id=found.id, limit=30)
-    banned = await service.is_banned(session=session, user_id=found.id)
-    lines = [t("ads.user_title", who=found.full_name, count=len(ads))]
-    if banned:
+    lines = [t("ads.user_title", who=found.user.full_name, count=len(found.ads))]
+    if found.banned:
         lines.append(t("ads.user_banned"))
-    for ad in ads:
-        url = await latest_url(session=session, ad_id=ad.id)
-        lines.append(f"#{ad.id} {ad.title} — {status_text(t, ad, url)}")
+    lines.extend(
+        f"#{item.ad.id} {item.ad.title} — {status_text(t, item.ad, item.url)}" for item in found.ads
+    )
     await message.answer("\n".join(lines))
 
 

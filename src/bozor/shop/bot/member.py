@@ -38,8 +38,7 @@ from bozor.shop.bot.texts_and_keyboards import (
     product_label,
     summary_keyboard,
 )
-from bozor.shop.exceptions import not_pending
-from bozor.shop.models import STARS, OrderStatus, Payment
+from bozor.shop.models import STARS, Payment
 from bozor.shop.service import card, catalogue, orders, payments, support
 from bozor.shop.settings import ShopSettings
 from bozor.telegram_limits import INVOICE_DESCRIPTION, INVOICE_TITLE, cut, fit_button, fit_param
@@ -170,7 +169,7 @@ async def _place_order(
     product_id: int,
     quantity: int,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    order = await orders.create(
+    placed = await orders.place(
         session=session,
         settings=settings,
         user=user,
@@ -178,9 +177,9 @@ async def _place_order(
         quantity=quantity,
         language=t.language,
     )
-    line = await orders.line(session=session, order_id=order.id)
-    balance = await ledger.balance(session=session, user_id=user.id)
-    return order_summary(t, line, settings), summary_keyboard(t, order, settings, balance)
+    return order_summary(t, placed.line, settings), summary_keyboard(
+        t, placed.line.order, settings, placed.balance
+    )
 
 
 async def quantity_button(
@@ -223,15 +222,12 @@ async def quantity_typed(
 async def pay_stars(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    order = await orders.get_owned(session=session, user=user, order_id=_id(query.data, "sh:pay:"))
-    if order.status == OrderStatus.EXPIRED and not await orders.revive(
-        session=session, settings=settings, order=order
-    ):
-        left = await orders.stock_left(session=session, product_id=order.product_id)
-        return query.answer(t("shop.sold_out", left=left), show_alert=True)
-    if order.status != OrderStatus.PENDING:
-        raise not_pending(order.status)
-    line = await orders.line(session=session, order_id=order.id)
+    payable = await orders.to_pay(
+        session=session, settings=settings, user=user, order_id=_id(query.data, "sh:pay:")
+    )
+    if payable.line is None:
+        return query.answer(t("shop.sold_out", left=payable.left), show_alert=True)
+    line, order = payable.line, payable.line.order
     await query.answer()
     assert isinstance(query.message, Message)
     category, product = translations.line_names(line, t.language)
@@ -308,16 +304,14 @@ async def successful_payment(
 async def use_bonus(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    order = await orders.apply_bonus(
+    checkout = await orders.use_bonus(
         session=session, user=user, order_id=_id(query.data, "sh:bonus:")
     )
-    line = await orders.line(session=session, order_id=order.id)
-    balance = await ledger.balance(session=session, user_id=user.id)
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.edit_text(
-        order_summary(t, line, settings),
-        reply_markup=summary_keyboard(t, order, settings, balance),
+        order_summary(t, checkout.line, settings),
+        reply_markup=summary_keyboard(t, checkout.line.order, settings, checkout.balance),
     )
 
 
@@ -409,9 +403,9 @@ async def history_page(
 async def show_codes(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    order = await orders.get_owned(session=session, user=user, order_id=_id(query.data, "sh:o:"))
-    line = await orders.line(session=session, order_id=order.id)
-    found = await codes.reveal(session=session, settings=settings, order_id=order.id)
+    line, found = await orders.delivered(
+        session=session, settings=settings, user=user, order_id=_id(query.data, "sh:o:")
+    )
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.answer(delivered_text(t, line, found), parse_mode="HTML")

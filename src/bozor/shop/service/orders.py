@@ -453,3 +453,84 @@ async def listing(
     if before_id is not None:
         query = query.where(Order.id < before_id)
     return [OrderLine(o, t, n) for o, t, n in (await session.execute(query)).all()]
+
+
+# --- what the buyer's chat shows, one call each ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A pending order as its buyer sees it before paying: the order's line and their bonus
+    balance (what the summary and its buttons show)."""
+
+    line: OrderLine
+    balance: int
+
+
+async def place(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    product_id: int,
+    quantity: int,
+    language: str = "en",
+) -> Checkout:
+    """Place an order (create) and give what its summary shows."""
+    order = await create(
+        session=session,
+        settings=settings,
+        user=user,
+        product_id=product_id,
+        quantity=quantity,
+        language=language,
+    )
+    return await _checkout(session, order, user)
+
+
+async def use_bonus(*, session: AsyncSession, user: User, order_id: int) -> Checkout:
+    """Pay part of a pending order with bonus points (apply_bonus) and give its summary."""
+    order = await apply_bonus(session=session, user=user, order_id=order_id)
+    return await _checkout(session, order, user)
+
+
+async def _checkout(session: AsyncSession, order: Order, user: User) -> Checkout:
+    return Checkout(
+        line=await line(session=session, order_id=order.id),
+        balance=await ledger.balance(session=session, user_id=user.id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Payable:
+    """An order ready for its invoice (`line`), or sold out since it lapsed (`line` None and
+    how many codes are `left`)."""
+
+    line: OrderLine | None
+    left: int = 0
+
+
+async def to_pay(
+    *, session: AsyncSession, settings: Settings, user: User, order_id: int
+) -> Payable:
+    """The buyer's order about to be paid in Stars: an expired one is revived when the stock
+    still covers it; one no longer waiting for payment refuses (not_pending)."""
+    order = await get_owned(session=session, user=user, order_id=order_id)
+    if order.status == OrderStatus.EXPIRED and not await revive(
+        session=session, settings=settings, order=order
+    ):
+        return Payable(None, await stock_left(session=session, product_id=order.product_id))
+    if order.status != OrderStatus.PENDING:
+        raise not_pending(order.status)
+    return Payable(await line(session=session, order_id=order.id))
+
+
+async def delivered(
+    *, session: AsyncSession, settings: Settings, user: User, order_id: int
+) -> tuple[OrderLine, list[str]]:
+    """One of the buyer's orders and the plaintext codes sold in it."""
+    order = await get_owned(session=session, user=user, order_id=order_id)
+    return (
+        await line(session=session, order_id=order.id),
+        await codes.reveal(session=session, settings=settings, order_id=order.id),
+    )
