@@ -509,6 +509,25 @@ async def unban(*, session: AsyncSession, user: User) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def ban_by_name(*, session: AsyncSession, who: str, reason: str | None, by: str) -> User:
+    """`ban` the user a Telegram id or @username names (InvalidInputError `ads.user_unknown`
+    if nobody is known so); returns them."""
+    user = await find_user(session=session, who=who)
+    if user is None:
+        raise InvalidInputError("ads.user_unknown")
+    await ban(session=session, user=user, reason=reason, by=by)
+    return user
+
+
+async def unban_by_name(*, session: AsyncSession, who: str) -> tuple[User, bool]:
+    """`unban` the user a Telegram id or @username names (InvalidInputError
+    `ads.user_unknown` if nobody is known so); returns them and whether they were banned."""
+    user = await find_user(session=session, who=who)
+    if user is None:
+        raise InvalidInputError("ads.user_unknown")
+    return user, await unban(session=session, user=user)
+
+
 async def bans(*, session: AsyncSession, limit: int = 200) -> list[tuple[Ban, User]]:
     """Users who may not post ads, newest ban first."""
     rows = await session.execute(

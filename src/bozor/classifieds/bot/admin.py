@@ -209,12 +209,9 @@ async def ban(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
     who, _, reason = (command.args or "").strip().partition(" ")
-    found = await service.find_user(session=session, who=who)
-    if found is None:
-        raise InvalidInputError("ads.user_unknown")
     assert message.from_user is not None
-    await service.ban(
-        session=session, user=found, reason=reason.strip() or None, by=admin_name(message.from_user)
+    found = await service.ban_by_name(
+        session=session, who=who, reason=reason.strip() or None, by=admin_name(message.from_user)
     )
     await message.answer(t("ads.banned_done", who=found.full_name))
 
@@ -222,10 +219,7 @@ async def ban(
 async def unban(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
-    found = await service.find_user(session=session, who=command.args or "")
-    if found is None:
-        raise InvalidInputError("ads.user_unknown")
-    done = await service.unban(session=session, user=found)
+    found, done = await service.unban_by_name(session=session, who=command.args or "")
     await message.answer(t("ads.unbanned_done" if done else "ads.not_banned", who=found.full_name))
 
 
