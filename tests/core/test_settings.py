@@ -256,10 +256,12 @@ def test_readme_lists_every_variable() -> None:
 
 
 def test_run_stops_on_a_wrong_feature_value(tmp_path: Path) -> None:
-    env = {**os.environ, "BOT_TOKEN": TOKEN, "SHOP_ORDER_MINUTES": "soon"}
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "SHOP_ORDER_MINUTES": "soon", "REWARD_TIERS": "x"}
     result = run_bozor(tmp_path, env)
     assert result.returncode == 2
-    assert result.stderr.strip() == (
+    assert result.stderr.strip().splitlines() == [
+        "error: REWARD_TIERS: name:referrals:points, comma-separated "
+        "(e.g. Bronze:5:50,Gold:20:500)",
         "error: SHOP_ORDER_MINUTES: Input should be a valid number, unable to parse string as a "
-        "number"
-    )
+        "number",
+    ]
