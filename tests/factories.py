@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.classifieds import service as ads_service
 from bozor.classifieds.schemas import AdDraft
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.ledger import service as ledger
 from bozor.lotteries.testing import account_number, make_lottery
@@ -194,7 +195,7 @@ async def published(
                     approve=True,
                     admin_name="Admin",
                     admin_chat_id=None,
-                    channel=bozor.settings.classifieds_channel_id,
+                    channel=ClassifiedsSettings.of(bozor.settings).channel_id,
                 )
             ids.append(ad.id)
         await session.commit()

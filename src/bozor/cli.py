@@ -61,7 +61,8 @@ def _serve(roles: frozenset[str]) -> None:
     try:
         _run(main())
     except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        for line in str(exc).splitlines():  # several features' settings may be wrong at once
+            typer.echo(f"error: {line}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.abc import Traversable
@@ -20,7 +20,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.db import utcnow
-from bozor.settings import Settings
+from bozor.settings import FeatureSettings, Settings, SettingsError
 
 if TYPE_CHECKING:  # heavy (aiogram's types take seconds): every `bozor` command reads this
     import typer
@@ -212,8 +212,11 @@ class Feature:
     callback_routers: tuple[Callable[[], APIRouter], ...] = ()
     # API key scopes the feature's routes require: scope → what it allows.
     api_scopes: Mapping[str, str] = field(default_factory=dict)
-    # The dashboard: its section (pages, navigation entry, overview figures).
+    # The dashboard: its section (pages, navigation entry, overview figures), and the folder
+    # of its pages' Jinja templates, which render() names "<name>/<file>" (they may extend
+    # the core's "base.html" and import its "macros.html").
     sections: tuple[Callable[[], Section], ...] = ()
+    dashboard_templates: Traversable | None = None
     # Outbox renderers by message kind, made from the settings.
     renderers: Callable[[Settings], Mapping[str, Renderer]] | None = None
     # Periodic jobs, run by the worker role.
@@ -229,11 +232,32 @@ class Feature:
     cli: Mapping[str, Callable[[], typer.Typer]] = field(default_factory=dict)
     # Its translations: a folder of `<language>.toml` and `web.<language>.toml` files.
     locales: Traversable | None = None
-    # Checks of its settings at start-up (raise SettingsError naming the variable).
+    # Its own settings: a FeatureSettings model with its variables' prefix (e.g. ShopSettings,
+    # SHOP_...), read and checked at start-up when the feature is enabled (read_settings), and
+    # reached typed with `ShopSettings.of(settings)`.
+    settings: type[FeatureSettings] | None = None
+    # Checks of its settings at start-up beyond their values' shape, e.g. that a named hook
+    # loads (raise SettingsError naming the variable).
     check_settings: Callable[[Settings], None] | None = None
-    # Settings naming a channel by id or @username, resolved to an id at start-up.
+    # Fields of its `settings` naming a channel by id or @username, resolved to an id at
+    # start-up (FeatureSettings.resolve_channel, read with chat_id).
     channels: tuple[str, ...] = ()
     # A factory of the Mini App's pages (a router, given the settings; bozor.miniapp).
     miniapp: Callable[[Settings], APIRouter] | None = None
     # The folder of those pages' Jinja templates, which render() names "<name>/<file>".
     miniapp_templates: Traversable | None = None
+
+
+def read_settings(settings: Settings, features: Sequence[Feature]) -> None:
+    """Read and check the given (enabled) features' own settings now, so that a wrong value
+    stops start-up: one SettingsError naming every wrong variable, one line each. A disabled
+    feature's settings are not read, so they cannot stop start-up."""
+    problems = []
+    for feature in features:
+        if feature.settings is not None:
+            try:
+                feature.settings.of(settings)
+            except SettingsError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise SettingsError("\n".join(problems))

@@ -21,7 +21,7 @@ from bozor import i18n
 from bozor.db import SQLITE_POOL_SIZE, create_engine, session_scope
 from bozor.featurekit import Feature, Renderer, Service
 from bozor.observability.metrics import Metrics
-from bozor.settings import Settings, SettingsError
+from bozor.settings import FeatureSettings, Settings, SettingsError
 
 if TYPE_CHECKING:
     from bozor.bot.lanes import Lanes
@@ -239,11 +239,24 @@ def _channel_ids(settings: Settings, features: Sequence[Feature]) -> set[int]:
     """The channels Bozor posts to (ids once resolved at start-up): paced as channels, not as
     groups."""
     found = set()
-    for name in (name for feature in features for name in feature.channels):
+    for own, name in channel_settings(settings, features):
         with contextlib.suppress(SettingsError):  # an @username not resolved yet
-            if (chat_id := settings.channel_id(name)) is not None:
+            if (chat_id := own.chat_id(name)) is not None:
                 found.add(chat_id)
     return found
+
+
+def channel_settings(
+    settings: Settings, features: Sequence[Feature]
+) -> list[tuple[FeatureSettings, str]]:
+    """The settings naming a channel (an id, or an @username resolved at start-up): each
+    feature's own settings and the field (Feature.channels)."""
+    return [
+        (feature.settings.of(settings), name)
+        for feature in features
+        if feature.settings is not None
+        for name in feature.channels
+    ]
 
 
 def outbox_renderers(settings: Settings, features: Sequence[Feature]) -> dict[str, Renderer]:

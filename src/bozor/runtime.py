@@ -20,10 +20,11 @@ from bozor.bot.common import register_commands
 from bozor.botidentity import service as identity_service
 from bozor.botidentity.link import TRANSIENT, describe
 from bozor.db import session_scope
-from bozor.featurekit import Feature
+from bozor.featurekit import Feature, read_settings
 from bozor.miniapp.buttons import set_menu_button
 from bozor.observability import metrics as metrics_module
 from bozor.process import Runtime as Runtime  # re-exported: it was defined here
+from bozor.process import channel_settings
 from bozor.settings import Settings, SettingsError
 from bozor.telegram import single_attempt
 from bozor.updates import jobs as updates_jobs
@@ -52,6 +53,7 @@ async def serve(
     (default: those FEATURES enables, see bozor.features)."""
     if features is None:
         features = known_features.enabled(settings)
+    read_settings(settings, features)  # a wrong value of an enabled feature's stops start-up
     runtime = Runtime.create(settings, features)
     metrics_module.current.set(runtime.metrics)  # the tasks started below inherit it
     localtime.use(settings.timezone)  # so do they the community's time zone
@@ -178,10 +180,10 @@ async def _use_known_channels(runtime: Runtime) -> None:
     answers)."""
     async with runtime.session_factory() as session:
         known = await identity_service.known_chats(session=session, bot_id=runtime.bot.id)
-    for name in _channel_settings(runtime):
-        channel = getattr(runtime.settings, name)
+    for own, name in channel_settings(runtime.settings, runtime.features):
+        channel = getattr(own, name)
         if channel and channel in known:
-            runtime.settings.resolve_channel(name, known[channel])
+            own.resolve_channel(name, known[channel])
 
 
 async def _telegram_side(runtime: Runtime, roles: frozenset[str], *, starting: bool) -> bool:
@@ -265,8 +267,8 @@ async def _resolve_channels(runtime: Runtime, *, strict: bool) -> None:
     object is shared by every part of this process, so all of them see the id. The ids are
     kept, so that a start-up without Telegram still knows them."""
     bot_id = runtime.bot.id
-    for name in _channel_settings(runtime):
-        channel = getattr(runtime.settings, name)
+    for own, name in channel_settings(runtime.settings, runtime.features):
+        channel = getattr(own, name)
         if not channel or not channel.startswith("@"):
             continue
         try:
@@ -276,15 +278,15 @@ async def _resolve_channels(runtime: Runtime, *, strict: bool) -> None:
                 known = await identity_service.known_chats(session=session, bot_id=bot_id)
             if channel not in known:
                 raise
-            runtime.settings.resolve_channel(name, known[channel])
+            own.resolve_channel(name, known[channel])
             continue
         except TelegramAPIError as exc:
-            message = f"{name.upper()}: Telegram cannot find {channel} ({exc.message})"
+            message = f"{own.variable(name)}: Telegram cannot find {channel} ({exc.message})"
             if strict:
                 raise SettingsError(message) from None
             log.error("%s; the @username is kept", message)
             continue
-        runtime.settings.resolve_channel(name, chat.id)
+        own.resolve_channel(name, chat.id)
         async with session_scope(runtime.session_factory) as session:
             await identity_service.remember_chat(
                 session=session, bot_id=bot_id, name=channel, chat_id=chat.id
@@ -303,8 +305,3 @@ async def _poll(runtime: Runtime) -> None:
 async def _finish_in_flight(runtime: Runtime) -> None:
     """Updates taken from Telegram are finished (it will not deliver them again)."""
     await runtime.lanes.drain(SHUTDOWN_GRACE)
-
-
-def _channel_settings(runtime: Runtime) -> list[str]:
-    """The settings naming a channel (an id, or an @username resolved at start-up)."""
-    return [name for feature in runtime.features for name in feature.channels]

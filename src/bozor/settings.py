@@ -2,6 +2,12 @@
 
 Precedence (highest first): process environment, `.env`, the file named by `BOZOR_CONFIG`,
 defaults. Names are the upper-case field names (`BOT_TOKEN`, `DATABASE_URL`, ...).
+
+`Settings` holds the core's settings. A feature's own settings are a `FeatureSettings` model in
+its package (e.g. `ShopSettings`, variables `SHOP_...`), named by its manifest
+(`Feature.settings`) and read from the same places: `ShopSettings.of(settings)` gives them,
+typed, read and checked once (at start-up for the enabled features, see
+`bozor.featurekit.read_settings`; a disabled feature's are never read unless asked for).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     Field,
@@ -91,13 +98,132 @@ class ConfigFileSource(PydanticBaseSettingsSource):
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+        # The file's keys are the variables' names (a feature's with its prefix).
+        cls = self.settings_cls
+        names = (
+            {variable.lower(): name for name, variable in cls.variables().items()}
+            if issubclass(cls, FeatureSettings)
+            else {name: name for name in cls.model_fields}
+        )
+        return {names[k]: v for k, v in self._data.items() if k in names}
 
 
-def _split_csv(value: Any) -> Any:
+def split_csv(value: Any) -> Any:
+    """A comma-separated variable as a list (a `mode="before"` validator of list settings)."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def http_url(value: str | None) -> str | None:
+    """An http(s) URL setting, without its trailing slash (a field validator)."""
+    if value is not None and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/") if value else value
+
+
+def channel(value: str | None) -> str | None:
+    """A setting naming a channel: its -100... id or its public @username (a field validator)."""
+    if value and not re.fullmatch(CHANNEL_PATTERN, value.strip()):
+        raise ValueError("the channel's -100... id or its public @username (the bot is admin)")
+    return value.strip() if value else None
+
+
+def _error_lines(exc: ValidationError, variable: Callable[[str], str]) -> str:
+    """One line per wrong setting, naming its variable (`variable`: a field's name → it)."""
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if loc and not loc[0].isupper():
+            loc[0] = variable(loc[0])
+        name = ".".join(loc).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}" if name else message)
+    return "\n".join(lines)
+
+
+class FeatureSettings(BaseSettings):
+    """A feature's own settings, declared in its package and named by its manifest
+    (`Feature.settings`). Fields are named without the feature's prefix and read from the
+    variables named with it (`env_prefix` in `model_config`, e.g. "SHOP_" reads
+    SHOP_ORDER_MINUTES into `order_minutes`); a field whose variable does not carry the prefix
+    names it with `validation_alias` (the referrals' REWARD_TIERS). Reach them typed with
+    `ShopSettings.of(settings)`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+    # Fields naming a channel (Feature.channels): the ids Telegram gave for @usernames.
+    _channel_ids: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
+
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """This feature's settings in `settings` (read and checked on first use)."""
+        return settings.feature(cls)
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The variable of field `name`, e.g. "SHOP_ORDER_MINUTES" for `order_minutes`."""
+        alias = cls.model_fields[name].validation_alias
+        if isinstance(alias, str):
+            return alias.upper()
+        return f"{cls.model_config.get('env_prefix', '')}{name}".upper()
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Field name → its variable, for every field."""
+        return {name: cls.variable(name) for name in cls.model_fields}
+
+    @classmethod
+    def load(cls, given: Mapping[str, Any], **options: Any) -> Self:
+        """Read them (the environment, `.env`, BOZOR_CONFIG) with `given` values first, keyed
+        by the variables' names in any case (`shop_order_minutes=5`); SettingsError names
+        each wrong variable on a line of its own. `options`: pydantic-settings' `_env_file`
+        and the like."""
+        fields = {variable.lower(): name for name, variable in cls.variables().items()}
+        values = {fields[key.lower()]: v for key, v in given.items() if key.lower() in fields}
+        try:
+            return cls(**options, **values)
+        except ValidationError as exc:
+            raise SettingsError(_error_lines(exc, cls.variable)) from None
+
+    def chat_id(self, name: str) -> int | None:
+        """The id of the channel field `name` names: its -100... value, or the id Telegram
+        gave for its @username at start-up (`resolve_channel`)."""
+        value = getattr(self, name)
+        if not value:
+            return None
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        if value.startswith("@"):
+            raise SettingsError(
+                f"{self.variable(name)}: the @username was not resolved at start-up"
+            )
+        return int(value)
+
+    def resolve_channel(self, name: str, chat_id: int) -> None:
+        """Remember the id of the channel field `name` names by @username. The configured value
+        is kept as the operator wrote it; every part of the process holding these settings
+        reads the id through `chat_id`."""
+        self._channel_ids[name] = chat_id
+
+
+F = TypeVar("F", bound=FeatureSettings)
 
 
 class Settings(BaseSettings):
@@ -106,8 +232,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
-    # Channel ids Telegram gave for @usernames at start-up (see resolve_channel).
-    _channel_ids: dict[str, int] = PrivateAttr(default_factory=dict)
+    # Values given to the constructor that are not the core's: the features' settings, by
+    # their variables' names (`shop_order_minutes=5`), and pydantic-settings' options
+    # (`_env_file`), handed to each FeatureSettings when it is read.
+    _given: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _options: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # The features' settings read so far, by their model (see feature()).
+    _features: dict[type[FeatureSettings], FeatureSettings] = PrivateAttr(default_factory=dict)
 
     # Telegram
     bot_token: SecretStr | None = None
@@ -140,21 +271,6 @@ class Settings(BaseSettings):
     api_secret: SecretStr | None = None  # signs API tokens; default derived from BOT_TOKEN
     api_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     public_url: str | None = None  # where /r/{code} links point; default http://HTTP_HOST:PORT
-    referral_landing_url: str | None = None  # /r/{code} redirects here ({code} filled in)
-    attribution_days: int = Field(default=30, ge=1, le=365)  # click → sign-up window
-    reward_per_referral: int = Field(default=10, ge=0)  # bonus points per confirmed referral
-    reward_welcome: int = Field(default=10, ge=0)  # for the new user (double-sided); 0 = off
-    reward_tiers: str = "Bronze:5:50,Silver:10:150,Gold:20:500"  # name:referrals:points
-    # Held for review: more sign-ups than this from one visitor (click fingerprint) in a day,
-    # or through one referrer within VELOCITY_WINDOW_MINUTES; 0 switches a check off.
-    velocity_per_visitor: int = Field(default=3, ge=0)
-    velocity_burst: int = Field(default=50, ge=0)
-    velocity_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
-    # Customisation hooks: "package.module:name" of an object implementing the interface in
-    # bozor.referrals.hooks; empty = the default.
-    referral_validator: str | None = None
-    reward_calculator: str | None = None
-    referral_notifier: str | None = None
     api_rate_per_key: int = Field(default=1200, ge=0)  # requests per minute per API key; 0 = off
     api_rate_per_ip: int = Field(default=600, ge=0)  # requests per minute per client IP; 0 = off
     # Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs): rate limits and click
@@ -170,8 +286,6 @@ class Settings(BaseSettings):
     # Behaviour
     throttle_rate: float = Field(default=3.0, gt=0)  # updates per second per user, sustained
     throttle_burst: int = Field(default=8, ge=1)  # updates a user may send at once
-    referral_required_channel: str | None = None  # @username or -100... id; members only count
-    referral_channel_url: str | None = None  # invite link shown when the channel is private
     outbox_interval: float = Field(default=0.5, gt=0)  # seconds between outbox sweeps
     outbox_chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to a chat
     # Messages per second to Telegram from every sender together (replies, outbox, broadcasts),
@@ -192,18 +306,6 @@ class Settings(BaseSettings):
     # arrive twice). See docs/broadcasts.md.
     broadcast_guarantee: Literal["at_most_once", "at_least_once"] = "at_most_once"
     auto_migrate: bool = True
-
-    # Lotteries
-    # The channel where results are announced: its -100... id or a public @username (resolved to
-    # the id through getChat when Bozor starts; the bot must be its admin).
-    lottery_channel: str | None = None
-    lottery_claim_hours: float = Field(default=24.0, gt=0, le=24 * 365)  # to confirm a win
-    lottery_job_interval: float = Field(default=30.0, gt=0)  # seconds between job runs
-    # After a draw, registered participants who did not win are told the results too.
-    lottery_notify_participants: bool = True
-    # Winners in results published to the channel and to participants: masked (`@ja***e`),
-    # full (@username or name) or none (account numbers only). Winners get their own message.
-    lottery_publish_names: Literal["masked", "full", "none"] = "masked"
 
     # Web dashboard (/dashboard): admins sign in with an admin-scope API key, or this password
     # (plain, or "sha256:<hex digest>" so the file need not hold it); unset = API keys only.
@@ -228,28 +330,6 @@ class Settings(BaseSettings):
     dashboard_signin_lock_seconds: float = Field(default=60.0, gt=0)
     dashboard_signin_max_lock_seconds: float = Field(default=3600.0, gt=0)
 
-    # Shop
-    shop_order_minutes: float = Field(default=15.0, gt=0, le=24 * 60)  # unpaid order holds codes
-    shop_max_quantity: int = Field(default=10, ge=1, le=100)  # codes in one order
-    shop_low_stock: int = Field(default=5, ge=0)  # admins are told when stock falls to this
-    shop_job_interval: float = Field(default=30.0, gt=0)  # seconds between expiry/refund runs
-    shop_terms_url: str | None = None  # /terms links here as well, when set
-
-    # Classifieds
-    classifieds_channel: str | None = None  # -100... id of the ads channel (the bot its admin)
-    classifieds_repost_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
-    classifieds_repost_no_repeat: int = Field(default=3, ge=0, le=100)  # last N never reposted
-    classifieds_sold_check_days: float = Field(default=3.0, gt=0, le=365)
-    classifieds_max_unanswered: int = Field(default=3, ge=1, le=100)  # then the ad expires
-    classifieds_job_interval: float = Field(default=20.0, gt=0)  # seconds between job runs
-    classifieds_categories: str = (
-        "electronics:1:1000000000,vehicles:1:5000000000,realty:1:50000000000,"
-        "clothes:1:50000000,home:1:200000000,jobs:0:100000000,services:0:100000000,other:0:0"
-    )  # slug:usual minimum:usual maximum (in UZS-equivalent units; 0:0 = no range)
-    classifieds_banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    classifieds_daily_limit: int = Field(default=5, ge=1)  # more ads a day are flagged
-    classifieds_saved_searches: int = Field(default=10, ge=1, le=100)  # per user
-    classifieds_contact_hourly: int = Field(default=20, ge=1)  # relayed messages a person sends
     # Media: photos in a local folder, or S3-compatible storage when S3_BUCKET is set
     media_dir: str = "./media"
     s3_bucket: str | None = None
@@ -283,6 +363,13 @@ class Settings(BaseSettings):
     amqp_url: SecretStr | None = None  # amqp://user:password@host:5672/vhost
     amqp_exchange: str = Field(default="bozor.events", pattern=r"^[A-Za-z0-9_.:-]{1,127}$")
 
+    def __init__(self, **values: Any) -> None:
+        own = {k: v for k, v in values.items() if k in type(self).model_fields}
+        options = {k: v for k, v in values.items() if k.startswith("_")}
+        super().__init__(**own, **options)
+        self._given = {k: v for k, v in values.items() if k not in own and k not in options}
+        self._options = options
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -294,10 +381,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
 
-    @field_validator("admin_ids", "trusted_proxies", "classifieds_banned_words", mode="before")
+    def feature(self, kind: type[F]) -> F:
+        """A feature's settings (`kind.of(self)` says the same): read from the environment,
+        `.env`, BOZOR_CONFIG and the values given to this object, and checked, once; copies of
+        this object (model_copy) share them."""
+        found = self._features.get(kind)
+        if found is None:
+            found = self._features[kind] = kind.load(self._given, **self._options)
+        assert isinstance(found, kind)
+        return found
+
+    @field_validator("admin_ids", "trusted_proxies", mode="before")
     @classmethod
     def _parse_lists(cls, value: Any) -> Any:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("timezone")
     @classmethod
@@ -308,7 +405,7 @@ class Settings(BaseSettings):
     @field_validator("features", mode="before")
     @classmethod
     def _parse_features(cls, value: Any) -> Any:
-        value = _split_csv(value)
+        value = split_csv(value)
         if value == ["all"]:
             return list(FEATURES)
         return value
@@ -345,23 +442,6 @@ class Settings(BaseSettings):
             raise ValueError("Telegram opens Mini Apps only from https:// addresses")
         return value
 
-    @field_validator("reward_tiers")
-    @classmethod
-    def _tiers_shape(cls, value: str) -> str:
-        part = r"\s*[A-Za-z][\w ]{0,30}:\d{1,6}:\d{1,9}\s*"
-        if value.strip() and not re.fullmatch(rf"{part}(,{part})*", value):
-            raise ValueError(
-                "name:referrals:points, comma-separated (e.g. Bronze:5:50,Gold:20:500)"
-            )
-        return value
-
-    @field_validator("referral_validator", "reward_calculator", "referral_notifier")
-    @classmethod
-    def _dotted_path(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*", value.strip()):
-            raise ValueError("a dotted path like mypackage.rules:my_validator")
-        return value.strip() if value else None
-
     @field_validator("encryption_keys")
     @classmethod
     def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
@@ -384,13 +464,6 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("at least 32 characters (it signs API tokens)")
         return value
-
-    @field_validator("referral_required_channel")
-    @classmethod
-    def _channel_shape(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(CHANNEL_PATTERN, value):
-            raise ValueError("a public channel's @username or its -100... id")
-        return value or None
 
     @model_validator(mode="after")
     def _webhook_over_https(self) -> Settings:
@@ -459,15 +532,11 @@ class Settings(BaseSettings):
         "telegram_api_url",
         "webhook_url",
         "public_url",
-        "referral_landing_url",
-        "shop_terms_url",
         "dashboard_telegram_login_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
-        return value.rstrip("/") if value else value
+        return http_url(value)
 
     @field_validator("database_url")
     @classmethod
@@ -500,49 +569,6 @@ class Settings(BaseSettings):
             raise ValueError("must be an amqp:// or amqps:// URL")
         return value
 
-    @field_validator("classifieds_categories")
-    @classmethod
-    def _categories_shape(cls, value: str) -> str:
-        part = r"\s*[a-z][a-z0-9_]{0,30}:\d{1,15}:\d{1,15}\s*"
-        if not re.fullmatch(rf"{part}(,{part})*", value):
-            raise ValueError("slug:min:max, comma-separated (e.g. electronics:1:1000000,other:0:0)")
-        return value
-
-    @field_validator("lottery_channel", "classifieds_channel")
-    @classmethod
-    def _lottery_channel_id(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(CHANNEL_PATTERN, value.strip()):
-            raise ValueError("the channel's -100... id or its public @username (the bot is admin)")
-        return value.strip() if value else None
-
-    @property
-    def lottery_channel_id(self) -> int | None:
-        """The results channel's id; an @username must have been resolved at start-up."""
-        return self.channel_id("lottery_channel")
-
-    @property
-    def classifieds_channel_id(self) -> int | None:
-        """The ads channel's id; an @username must have been resolved at start-up."""
-        return self.channel_id("classifieds_channel")
-
-    def channel_id(self, name: str) -> int | None:
-        """The id of the channel a setting names (`name`: e.g. "lottery_channel"): its -100...
-        value, or the id Telegram gave for its @username at start-up (`resolve_channel`)."""
-        value = getattr(self, name)
-        if not value:
-            return None
-        if name in self._channel_ids:
-            return self._channel_ids[name]
-        if value.startswith("@"):
-            raise SettingsError(f"{name.upper()}: the @username was not resolved at start-up")
-        return int(value)
-
-    def resolve_channel(self, name: str, chat_id: int) -> None:
-        """Remember the id of the channel setting `name` names by @username. The configured
-        value is kept as the operator wrote it; every part of the process holding these
-        settings reads the id through `channel_id`."""
-        self._channel_ids[name] = chat_id
-
     def check_bot_ready(self) -> None:
         """Settings the bot itself needs; other commands (db, emulator) run without them."""
         if self.bot_token is None:
@@ -559,9 +585,4 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]).upper()
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{name}: {message}" if name else message)
-        raise SettingsError("\n".join(lines)) from None
+        raise SettingsError(_error_lines(exc, str.upper)) from None

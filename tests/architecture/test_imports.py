@@ -178,6 +178,30 @@ def test_the_core_names_no_feature() -> None:
     assert wrong == []
 
 
+def _stems(feature: str) -> set[str]:
+    """How a setting may name a feature: shop, referral(s), lottery/lotteries, classified(s)."""
+    return {feature, feature.removesuffix("s"), feature.removesuffix("ies") + "y"}
+
+
+def test_the_core_settings_name_no_feature() -> None:
+    """A feature's settings live in its package (Feature.settings), not in the core's
+    Settings: no core field is named after a feature, or is a variable a feature declares."""
+    from bozor.features import FEATURES as MANIFESTS
+    from bozor.settings import Settings
+
+    stems = {stem for feature in FEATURES for stem in _stems(feature)}
+    declared = {
+        variable.lower(): manifest.name
+        for manifest in MANIFESTS
+        if manifest.settings is not None
+        for variable in manifest.settings.variables().values()
+    }
+    wrong = [
+        name for name in Settings.model_fields if name.split("_")[0] in stems or name in declared
+    ]
+    assert wrong == []
+
+
 def test_nothing_imports_the_top() -> None:
     wrong = [
         f"{i.module}:{i.line} imports {i.target}"

@@ -16,6 +16,7 @@ from tests.classifieds.helpers import published
 from bozor.classifieds import notify, service
 from bozor.classifieds.bot import renderers
 from bozor.classifieds.models import Ad, ChannelPost, PostKind
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.outbox.models import OutboxMessage
 from bozor.testing import ADMIN_ID, Harness, while_open
 from bozor.users import service as users_service
@@ -36,7 +37,7 @@ async def submitted(bozor: Harness, name: str, *, approve: bool) -> tuple[User, 
 
 async def test_a_post_sent_while_its_ad_is_sold_is_stamped(bozor: Harness) -> None:
     user, ad = await submitted(bozor, "Sardor", approve=True)
-    channel = bozor.settings.classifieds_channel_id
+    channel = ClassifiedsSettings.of(bozor.settings).channel_id
     assert channel is not None
 
     async def repost_recorded(session: AsyncSession) -> None:
@@ -88,7 +89,7 @@ async def test_a_review_copy_sent_while_the_ad_is_decided_shows_the_decision(
             reason="spam",
             admin_name="Other admin",
             admin_chat_id=None,
-            channel=bozor.settings.classifieds_channel_id,
+            channel=ClassifiedsSettings.of(bozor.settings).channel_id,
         )
 
     await while_open(bozor.db, decided, lambda session: on_sent(session, [copy]))

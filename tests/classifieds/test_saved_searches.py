@@ -14,6 +14,7 @@ from bozor.classifieds.saved_searches import SEARCH_ALERT
 from bozor.classifieds.schemas import AdDraft
 from bozor.classifieds.search import AdFilters
 from bozor.classifieds.search_models import AdAlert, SavedSearch
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.errors import DomainError
 from bozor.outbox.models import OutboxMessage
 from bozor.testing import ADMIN_ID, Harness, eventually
@@ -38,7 +39,7 @@ async def _save(bozor: Harness, telegram_id: int, **filters: Any) -> int:
             session=session,
             user_id=user.id,
             filters=AdFilters(**filters),
-            limit=bozor.settings.classifieds_saved_searches,
+            limit=ClassifiedsSettings.of(bozor.settings).saved_searches,
         )
         await session.commit()
         return saved.id
@@ -167,7 +168,7 @@ async def test_limits_duplicates_and_empty_searches(bozor: Harness) -> None:
     with pytest.raises(DomainError) as empty:
         await _save(bozor, bob, text="x")
     assert empty.value.code == "adsearch.saved_empty"
-    limit = bozor.settings.classifieds_saved_searches
+    limit = ClassifiedsSettings.of(bozor.settings).saved_searches
     for n in range(limit - 1):
         await _save(bozor, bob, text=f"word{n}")
     with pytest.raises(DomainError) as full:
@@ -178,7 +179,7 @@ async def test_limits_duplicates_and_empty_searches(bozor: Harness) -> None:
 async def test_simultaneous_saves_stay_within_the_limit(bozor: Harness) -> None:
     bob = await bozor.user("Bob")
     await bozor.start(bob)
-    limit = bozor.settings.classifieds_saved_searches
+    limit = ClassifiedsSettings.of(bozor.settings).saved_searches
     outcomes = await asyncio.gather(
         *(_save(bozor, bob, text=f"word{n}") for n in range(limit + 5)), return_exceptions=True
     )

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.emulator import Emulator, EmulatorDriver
 from bozor.faults import TcpProxy
 from bozor.runtime import ALL_ROLES
@@ -192,12 +193,12 @@ async def test_channels_named_by_username_keep_their_ids_through_an_outage(
         channel = await driver.create_channel("Bozor ads", username="outage_ads")
     overrides = through(telegram, classifieds_channel="@outage_ads")
     async with start_bozor(emulator, database_url, db, roles=API_ROLE, **overrides) as bozor:
-        assert bozor.settings.classifieds_channel_id == channel
+        assert ClassifiedsSettings.of(bozor.settings).channel_id == channel
     await telegram.cut()
     overrides = through(telegram, classifieds_channel="@outage_ads")
     async with start_bozor(emulator, database_url, db, roles=ALL_ROLES, **overrides) as bozor:
         assert (await readyz(bozor)).json()["telegram"] == "degraded"
-        assert bozor.settings.classifieds_channel_id == channel
+        assert ClassifiedsSettings.of(bozor.settings).channel_id == channel
 
 
 async def test_an_outage_while_polling_is_logged_once_not_per_try(

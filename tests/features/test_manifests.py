@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from jinja2 import TemplateNotFound
 from typer.testing import CliRunner
 
 from bozor.cli import create_cli
+from bozor.dashboard import web as dashboard_web
 from bozor.features import FEATURES, enabled
 from bozor.i18n import Translator
 from bozor.settings import Settings
@@ -80,3 +82,24 @@ async def test_a_disabled_feature_has_no_line_and_no_admin_commands(bozor: Harne
             assert "/draw" not in text and "/ads_queue" not in text and "/stock" not in text
     admin_menu = [c["command"] for c in await bozor.driver.visible_commands(ADMIN_ID, "ru")]
     assert admin_menu == ["start", "ref", "top", "help", "language", "broadcast"]
+
+
+def test_dashboard_templates_live_in_their_feature() -> None:
+    """A feature's dashboard pages are in its package (Feature.dashboard_templates), and only
+    the enabled features' are loadable."""
+    for feature in FEATURES:
+        assert not (dashboard_web.TEMPLATES / feature.name).exists(), feature.name
+        if feature.sections:
+            assert feature.dashboard_templates is not None
+            assert feature.dashboard_templates.is_dir()
+    shop_only = dashboard_web.environment(
+        {
+            f.name: f.dashboard_templates
+            for f in FEATURES
+            if f.name == "shop" and f.dashboard_templates
+        }
+    )
+    shop_only.get_template("shop/index.html")
+    shop_only.get_template("base.html")  # the core's
+    with pytest.raises(TemplateNotFound):
+        shop_only.get_template("lotteries/index.html")

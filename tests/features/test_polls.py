@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bozor.emulator import Emulator
 from bozor.featurekit import Feature
 from bozor.features import FEATURES
+from bozor.settings import SettingsError
 from bozor.testing import ADMIN_ID, Harness, reply_buttons, start_bozor
 
 
@@ -87,3 +88,31 @@ async def test_without_its_line_the_feature_is_not_there(bozor: Harness) -> None
     sent = await bozor.driver.send_message(member, "/poll")
     answer = await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
     assert answer["text"] == "I did not understand that. Press a button below or send /help."
+
+
+async def test_its_settings_are_its_own(
+    emulator: Emulator,
+    database_url: str,
+    db: async_sessionmaker[AsyncSession],
+    polls: Feature,
+    poll_table: None,
+) -> None:
+    """The manifest's `settings` (PollSettings, POLL_*): given like the core's, read at
+    start-up, and a wrong value stops it naming the variable."""
+    features = (*FEATURES, polls)
+    with pytest.raises(SettingsError, match=r"^POLL_SHOW_COUNTS: Input should be a valid boolean"):
+        async with start_bozor(
+            emulator, database_url, db, manifests=features, poll_show_counts="?"
+        ):
+            pass
+    async with start_bozor(
+        emulator, database_url, db, manifests=features, poll_show_counts=False
+    ) as bozor:
+        member = await bozor.driver.create_user("Tom", language_code="en")
+        sent = await bozor.driver.send_message(member, "/poll")
+        question = await bozor.driver.wait_for_message(member, after_message_id=sent["message_id"])
+        query = await bozor.driver.press_button(
+            member, question["message_id"], callback_data="poll:tea"
+        )
+        answer = await bozor.driver.callback_answer(query)
+        assert answer is not None and answer["text"] == "Thanks for your vote!"

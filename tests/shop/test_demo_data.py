@@ -15,6 +15,7 @@ from bozor.demo.seeding import DemoContext, Person
 from bozor.shop import codes, demo
 from bozor.shop.models import Code, CodeStatus, Order, OrderStatus, Payment, PaymentStatus
 from bozor.shop.service import catalogue, stats
+from bozor.shop.settings import ShopSettings
 from bozor.testing import Harness
 from bozor.users.models import User
 
@@ -69,7 +70,8 @@ async def test_the_sample_shop_holds_together(bozor: Harness) -> None:
     # Stock: as planned, one product low (at or below SHOP_LOW_STOCK) and one sold out.
     assert len(stock) == len(planned) == len(ctx.facts["shop:products"])
     levels = Counter(
-        catalogue.stock_level(row.available, bozor.settings.shop_low_stock) for row in stock
+        catalogue.stock_level(row.available, ShopSettings.of(bozor.settings).low_stock)
+        for row in stock
     )
     assert levels == {"ok": len(planned) - 2, "low": 1, "out": 1}
     for row in stock:
@@ -77,7 +79,7 @@ async def test_the_sample_shop_holds_together(bozor: Harness) -> None:
         assert (row.available, row.reserved, row.sold) == (item.left, 0, item.sold)
         assert row.product.price_stars == item.stars
     low = next(r for r in stock if r.product.id == ctx.facts["shop:low"])
-    assert 0 < low.available <= bozor.settings.shop_low_stock
+    assert 0 < low.available <= ShopSettings.of(bozor.settings).low_stock
     assert next(r for r in stock if r.product.id == ctx.facts["shop:sold_out"]).available == 0
 
     # Every sold code belongs to a paid order of its product, as many as it ordered.

@@ -26,6 +26,7 @@ from bozor.classifieds.schemas import (
     PostRead,
     RejectBody,
 )
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.errors import NotFoundError
 from bozor.users.models import User
 
@@ -151,7 +152,7 @@ async def approve(
         approve=True,
         admin_name=f"API key #{caller.key_id}",
         admin_chat_id=None,
-        channel=settings.classifieds_channel_id,
+        channel=ClassifiedsSettings.of(settings).channel_id,
         version=body.version,
     )
     await session.commit()
@@ -175,7 +176,7 @@ async def reject(
         approve=False,
         admin_name=f"API key #{caller.key_id}",
         admin_chat_id=None,
-        channel=settings.classifieds_channel_id,
+        channel=ClassifiedsSettings.of(settings).channel_id,
         reason=body.reason,
         version=body.version,
     )

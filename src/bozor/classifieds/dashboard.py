@@ -34,6 +34,7 @@ from bozor.classifieds.dashboard_views import (
 from bozor.classifieds.exceptions import AdNotFoundError, AlreadyDecidedError
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.photos import CONTENT_TYPE
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import ad_number, format_price
 from bozor.dashboard.web import (
     Admin,
@@ -301,7 +302,7 @@ async def _decide(request: Request, admin: Admin, ad_id: int, *, approve: bool) 
                 approve=approve,
                 admin_name=await admin_name(session, admin),
                 admin_chat_id=None,  # every admin's review message is edited by the outbox
-                channel=runtime.settings.classifieds_channel_id,
+                channel=ClassifiedsSettings.of(runtime.settings).channel_id,
                 reason=reason,
                 version=version,
             )

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor import localtime
 from bozor.classifieds import service
 from bozor.classifieds.audit import Decision
-from bozor.classifieds.bot.renderers import latest_url
 from bozor.classifieds.bot.texts_and_keyboards import (
     finding_lines,
     reason_text,
@@ -24,6 +23,7 @@ from bozor.classifieds.bot.texts_and_keyboards import (
     who,
 )
 from bozor.classifieds.models import Ad, Ban, ChannelPost
+from bozor.classifieds.service import latest_url
 from bozor.classifieds.texts import category_name, contact, format_price
 from bozor.i18n import Translator
 from bozor.users import service as users_service

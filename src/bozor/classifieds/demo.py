@@ -25,6 +25,7 @@ from bozor.classifieds.bot.admin import admin_name
 from bozor.classifieds.models import Ad, AdState, ChannelPost
 from bozor.classifieds.photos import keep
 from bozor.classifieds.schemas import AdDraft, PhotoIn
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.demo.personas import DEMO_ADMIN_ID
 from bozor.demo.seeding import DemoContext, Person
 from bozor.media.storage import create_storage
@@ -210,7 +211,7 @@ async def _submit_and_decide(
             approve=approve,
             admin_name=by,
             admin_chat_id=None,
-            channel=ctx.settings.classifieds_channel_id,
+            channel=ClassifiedsSettings.of(ctx.settings).channel_id,
             reason=None
             if approve
             else service.rejection_reason(listed=sample.reason, typed=sample.reason),
@@ -220,7 +221,7 @@ async def _submit_and_decide(
 
 async def _posted(ctx: DemoContext, ad_ids: list[int]) -> None:
     """Wait until the outbox has posted these (approved) ads to the channel."""
-    if ctx.settings.classifieds_channel_id is None or not ad_ids:
+    if ClassifiedsSettings.of(ctx.settings).channel_id is None or not ad_ids:
         return
     async with asyncio.timeout(POSTS_TIMEOUT):
         while True:
@@ -239,8 +240,8 @@ async def _expire(ctx: DemoContext, session: AsyncSession, ad_id: int, published
     """Published long ago and its owner never answered "Sold?": the sold-check job, run on the
     days it would have run, expires it."""
     await session.execute(update(Ad).where(Ad.id == ad_id).values(published_at=published))
-    period = timedelta(days=ctx.settings.classifieds_sold_check_days)
-    for n in range(1, ctx.settings.classifieds_max_unanswered + 2):
+    period = timedelta(days=ClassifiedsSettings.of(ctx.settings).sold_check_days)
+    for n in range(1, ClassifiedsSettings.of(ctx.settings).max_unanswered + 2):
         await jobs.sold_checks(
             session=session, settings=ctx.settings, now=published + n * period + timedelta(hours=1)
         )

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from bozor.classifieds import segments
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
 from bozor.settings import Settings
 
@@ -85,12 +86,14 @@ FEATURE = Feature(
     intro="about.classifieds.intro",
     admin_api_routers=(_admin_api,),
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     jobs=(Job("classifieds", _reposts),),
     segments=segments.SEGMENTS,
     demo=_demo,
     locales=resources.files(__package__).joinpath("locales"),
-    channels=("classifieds_channel",),
+    settings=ClassifiedsSettings,
+    channels=("channel",),
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

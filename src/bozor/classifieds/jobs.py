@@ -27,6 +27,7 @@ from bozor.classifieds.models import (
     RepostSlot,
     SoldCheck,
 )
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.db import session_scope, upsert_insert, utcnow
 from bozor.settings import Settings
 from bozor.users.models import User
@@ -54,10 +55,10 @@ async def repost(
 ) -> int | None:
     """Claim the current slot and repost one ad in it; the ad's id, or None if the slot was
     already done (here or by another instance) or nothing can be reposted."""
-    channel = settings.classifieds_channel_id
+    channel = ClassifiedsSettings.of(settings).channel_id
     if channel is None:
         return None
-    slot_at = slot_start(now, settings.classifieds_repost_minutes)
+    slot_at = slot_start(now, ClassifiedsSettings.of(settings).repost_minutes)
     table = RepostSlot.__table__
     assert isinstance(table, Table)
     claimed = await session.execute(
@@ -95,7 +96,7 @@ async def _pick(
     ]
     if not candidates:
         return None
-    keep_out = min(settings.classifieds_repost_no_repeat, len(candidates) - 1)
+    keep_out = min(ClassifiedsSettings.of(settings).repost_no_repeat, len(candidates) - 1)
     if keep_out > 0:
         recent = set(
             await session.scalars(
@@ -116,7 +117,7 @@ async def sold_checks(*, session: AsyncSession, settings: Settings, now: datetim
     """Ask each published ad's owner "Sold?" once per period since publication; expire the
     ad instead when the last CLASSIFIEDS_MAX_UNANSWERED asks went unanswered. Returns the
     number of asks and expiries made."""
-    period = timedelta(days=settings.classifieds_sold_check_days)
+    period = timedelta(days=ClassifiedsSettings.of(settings).sold_check_days)
     rows = (
         await session.execute(
             select(Ad.id, Ad.published_at, User.telegram_id)
@@ -152,10 +153,10 @@ async def sold_checks(*, session: AsyncSession, settings: Settings, now: datetim
                 select(SoldCheck.answer)
                 .where(SoldCheck.ad_id == ad_id, SoldCheck.due_at < due_at)
                 .order_by(SoldCheck.due_at.desc())
-                .limit(settings.classifieds_max_unanswered)
+                .limit(ClassifiedsSettings.of(settings).max_unanswered)
             )
         )
-        unanswered = len(earlier) == settings.classifieds_max_unanswered and all(
+        unanswered = len(earlier) == ClassifiedsSettings.of(settings).max_unanswered and all(
             answer is None for answer in earlier
         )
         if unanswered:
@@ -210,7 +211,7 @@ async def run(
     factory, settings = runtime.session_factory, runtime.settings
     await jobs.repeat(
         "classifieds",
-        settings.classifieds_job_interval,
+        ClassifiedsSettings.of(settings).job_interval,
         stop,
         lambda: run_once(factory, settings, now=clock()),
     )

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 
 from bozor.classifieds import contact, saved_searches, search
 from bozor.classifieds import service as ads_service
-from bozor.classifieds.bot.renderers import latest_url
 from bozor.classifieds.bot.texts_and_keyboards import status_text
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.photos import CONTENT_TYPE
@@ -25,6 +24,8 @@ from bozor.classifieds.search import AdFilters
 from bozor.classifieds.search_bot import CONTACT_START
 from bozor.classifieds.search_models import SavedSearch
 from bozor.classifieds.search_renderers import describe
+from bozor.classifieds.service import latest_url
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import categories, category_name, format_price
 from bozor.classifieds.texts import contact as contact_text
 from bozor.errors import DomainError, InvalidInputError, NotFoundError
@@ -122,8 +123,8 @@ def _card(viewer: Viewer, ad: Ad, photo_ids: list[int]) -> dict[str, Any]:
 def create_miniapp_router(settings: Settings) -> APIRouter:
     router = view_router("/classifieds")
     storage = create_storage(settings)
-    slugs = [c.slug for c in categories(settings.classifieds_categories)]
-    limit = settings.classifieds_saved_searches
+    slugs = [c.slug for c in categories(ClassifiedsSettings.of(settings).categories)]
+    limit = ClassifiedsSettings.of(settings).saved_searches
 
     def choices(viewer: Viewer) -> dict[str, Any]:
         t = viewer.t

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds.models import Ad, AdPhoto
 from bozor.classifieds.schemas import AdDraft, Finding
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import categories
 from bozor.db import utcnow
 from bozor.media.imagehash import distance
@@ -79,12 +80,16 @@ async def screen(
     if same_text:
         findings.append(Finding(code="ads.finding.text", params={"ids": _ids(sorted(same_text))}))
 
-    words = _banned(settings.classifieds_banned_words, f"{draft.title} {draft.description}")
+    words = _banned(
+        ClassifiedsSettings.of(settings).banned_words, f"{draft.title} {draft.description}"
+    )
     if words:
         findings.append(Finding(code="ads.finding.words", params={"words": ", ".join(words)}))
 
     if draft.price is not None:
-        usual = {c.slug: c for c in categories(settings.classifieds_categories)}.get(draft.category)
+        usual = {c.slug: c for c in categories(ClassifiedsSettings.of(settings).categories)}.get(
+            draft.category
+        )
         in_uzs = draft.price * (USD_IN_UZS if draft.currency == "USD" else 1)
         has_range = usual is not None and (usual.usual_min or usual.usual_max)
         if (
@@ -104,7 +109,7 @@ async def screen(
             Ad.user_id == user_id, Ad.submitted_at >= utcnow() - timedelta(days=1), others
         )
     )
-    if (today or 0) + 1 > settings.classifieds_daily_limit:
+    if (today or 0) + 1 > ClassifiedsSettings.of(settings).daily_limit:
         findings.append(Finding(code="ads.finding.many", params={"count": (today or 0) + 1}))
     return findings
 

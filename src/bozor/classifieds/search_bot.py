@@ -20,6 +20,7 @@ from bozor.classifieds import contact, saved_searches
 from bozor.classifieds import service as ads_service
 from bozor.classifieds.models import AdState
 from bozor.classifieds.search_renderers import REPLY, SHOW_AD, UNSUBSCRIBE, describe
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import caption, format_price
 from bozor.i18n import Translator, catalogue
 from bozor.settings import Settings
@@ -122,7 +123,7 @@ async def write(
     settings: Settings,
 ) -> SendMessage:
     data = await state.get_data()
-    hourly = settings.classifieds_contact_hourly
+    hourly = ClassifiedsSettings.of(settings).contact_hourly
     if data.get(_THREAD_KEY):
         await contact.answer(
             session=session,

@@ -168,6 +168,7 @@ class Decided:
     ad: Ad
     version: int
     approved: bool
+    owner: User | None = None  # the advertiser
 
 
 async def decide(
@@ -243,7 +244,7 @@ async def decide(
             session=session, telegram_id=owner_chat, kind=notify.REJECTED, ad_id=ad.id
         )
     await session.flush()
-    return Decided(ad, version, approve)
+    return Decided(ad, version, approve, owner)
 
 
 async def locked_after_write(session: AsyncSession, ad_id: int) -> Ad | None:
@@ -508,9 +509,118 @@ async def unban(*, session: AsyncSession, user: User) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def ban_by_name(*, session: AsyncSession, who: str, reason: str | None, by: str) -> User:
+    """`ban` the user a Telegram id or @username names (InvalidInputError `ads.user_unknown`
+    if nobody is known so); returns them."""
+    user = await find_user(session=session, who=who)
+    if user is None:
+        raise InvalidInputError("ads.user_unknown")
+    await ban(session=session, user=user, reason=reason, by=by)
+    return user
+
+
+async def unban_by_name(*, session: AsyncSession, who: str) -> tuple[User, bool]:
+    """`unban` the user a Telegram id or @username names (InvalidInputError
+    `ads.user_unknown` if nobody is known so); returns them and whether they were banned."""
+    user = await find_user(session=session, who=who)
+    if user is None:
+        raise InvalidInputError("ads.user_unknown")
+    return user, await unban(session=session, user=user)
+
+
 async def bans(*, session: AsyncSession, limit: int = 200) -> list[tuple[Ban, User]]:
     """Users who may not post ads, newest ban first."""
     rows = await session.execute(
         select(Ban, User).join(User, User.id == Ban.user_id).order_by(Ban.id.desc()).limit(limit)
     )
     return [(b, u) for b, u in rows.all()]
+
+
+# --- what admins and owners look at ------------------------------------------------------
+
+
+async def latest_url(*, session: AsyncSession, ad_id: int) -> str | None:
+    """The link of the ad's latest channel post (None: never posted)."""
+    return await session.scalar(
+        select(ChannelPost.url)
+        .where(ChannelPost.ad_id == ad_id)
+        .order_by(ChannelPost.id.desc())
+        .limit(1)
+    )
+
+
+async def latest_urls(*, session: AsyncSession, ad_ids: Sequence[int]) -> dict[int, str | None]:
+    """`latest_url` of several ads in one query (an ad never posted is not in it)."""
+    if not ad_ids:
+        return {}
+    rows = await session.execute(
+        select(ChannelPost.ad_id, ChannelPost.url)
+        .where(ChannelPost.ad_id.in_(ad_ids))
+        .order_by(ChannelPost.id)
+    )
+    return {row.ad_id: row.url for row in rows}  # the latest post of each comes last
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An ad in a list, with the link of its latest channel post."""
+
+    ad: Ad
+    url: str | None
+
+
+async def my_listing(*, session: AsyncSession, user_id: int, limit: int = 30) -> list[Listed]:
+    """A member's own ads (my_ads), each with its latest post's link."""
+    ads = await my_ads(session=session, user_id=user_id, limit=limit)
+    urls = await latest_urls(session=session, ad_ids=[ad.id for ad in ads])
+    return [Listed(ad, urls.get(ad.id)) for ad in ads]
+
+
+async def own_ad(*, session: AsyncSession, ad_id: int, user: User) -> Listed:
+    """One of the member's own ads with its latest post's link (NotYourAdError otherwise)."""
+    ad = await _own(session, ad_id, user)
+    return Listed(ad, await latest_url(session=session, ad_id=ad.id))
+
+
+@dataclass(frozen=True, slots=True)
+class AdDetail:
+    """An ad as an admin looks at it: its owner, photos and latest post's link."""
+
+    ad: Ad
+    owner: User | None
+    photos: list[AdPhoto]
+    url: str | None
+
+
+async def detail(*, session: AsyncSession, ad_id: int) -> AdDetail:
+    """An ad with its owner, photos and latest post's link."""
+    ad = await get(session=session, ad_id=ad_id)
+    return AdDetail(
+        ad=ad,
+        owner=await session.get(User, ad.user_id),
+        photos=await photos(session=session, ad_id=ad.id),
+        url=await latest_url(session=session, ad_id=ad.id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserAds:
+    """A user's ads (newest first, with their links) and whether they are banned."""
+
+    user: User
+    ads: list[Listed]
+    banned: bool
+
+
+async def user_ads(*, session: AsyncSession, who: str, limit: int = 30) -> UserAds | None:
+    """A user (by Telegram id or @username) with their ads; None if nobody is known so."""
+    user = await find_user(session=session, who=who)
+    if user is None:
+        return None
+    ads = await search(session=session, user_id=user.id, limit=limit)
+    urls = await latest_urls(session=session, ad_ids=[ad.id for ad in ads])
+    return UserAds(
+        user=user,
+        ads=[Listed(ad, urls.get(ad.id)) for ad in ads],
+        banned=await is_banned(session=session, user_id=user.id),
+    )

@@ -22,6 +22,7 @@ from bozor.dashboard.web import (
     AdminDep,
     CsrfError,
     NotSignedInError,
+    environment,
     language_of,
     render,
     runtime_of,
@@ -52,6 +53,13 @@ def include_dashboard(app: FastAPI, runtime: Runtime) -> None:
 
     router.include_router(_core_router())
     app.state.dashboard_sections = sections(runtime.features)  # the navigation reads them
+    app.state.dashboard_templates = environment(
+        {
+            feature.name: feature.dashboard_templates
+            for feature in runtime.features
+            if feature.dashboard_templates is not None
+        }
+    )
     for section in app.state.dashboard_sections:
         router.include_router(section.router())
     app.include_router(router)

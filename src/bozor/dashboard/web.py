@@ -6,14 +6,21 @@ import io
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    FunctionLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +31,9 @@ from bozor.dashboard import sessions
 from bozor.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, pick_language
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from importlib.abc import Traversable
+
     from bozor.featurekit import Section
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,6 +64,11 @@ class Admin:
     csrf: str
 
 
+def templates_of(request: Request) -> Environment:
+    """The dashboard's templates: the core's and the enabled features' (include_dashboard)."""
+    return request.app.state.dashboard_templates  # type: ignore[no-any-return]
+
+
 def sections_of(request: Request) -> list[Section]:
     """The dashboard's sections (bozor.dashboard.app.include_dashboard set them)."""
     return request.app.state.dashboard_sections  # type: ignore[no-any-return]
@@ -78,10 +93,26 @@ def when_cell(value: datetime | None) -> Markup:
     return Markup('{}<span class="zone"> {}</span>').format(time, localtime.label(value))
 
 
-@cache
-def environment() -> Environment:
+def _folder_loader(folder: Traversable) -> BaseLoader:
+    """Templates from a package's folder, wherever the package is installed."""
+
+    def load(name: str) -> str | None:
+        item = folder.joinpath(*name.split("/"))
+        return item.read_text("utf-8") if item.is_file() else None
+
+    return FunctionLoader(load)
+
+
+def environment(features: Mapping[str, Traversable]) -> Environment:
+    """The core's templates (the page, macros, the core's sections), then each given feature's
+    (`Feature.dashboard_templates`), named "<feature>/<file>"."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(TEMPLATES),
+                PrefixLoader({name: _folder_loader(folder) for name, folder in features.items()}),
+            ]
+        ),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -107,7 +138,7 @@ def render(
     """A page in the admin's language, with the navigation of the enabled sections."""
     language = language_of(request)
     html = (
-        environment()
+        templates_of(request)
         .get_template(template)
         .render(
             t=Translator(language),

@@ -65,7 +65,10 @@ async def run_demo(
                 await driver.set_member(channel, person.telegram_id, "member")
             # Every feature that posts to a channel posts to the demo's.
             channels: dict[str, Any] = {
-                name: str(channel) for feature in FEATURES for name in feature.channels
+                feature.settings.variable(name).lower(): str(channel)
+                for feature in FEATURES
+                if feature.settings is not None
+                for name in feature.channels
             }
             settings = Settings(
                 bot_token=DEMO_TOKEN,

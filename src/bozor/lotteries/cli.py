@@ -79,7 +79,7 @@ def lottery_import(
     any bad line and nothing is saved. Owners are told of accounts added to their card."""
     from bozor.errors import DomainError
     from bozor.i18n import Translator
-    from bozor.lotteries import notify, service
+    from bozor.lotteries import operations, service
 
     english = Translator("en")
     try:
@@ -97,15 +97,13 @@ def lottery_import(
     async def work(session: AsyncSession) -> None:
         try:
             with typer.progressbar(length=distinct, label="importing", file=sys.stderr) as bar:
-                result = await service.import_accounts(
+                result = await operations.import_accounts(
                     session=session,
                     lines=lines,
                     lottery_id=lottery,
                     actor=None,
                     progress=bar.update,
                 )
-            for user_id, numbers in result.notify.items():
-                await notify.accounts_added(session=session, user_id=user_id, numbers=numbers)
         except DomainError as exc:
             typer.echo(f"error: {english(exc.code, **exc.params)}; nothing saved", err=True)
             raise typer.Exit(1) from None

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.demo.personas import DEMO_ADMIN_ID
 from bozor.demo.seeding import DemoContext
-from bozor.lotteries import accounts, draws, notify, service, wins
+from bozor.lotteries import accounts, operations, service, wins
 
 UNREGISTERED_ACCOUNTS = 30
 CARD_BASE = 700_100
@@ -120,13 +120,9 @@ async def _lottery(
 
 async def _draw(ctx: DemoContext, session: AsyncSession, lottery_id: int) -> None:
     """Draw as an admin would with /draw: winners told, results in the channel."""
-    result = await draws.draw(
-        session=session,
-        lottery_id=lottery_id,
-        actor=DEMO_ADMIN_ID,
-        claim_hours=ctx.settings.lottery_claim_hours,
+    await operations.draw(
+        session=session, settings=ctx.settings, lottery_id=lottery_id, actor=DEMO_ADMIN_ID
     )
-    await notify.drawn(session=session, settings=ctx.settings, result=result)
 
 
 async def _confirm_one(session: AsyncSession, lottery_id: int) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
 from bozor.lotteries import cli, segments
+from bozor.lotteries.settings import LotterySettings
 from bozor.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,13 +93,15 @@ FEATURE = Feature(
     intro="about.lotteries.intro",
     admin_api_routers=(_admin_api,),
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     jobs=(Job("lotteries", _draws),),
     segments=segments.SEGMENTS,
     demo=_demo,
     cli={"lottery": cli.create_cli},
     locales=resources.files(__package__).joinpath("locales"),
-    channels=("lottery_channel",),
+    settings=LotterySettings,
+    channels=("channel",),
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

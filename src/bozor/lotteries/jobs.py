@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor import jobs
 from bozor.db import session_scope, utcnow
 from bozor.errors import DomainError
-from bozor.lotteries import audit, draws, notify, wins
+from bozor.lotteries import audit, notify, operations, wins
 from bozor.lotteries.exceptions import ExternalValueMissingError, NoParticipantsError
 from bozor.lotteries.models import Lottery, LotteryState
+from bozor.lotteries.settings import LotterySettings
 from bozor.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,12 +42,7 @@ async def run_once(factory: async_sessionmaker[AsyncSession], settings: Settings
     for lottery_id in due:
         try:
             async with session_scope(factory) as session:
-                result = await draws.draw(
-                    session=session,
-                    lottery_id=lottery_id,
-                    claim_hours=settings.lottery_claim_hours,
-                )
-                await notify.drawn(session=session, settings=settings, result=result)
+                await operations.draw(session=session, settings=settings, lottery_id=lottery_id)
         except (NoParticipantsError, ExternalValueMissingError) as exc:
             async with session_scope(factory) as session:
                 await _postpone(session, settings, exc)
@@ -85,5 +81,8 @@ async def _postpone(session: AsyncSession, settings: Settings, error: DomainErro
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     factory, settings = runtime.session_factory, runtime.settings
     await jobs.repeat(
-        "lotteries", settings.lottery_job_interval, stop, lambda: run_once(factory, settings)
+        "lotteries",
+        LotterySettings.of(settings).job_interval,
+        stop,
+        lambda: run_once(factory, settings),
     )

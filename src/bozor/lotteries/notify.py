@@ -14,6 +14,7 @@ from bozor.broadcasts import service as broadcasts
 from bozor.i18n import Translator
 from bozor.lotteries import audit
 from bozor.lotteries.models import Account, Lottery, Member, Participation, Win, WinStatus
+from bozor.lotteries.settings import LotterySettings
 from bozor.outbox import service as outbox
 from bozor.settings import Settings
 from bozor.users.models import User
@@ -38,19 +39,19 @@ async def drawn(*, session: AsyncSession, settings: Settings, result: DrawResult
     await wins(session=session, won=result.wins)
     await results(
         session=session,
-        channel=settings.lottery_channel_id,
+        channel=LotterySettings.of(settings).channel_id,
         lottery_id=result.lottery.id,
         round_=result.round,
         language=settings.default_language,
-        names=settings.lottery_publish_names,
+        names=LotterySettings.of(settings).publish_names,
     )
-    if result.round == 0 and settings.lottery_notify_participants:
+    if result.round == 0 and LotterySettings.of(settings).notify_participants:
         await participants(
             session=session,
             lottery=result.lottery,
             won=result.wins,
             default_language=settings.default_language,
-            names=settings.lottery_publish_names,
+            names=LotterySettings.of(settings).publish_names,
         )
 
 

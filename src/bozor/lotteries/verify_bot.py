@@ -14,6 +14,7 @@ from bozor.i18n import Translator
 from bozor.lotteries import service, wins
 from bozor.lotteries.exceptions import LotteryNotDrawnError
 from bozor.lotteries.publish import VERIFY_PAYLOAD
+from bozor.lotteries.settings import LotterySettings
 from bozor.lotteries.texts import fairness_text, results_text
 from bozor.settings import Settings
 from bozor.telegram import split_text
@@ -47,5 +48,7 @@ async def verify_draw(
     args = (command.args or "").strip().removeprefix(VERIFY_PAYLOAD)
     if not args.isdigit():
         raise InvalidInputError("lottery.verify.usage")
-    text = await verification_text(session, t, int(args), settings.lottery_publish_names)
+    text = await verification_text(
+        session, t, int(args), LotterySettings.of(settings).publish_names
+    )
     return message.answer(split_text(text)[0])

@@ -33,6 +33,7 @@ from bozor.referrals.schemas import (
     StatsRead,
 )
 from bozor.referrals.scopes import SCOPE
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -132,9 +133,9 @@ async def follow_link(code: str, request: Request) -> RedirectResponse:
     runtime.service(clicks.ClickBuffer).add(
         clicks.click_row(owner, visit, _secret(request), "redirect")
     )
-    settings: Settings = runtime.settings
-    if settings.referral_landing_url:
-        target = settings.referral_landing_url.replace("{code}", code)
+    landing = ReferralSettings.of(runtime.settings).landing_url
+    if landing:
+        target = landing.replace("{code}", code)
     else:
         me = await runtime.bot.me()
         target = f"https://t.me/{me.username}?start={code}"

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bozor.featurekit import Command, DemoContext, Feature, Renderer, Section, Service
 from bozor.referrals import segments
 from bozor.referrals.scopes import SCOPE
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -75,13 +76,14 @@ def _check_hooks(settings: Settings) -> None:
     """A hook named in the settings must load, or Bozor does not start."""
     from bozor.referrals.hooks import load_object
 
-    for name in ("referral_validator", "reward_calculator", "referral_notifier"):
-        path = getattr(settings, name)
+    own = ReferralSettings.of(settings)
+    for name in ("validator", "reward_calculator", "notifier"):
+        path = getattr(own, name)
         if path:
             try:
                 load_object(path)
             except ValueError as exc:
-                raise SettingsError(f"{name.upper()}: {exc}") from None
+                raise SettingsError(f"{own.variable(name)}: {exc}") from None
 
 
 def _miniapp(settings: Settings) -> APIRouter:
@@ -101,11 +103,13 @@ FEATURE = Feature(
     admin_api_routers=(_admin_api,),
     api_scopes={SCOPE: "integration calls: links, clicks, referrals, stats, rewards"},
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     services=(_clicks,),
     segments=segments.SEGMENTS,
     demo=_demo,
     locales=resources.files(__package__).joinpath("locales"),
+    settings=ReferralSettings,
     check_settings=_check_hooks,
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),

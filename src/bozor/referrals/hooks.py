@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.db import serialize, utcnow
 from bozor.outbox import service as outbox_service
 from bozor.referrals.models import Click, Referral, ReferralStatus, Reward
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings
 from bozor.users.models import User
 
@@ -143,8 +144,9 @@ async def velocity_validator(
     take the last free place; only then is it accepted. Other referrers' sign-ups never wait,
     and neither do a referrer's sign-ups past the limit.
     """
-    per_visitor = settings.velocity_per_visitor and attempt.click is not None
-    if not (per_visitor or settings.velocity_burst):
+    own = ReferralSettings.of(settings)
+    per_visitor = own.velocity_per_visitor and attempt.click is not None
+    if not (per_visitor or own.velocity_burst):
         return ACCEPT
     over = await _over_velocity(session, attempt, settings)
     if over is None:
@@ -155,7 +157,8 @@ async def velocity_validator(
 
 async def _over_velocity(session: AsyncSession, attempt: Attempt, settings: Settings) -> str | None:
     """Which velocity limit the sign-up would pass, if any."""
-    if settings.velocity_per_visitor and attempt.click is not None:
+    own = ReferralSettings.of(settings)
+    if own.velocity_per_visitor and attempt.click is not None:
         same_visitor = await session.scalar(
             select(func.count())
             .select_from(Referral)
@@ -165,14 +168,14 @@ async def _over_velocity(session: AsyncSession, attempt: Attempt, settings: Sett
                 Click.visitor == attempt.click.visitor,
             )
         )
-        if int(same_visitor or 0) >= settings.velocity_per_visitor:
+        if int(same_visitor or 0) >= own.velocity_per_visitor:
             return "velocity: many sign-ups from one visitor"
-    if settings.velocity_burst:
-        since = utcnow() - timedelta(minutes=settings.velocity_window_minutes)
+    if own.velocity_burst:
+        since = utcnow() - timedelta(minutes=own.velocity_window_minutes)
         recent = await session.scalar(
             _RECENT_SIGN_UPS, {"referrer_id": attempt.referrer.id, "since": since}
         )
-        if int(recent or 0) >= settings.velocity_burst:
+        if int(recent or 0) >= own.velocity_burst:
             return "velocity: burst of sign-ups"
     return None
 
@@ -348,6 +351,5 @@ def _load_hooks(validator: str | None, calculator: str | None, notifier: str | N
 
 def hooks_from(settings: Settings) -> Hooks:
     """The hooks the settings name (loaded once per process)."""
-    return _load_hooks(
-        settings.referral_validator, settings.reward_calculator, settings.referral_notifier
-    )
+    own = ReferralSettings.of(settings)
+    return _load_hooks(own.validator, own.reward_calculator, own.notifier)

@@ -30,6 +30,7 @@ from bozor.referrals.hooks import (
     tier_keys,
 )
 from bozor.referrals.models import Referral, Reward, RewardProgram, RewardStatus
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -52,9 +53,9 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
 def policy_from(settings: Settings) -> RewardPolicy:
     """The reward policy in the settings."""
     return RewardPolicy(
-        per_referral=settings.reward_per_referral,
-        welcome=settings.reward_welcome,
-        tiers=parse_tiers(settings.reward_tiers),
+        per_referral=ReferralSettings.of(settings).reward_per_referral,
+        welcome=ReferralSettings.of(settings).reward_welcome,
+        tiers=parse_tiers(ReferralSettings.of(settings).reward_tiers),
     )
 
 

@@ -29,6 +29,7 @@ from bozor.referrals.exceptions import (
 )
 from bozor.referrals.hooks import Attempt, Notice, Person, Verdict, hooks_from
 from bozor.referrals.models import Campaign, Click, Referral, ReferralLink, ReferralStatus
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -203,7 +204,9 @@ async def register_referral(
         click = await session.get(Click, click_id)
         if click is None or click.referrer_id != referrer.id:
             raise ClickMismatchError()
-        if utcnow() - click.created_at > timedelta(days=settings.attribution_days):
+        if utcnow() - click.created_at > timedelta(
+            days=ReferralSettings.of(settings).attribution_days
+        ):
             raise AttributionExpiredError()
     campaign_id = referrer.campaign_id or (click.campaign_id if click else None)
     attempt = Attempt(referrer, referred, referred_is_new, source, click, campaign_id)

@@ -19,7 +19,7 @@ from bozor.payments.portmone import (
     parse_notification,
 )
 from bozor.shop import codes, notify, refunds
-from bozor.shop.models import OrderStatus, PaymentProvider
+from bozor.shop.models import OrderStatus
 from bozor.shop.schemas import (
     CategoryCreate,
     CategoryRead,
@@ -35,7 +35,7 @@ from bozor.shop.schemas import (
     ProductUpdate,
     SalesRead,
 )
-from bozor.shop.service import card, catalogue, orders, payments, stats, support
+from bozor.shop.service import card, catalogue, orders, stats, support
 
 log = logging.getLogger(__name__)
 router = APIRouter(
@@ -230,13 +230,9 @@ async def refund_order(
     """Refund a delivered order: Stars at once through Telegram (retried by the job if it
     fails), card payments by the reconciliation job through Portmone; the bonus part returns
     to the buyer's balance."""
-    order = await payments.request_refund(
-        session=session, settings=runtime.settings, order_id=order_id, actor=_actor(caller)
+    await refunds.refund_order(
+        session, runtime.bot, settings=runtime.settings, order_id=order_id, actor=_actor(caller)
     )
-    await session.commit()
-    for payment in await payments.refunds_due(session=session, provider=PaymentProvider.STARS):
-        if payment.order_id == order.id:
-            await refunds.refund_stars_now(session, runtime.bot, payment)
     await session.commit()
     return _order(await orders.line(session=session, order_id=order_id))
 

@@ -27,6 +27,7 @@ from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
 from bozor.shop.models import STARS, Order, OrderStatus, PaymentProvider
 from bozor.shop.service import catalogue, orders, stats
+from bozor.shop.settings import ShopSettings
 from bozor.users import service as users_service
 
 Period = Annotated[str, Query(pattern=r"^(today|7d|30d)$")]
@@ -137,7 +138,7 @@ def create_router() -> APIRouter:
     ) -> Response:
         t = Translator(language_of(request))
         runtime = runtime_of(request)
-        low = runtime.settings.shop_low_stock
+        low = ShopSettings.of(runtime.settings).low_stock
         chart_period = "7d" if period == "today" else period  # one day is no chart
         async with runtime.session_factory() as session:
             figures = await stats.sales(session=session, period=period, top=10)
@@ -226,7 +227,7 @@ def create_router() -> APIRouter:
     @router.get("/stock.csv")
     async def stock_csv(request: Request, admin: AdminDep) -> Response:
         runtime = runtime_of(request)
-        low = runtime.settings.shop_low_stock
+        low = ShopSettings.of(runtime.settings).low_stock
         async with runtime.session_factory() as session:
             stock = await _stock(session)
         return csv_response(

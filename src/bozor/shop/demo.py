@@ -20,6 +20,7 @@ from bozor.demo.seeding import DemoContext, Person
 from bozor.shop import codes
 from bozor.shop.models import STARS, Code, Order, Payment, Product
 from bozor.shop.service import catalogue, orders, payments, stats
+from bozor.shop.settings import ShopSettings
 from bozor.users import service as users_service
 from bozor.users.models import User
 
@@ -280,7 +281,7 @@ async def _backdate(ctx: DemoContext, session: AsyncSession, order_id: int, sale
     refunded = paid + timedelta(hours=ctx.rng.uniform(2, 20)) if sale.ends == "refunded" else None
     refunded = min(refunded, ctx.now) if refunded else None
     settled = sale.ends in ("paid", "refunded")
-    hold = timedelta(minutes=ctx.settings.shop_order_minutes)
+    hold = timedelta(minutes=ShopSettings.of(ctx.settings).order_minutes)
     await session.execute(
         update(Order)
         .where(Order.id == order_id)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
 from bozor.settings import Settings
 from bozor.shop import cli, segments
+from bozor.shop.settings import ShopSettings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -110,12 +111,14 @@ FEATURE = Feature(
     admin_api_routers=(_admin_api,),
     callback_routers=(_payment_callbacks,),
     sections=(_section,),
+    dashboard_templates=resources.files(__package__).joinpath("dashboard_templates"),
     renderers=_renderers,
     jobs=(Job("shop", _orders),),
     segments=segments.SEGMENTS,
     demo=_demo,
     cli={"shop": cli.create_cli},
     locales=resources.files(__package__).joinpath("locales"),
+    settings=ShopSettings,
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

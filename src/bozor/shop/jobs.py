@@ -16,6 +16,7 @@ from bozor.db import session_scope
 from bozor.settings import Settings
 from bozor.shop import refunds
 from bozor.shop.service import card, orders
+from bozor.shop.settings import ShopSettings
 
 if TYPE_CHECKING:
     from bozor.runtime import Runtime
@@ -41,5 +42,8 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     # retries, Telegram's 429s shared) and are counted in the metrics.
     factory, settings, bot = runtime.session_factory, runtime.settings, runtime.bot
     await jobs.repeat(
-        "shop", settings.shop_job_interval, stop, lambda: run_once(factory, settings, bot)
+        "shop",
+        ShopSettings.of(settings).job_interval,
+        stop,
+        lambda: run_once(factory, settings, bot),
     )

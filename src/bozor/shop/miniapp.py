@@ -18,6 +18,7 @@ from bozor.shop import codes
 from bozor.shop.exceptions import BadQuantityError, SoldOutError, not_pending
 from bozor.shop.models import STARS, OrderStatus
 from bozor.shop.service import catalogue, orders, payments
+from bozor.shop.settings import ShopSettings
 
 PURCHASES_SHOWN = 30
 
@@ -34,7 +35,9 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         chosen = next((c for c in shown if c.id == category), shown[0] if shown else None)
         items = await catalogue.products(session=session, category_id=chosen.id) if chosen else []
         levels = {
-            item.product.id: catalogue.stock_level(item.available, settings.shop_low_stock)
+            item.product.id: catalogue.stock_level(
+                item.available, ShopSettings.of(settings).low_stock
+            )
             for item in items
         }
         return render(
@@ -63,7 +66,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             back=f"/shop?category={item.category_id}",
             product=item,
             left=left,
-            most=min(left, settings.shop_max_quantity),
+            most=min(left, ShopSettings.of(settings).max_quantity),
             money=catalogue.money,
             **_main_button(viewer.t("miniapp.shop.to_cart"), "cart", shown=left > 0),
         )
@@ -75,7 +78,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         """Put `quantity` codes in the cart: an order that reserves them (the chat's rules)."""
         raw = (await form(request)).get("quantity", "")
         if not (raw.isascii() and raw.isdigit() and len(raw) < 4):
-            raise BadQuantityError(max=settings.shop_max_quantity)
+            raise BadQuantityError(max=ShopSettings.of(settings).max_quantity)
         created = await orders.create(
             session=session,
             settings=settings,

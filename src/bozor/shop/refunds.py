@@ -15,10 +15,26 @@ from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bozor.db import session_scope
-from bozor.shop.models import Payment, PaymentProvider
+from bozor.settings import Settings
+from bozor.shop.models import Order, Payment, PaymentProvider
 from bozor.shop.service import payments
 
 log = logging.getLogger(__name__)
+
+
+async def refund_order(
+    session: AsyncSession, bot: Bot, *, settings: Settings, order_id: int, actor: str | None
+) -> Order:
+    """An admin's refund of a delivered order (payments.request_refund), committed; its Stars
+    are refunded at once through Telegram (the job retries what fails now), card payments by
+    the reconciliation job. The bot's /refund and the admin API use it."""
+    order = await payments.request_refund(
+        session=session, settings=settings, order_id=order_id, actor=actor
+    )
+    await session.commit()
+    for payment in await payments.stars_refunds_of(session=session, order_id=order.id):
+        await refund_stars_now(session, bot, payment)
+    return order
 
 
 async def settle_stars(factory: async_sessionmaker[AsyncSession], bot: Bot) -> int:

@@ -13,6 +13,7 @@ from bozor.i18n import Translator, all_translations
 from bozor.settings import Settings
 
 from . import service
+from .settings import PollSettings
 
 PREFIX = "poll:"
 
@@ -24,9 +25,13 @@ async def ask(message: Message, t: Translator) -> SendMessage:
     return message.answer(t("poll.question"), reply_markup=builder.as_markup())
 
 
-async def vote(query: CallbackQuery, session: AsyncSession, t: Translator) -> AnswerCallbackQuery:
+async def vote(
+    query: CallbackQuery, session: AsyncSession, t: Translator, settings: Settings
+) -> AnswerCallbackQuery:
     choice = (query.data or "").removeprefix(PREFIX)
     counts = await service.vote(session=session, telegram_id=query.from_user.id, choice=choice)
+    if not PollSettings.of(settings).show_counts:
+        return query.answer(t("poll.thanks_hidden"))
     return query.answer(t("poll.thanks", tea=counts["tea"], coffee=counts["coffee"]))
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from bozor.featurekit import Command, Feature
 from bozor.settings import Settings
 
+from .settings import PollSettings
+
 if TYPE_CHECKING:
     from aiogram import Router
 
@@ -24,4 +26,5 @@ FEATURE = Feature(
     commands=(Command("poll"),),
     menu=("menu.poll",),
     locales=resources.files(__package__).joinpath("locales"),
+    settings=PollSettings,  # POLL_*: read and checked at start-up
 )

@@ -12,7 +12,6 @@ from aiogram.types import User as TelegramUser
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import service
-from bozor.classifieds.bot.renderers import latest_url
 from bozor.classifieds.bot.texts_and_keyboards import (
     decided_text,
     reasons_keyboard,
@@ -23,10 +22,12 @@ from bozor.classifieds.bot.texts_and_keyboards import (
 )
 from bozor.classifieds.exceptions import AlreadyDecidedError
 from bozor.classifieds.models import Ad, AdState
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import ad_number
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
 from bozor.settings import Settings
+from bozor.users import service as users_service
 from bozor.users.models import User
 
 
@@ -48,8 +49,7 @@ def _message(query: CallbackQuery) -> Message:
     return query.message
 
 
-async def _decided_view(session: AsyncSession, t: Translator, ad: Ad, version: int) -> str:
-    owner = await session.get(User, ad.user_id)
+def _decided_view(t: Translator, ad: Ad, owner: User | None, version: int) -> str:
     return decided_text(t, Translator(ad.language), ad, owner, version)
 
 
@@ -89,7 +89,7 @@ async def review_button(
             approve=action == "ok",
             admin_name=admin_name(query.from_user),
             admin_chat_id=query.from_user.id,
-            channel=settings.classifieds_channel_id,
+            channel=ClassifiedsSettings.of(settings).channel_id,
             reason=reason,
             version=version,
             message_id=message.message_id,
@@ -101,7 +101,7 @@ async def review_button(
         return
     await session.commit()
     await query.answer(t("ads.approved_toast" if decided.approved else "ads.rejected_toast"))
-    await message.edit_text(await _decided_view(session, t, decided.ad, version), reply_markup=None)
+    await message.edit_text(_decided_view(t, decided.ad, decided.owner, version), reply_markup=None)
 
 
 async def _refuse(
@@ -118,7 +118,8 @@ async def _refuse(
         message_id=message.message_id,
     ):
         return  # the outbox edits this copy (one edit, not two: no "message is not modified")
-    text = await _decided_view(session, t, ad, version)
+    owner = await users_service.get_by_id(session=session, user_id=ad.user_id)
+    text = _decided_view(t, ad, owner, version)
     if message.text != text:
         await message.edit_text(text, reply_markup=None)
 
@@ -142,7 +143,7 @@ async def reject_reason(
             approve=False,
             admin_name=admin_name(message.from_user),
             admin_chat_id=None,  # the review message is edited by the outbox with the others
-            channel=settings.classifieds_channel_id,
+            channel=ClassifiedsSettings.of(settings).channel_id,
             reason=reason,
             version=version,
         )
@@ -171,9 +172,8 @@ async def show_ad(
     ad_id = ad_number(command.args)
     if ad_id is None:
         raise InvalidInputError("ads.usage", usage="/ad 123")
-    ad = await service.get(session=session, ad_id=ad_id)
-    owner = await session.get(User, ad.user_id)
-    photos = await service.photos(session=session, ad_id=ad.id)
+    found = await service.detail(session=session, ad_id=ad_id)
+    ad, owner, photos = found.ad, found.owner, found.photos
     if len(photos) > 1:
         from aiogram.types import InputMediaPhoto
 
@@ -186,25 +186,22 @@ async def show_ad(
             reply_markup=review_keyboard(t, ad.id, ad.version),
         )
         return
-    url = await latest_url(session=session, ad_id=ad.id)
-    text = await _decided_view(session, t, ad, ad.version)
-    await message.answer(f"{text}\n{status_text(t, ad, url)}")
+    text = _decided_view(t, ad, owner, ad.version)
+    await message.answer(f"{text}\n{status_text(t, ad, found.url)}")
 
 
 async def by_user(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
-    found = await service.find_user(session=session, who=command.args or "")
+    found = await service.user_ads(session=session, who=command.args or "")
     if found is None:
         raise InvalidInputError("ads.user_unknown")
-    ads = await service.search(session=session, user_id=found.id, limit=30)
-    banned = await service.is_banned(session=session, user_id=found.id)
-    lines = [t("ads.user_title", who=found.full_name, count=len(ads))]
-    if banned:
+    lines = [t("ads.user_title", who=found.user.full_name, count=len(found.ads))]
+    if found.banned:
         lines.append(t("ads.user_banned"))
-    for ad in ads:
-        url = await latest_url(session=session, ad_id=ad.id)
-        lines.append(f"#{ad.id} {ad.title} — {status_text(t, ad, url)}")
+    lines.extend(
+        f"#{item.ad.id} {item.ad.title} — {status_text(t, item.ad, item.url)}" for item in found.ads
+    )
     await message.answer("\n".join(lines))
 
 
@@ -212,12 +209,9 @@ async def ban(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
     who, _, reason = (command.args or "").strip().partition(" ")
-    found = await service.find_user(session=session, who=who)
-    if found is None:
-        raise InvalidInputError("ads.user_unknown")
     assert message.from_user is not None
-    await service.ban(
-        session=session, user=found, reason=reason.strip() or None, by=admin_name(message.from_user)
+    found = await service.ban_by_name(
+        session=session, who=who, reason=reason.strip() or None, by=admin_name(message.from_user)
     )
     await message.answer(t("ads.banned_done", who=found.full_name))
 
@@ -225,10 +219,7 @@ async def ban(
 async def unban(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> None:
-    found = await service.find_user(session=session, who=command.args or "")
-    if found is None:
-        raise InvalidInputError("ads.user_unknown")
-    done = await service.unban(session=session, user=found)
+    found, done = await service.unban_by_name(session=session, who=command.args or "")
     await message.answer(t("ads.unbanned_done" if done else "ads.not_banned", who=found.full_name))
 
 

@@ -44,6 +44,7 @@ from bozor.classifieds.schemas import (
     AdDraft,
     PhotoIn,
 )
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import caption, categories, category_name, parse_price
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage
@@ -128,7 +129,7 @@ async def ask(
     """Ask the question of a step (with its buttons)."""
     if step == "category":
         builder = InlineKeyboardBuilder()
-        for category in categories(settings.classifieds_categories):
+        for category in categories(ClassifiedsSettings.of(settings).categories):
             builder.button(
                 text=category_name(t, category.slug), callback_data=f"adc:{category.slug}"
             )

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor.classifieds import search_bot, service
 from bozor.classifieds.bot import admin, dialogue
 from bozor.classifieds.bot.dialogue import STATE_OF, STEPS, AdForm, ChatLocks
-from bozor.classifieds.bot.renderers import latest_url
 from bozor.classifieds.bot.texts_and_keyboards import status_text
 from bozor.classifieds.exceptions import BannedError, NotYourAdError, WrongStateError
 from bozor.classifieds.models import OPEN_STATES, AdState
 from bozor.classifieds.schemas import DESCRIPTION_MAX, MAX_PHOTOS, TITLE_MAX
+from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import categories, category_name
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage, create_storage
@@ -122,7 +122,7 @@ async def pick_category(
     query: CallbackQuery, state: FSMContext, t: Translator, settings: Settings, user: User
 ) -> None:
     slug = (query.data or "").removeprefix("adc:")
-    known = {c.slug for c in categories(settings.classifieds_categories)}
+    known = {c.slug for c in categories(ClassifiedsSettings.of(settings).categories)}
     if await state.get_state() != AdForm.category.state or slug not in known:
         await query.answer(t("ads.step_over"), show_alert=True)
         return
@@ -308,13 +308,12 @@ async def my_ads(message: Message, session: AsyncSession, user: User, t: Transla
 
 
 async def _my_list(session: AsyncSession, user: User, t: Translator) -> tuple[str, Any]:
-    ads = await service.my_ads(session=session, user_id=user.id)
-    if not ads:
+    listed = await service.my_listing(session=session, user_id=user.id)
+    if not listed:
         return t("ads.my_none"), None
     lines = [t("ads.my_title")]
     builder = InlineKeyboardBuilder()
-    for ad in ads:
-        url = await latest_url(session=session, ad_id=ad.id)
+    for ad, url in ((item.ad, item.url) for item in listed):
         lines.append(f"#{ad.id} {ad.title} — {status_text(t, ad, url)}")
         builder.button(text=fit_button(f"#{ad.id} {ad.title}"), callback_data=f"my:{ad.id}")
     builder.adjust(1)
@@ -352,10 +351,8 @@ async def my_ad_action(
         return
     else:
         await query.answer()
-    ad = await service.get(session=session, ad_id=ad_id)
-    if ad.user_id != user.id:
-        raise NotYourAdError()
-    url = await latest_url(session=session, ad_id=ad.id)
+    own = await service.own_ad(session=session, ad_id=ad_id, user=user)
+    ad, url = own.ad, own.url
     builder = InlineKeyboardBuilder()
     if ad.state in OPEN_STATES:
         builder.button(text=t("ads.edit"), callback_data=f"my:e:{ad.id}")

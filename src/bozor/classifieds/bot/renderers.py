@@ -6,7 +6,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.classifieds import notify, search_renderers, service
@@ -193,15 +193,6 @@ async def expired(
         return None
     t = await _reader(session, chat_id)
     return Outgoing(t("ads.expired_notice", id=ad.id, title=ad.title))
-
-
-async def latest_url(*, session: AsyncSession, ad_id: int) -> str | None:
-    return await session.scalar(
-        select(ChannelPost.url)
-        .where(ChannelPost.ad_id == ad_id)
-        .order_by(ChannelPost.id.desc())
-        .limit(1)
-    )
 
 
 def outbox_renderers(settings: Settings) -> dict[str, Renderer]:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bozor import csv_export, localtime
 from bozor.errors import InvalidInputError
 from bozor.i18n import Translator
-from bozor.lotteries import accounts, audit, draws, notify, reports, service, wins
+from bozor.lotteries import accounts, audit, draws, notify, operations, reports, service, wins
 from bozor.lotteries.bot.texts_and_keyboards import PICK_PREFIX, parse_int, usage_error
 from bozor.lotteries.exceptions import (
     BadImportError,
@@ -32,7 +32,6 @@ from bozor.lotteries.texts import results_text, status_line, when
 from bozor.settings import Settings
 from bozor.telegram import split_text
 from bozor.telegram_limits import fit_button, fit_text
-from bozor.users import service as users_service
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -109,16 +108,17 @@ async def add_account(
     if len(parts) not in (2, 3):
         raise usage_error(t, "lottery.add_account_usage")
     card = None if parts[0] == "-" else parts[0]
-    added = await accounts.add_account(
-        session=session, club_card=card, number=parts[1], actor=message.chat.id
+    lottery_id = parse_int(parts[2]) if len(parts) == 3 else None
+    if len(parts) == 3 and lottery_id is None:
+        raise usage_error(t, "lottery.add_account_usage")
+    added = await operations.add_account(
+        session=session,
+        club_card=card,
+        number=parts[1],
+        lottery_id=lottery_id,
+        actor=message.chat.id,
     )
-    joined = ""
-    if len(parts) == 3:
-        lottery_id = parse_int(parts[2])
-        if lottery_id is None:
-            raise usage_error(t, "lottery.add_account_usage")
-        await service.join(session=session, lottery_id=lottery_id, account_id=added.account.id)
-        joined = "\n" + t("lottery.joined", id=lottery_id)
+    joined = "" if lottery_id is None else "\n" + t("lottery.joined", id=lottery_id)
     number = added.account.number
     if not added.changed:
         key = (
@@ -127,9 +127,6 @@ async def add_account(
             else "lottery.account_already_unowned"
         )
         return message.answer(t(key, number=number, card=added.account.club_card) + joined)
-    if added.owner is not None:
-        await notify.accounts_added(session=session, user_id=added.owner.user_id, numbers=[number])
-        await notify.pending_wins(session=session, account_id=added.account.id)
     if card is None:
         return message.answer(t("lottery.account_added_unowned", number=number) + joined)
     owner = t("lottery.owner_known") if added.owner else t("lottery.owner_unknown")
@@ -155,22 +152,20 @@ async def list_accounts(
     telegram_id = parse_int(command.args or "")
     if telegram_id is None:
         raise usage_error(t, "lottery.list_accounts_usage")
-    user = await users_service.get_by_telegram_id(session=session, telegram_id=telegram_id)
-    member = await accounts.member_of(session=session, user_id=user.id) if user else None
-    if user is None or member is None:
+    found = await operations.member_accounts(session=session, telegram_id=telegram_id)
+    if found is None:
         return message.answer(t("lottery.user_not_registered", id=telegram_id))
-    owned = await accounts.accounts_of_card(session=session, club_card=member.club_card)
     lines = [
         t(
             "lottery.accounts_of",
-            name=user.full_name,
-            card=member.club_card,
-            phone=member.phone or "—",
+            name=found.user.full_name,
+            card=found.member.club_card,
+            phone=found.member.phone or "—",
         )
     ]
     lines += [
         f"• {a.number} — {t('lottery.active' if a.is_active else 'lottery.inactive')}"
-        for a in owned
+        for a in found.accounts
     ] or [t("lottery.no_accounts")]
     return message.answer("\n".join(lines))
 
@@ -231,11 +226,9 @@ async def add_accounts_lines(
         text = message.text or ""
     lines = service.parse_lines(text)
     lottery_id = int((await state.get_data()).get("lottery_id") or 0) or None
-    result = await service.import_accounts(
+    result = await operations.import_accounts(
         session=session, lines=lines, lottery_id=lottery_id, actor=message.chat.id
     )
-    for user_id, numbers in result.notify.items():
-        await notify.accounts_added(session=session, user_id=user_id, numbers=numbers)
     await state.clear()
     return message.answer(
         t(
@@ -265,14 +258,13 @@ async def draw(
     settings: Settings,
 ) -> SendMessage:
     lottery_id, rest = _lottery_id(t, command, "lottery.draw_usage")
-    result = await draws.draw(
+    result = await operations.draw(
         session=session,
+        settings=settings,
         lottery_id=lottery_id,
         external_value=rest[0] if rest else None,
         actor=message.chat.id,
-        claim_hours=settings.lottery_claim_hours,
     )
-    await notify.drawn(session=session, settings=settings, result=result)
     return await _results_reply(message, session, t, result)
 
 
@@ -302,13 +294,8 @@ async def verify_winner(
     lottery_id = parse_int(parts[1]) if len(parts) == 2 else None
     if lottery_id is None:
         raise usage_error(t, "lottery.verify_winner_usage")
-    await service.get(session=session, lottery_id=lottery_id)
-    member, confirmed = await wins.confirm_by_admin(
+    member, confirmed = await operations.verify_winner(
         session=session, code=parts[0], lottery_id=lottery_id, admin=message.chat.id
-    )
-    owner = await users_service.get_by_id(session=session, user_id=member.user_id)
-    await notify.confirmed(
-        session=session, telegram_id=owner.telegram_id if owner else None, won=confirmed
     )
     places = ", ".join(str(w.place) for w in confirmed)
     return message.answer(
@@ -320,15 +307,11 @@ async def winner_status(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> SendMessage:
     lottery_id, _ = _lottery_id(t, command, "lottery.winner_status_usage")
-    lottery = await service.get(session=session, lottery_id=lottery_id)
-    if lottery.state != LotteryState.DRAWN:
+    found = await operations.standing(session=session, lottery_id=lottery_id)
+    if found.lottery.state != LotteryState.DRAWN:
         return message.answer(t("lottery.not_drawn", lottery_id=lottery_id))
-    prizes = await service.prizes(session=session, lottery_id=lottery_id)
-    lines = [t("lottery.status_title", title=lottery.title)]
-    lines += [
-        status_line(t, p, prizes.get(p.place, ""))
-        for p in await wins.places(session=session, lottery_id=lottery_id)
-    ]
+    lines = [t("lottery.status_title", title=found.lottery.title)]
+    lines += [status_line(t, p, found.prizes.get(p.place, "")) for p in found.places]
     return message.answer("\n".join(lines))
 
 
@@ -336,18 +319,13 @@ async def check_unclaimed(
     message: Message, command: CommandObject, session: AsyncSession, t: Translator
 ) -> SendMessage:
     lottery_id, _ = _lottery_id(t, command, "lottery.check_unclaimed_usage")
-    lottery = await service.get(session=session, lottery_id=lottery_id)
-    prizes = await service.prizes(session=session, lottery_id=lottery_id)
-    open_places = [
-        p
-        for p in await wins.places(session=session, lottery_id=lottery_id)
-        if p.status in (WinStatus.PENDING, WinStatus.EXPIRED)
-    ]
+    found = await operations.standing(session=session, lottery_id=lottery_id)
+    open_places = [p for p in found.places if p.status in (WinStatus.PENDING, WinStatus.EXPIRED)]
     if not open_places:
-        return message.answer(t("lottery.all_claimed", title=lottery.title))
-    lines = [t("lottery.unclaimed_title", title=lottery.title)]
+        return message.answer(t("lottery.all_claimed", title=found.lottery.title))
+    lines = [t("lottery.unclaimed_title", title=found.lottery.title)]
     lines.extend(
-        status_line(t, p, prizes.get(p.place, ""))
+        status_line(t, p, found.prizes.get(p.place, ""))
         + (
             f" ({t('lottery.until', at=when(p.deadline_at))})"
             if p.status == WinStatus.PENDING
@@ -368,13 +346,9 @@ async def redraw(
     settings: Settings,
 ) -> SendMessage:
     lottery_id, _ = _lottery_id(t, command, "lottery.redraw_usage")
-    result = await draws.redraw(
-        session=session,
-        lottery_id=lottery_id,
-        actor=message.chat.id,
-        claim_hours=settings.lottery_claim_hours,
+    result = await operations.redraw(
+        session=session, settings=settings, lottery_id=lottery_id, actor=message.chat.id
     )
-    await notify.drawn(session=session, settings=settings, result=result)
     reply = await _results_reply(message, session, t, result)
     if result.unfilled:
         places = ", ".join(map(str, result.unfilled))

@@ -29,6 +29,7 @@ from bozor.referrals.bot.texts_and_keyboards import (
     subscription_keyboard,
 )
 from bozor.referrals.models import ReferralStatus
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings
 from bozor.telegram import single_attempt
 from bozor.users.models import User
@@ -53,7 +54,7 @@ async def start_with_code(
         bot, t, user, is_new=user_is_new, features=features, settings=settings
     )
     menu = main_menu(t, settings.features)
-    channel = settings.referral_required_channel
+    channel = ReferralSettings.of(settings).required_channel
     try:
         code = command.args or ""
         owner = await service.find_referrer(session=session, code=code)  # before asking
@@ -93,7 +94,7 @@ async def check_subscription(
     t: Translator,
     settings: Settings,
 ) -> TelegramMethod[Any] | None:
-    channel = settings.referral_required_channel
+    channel = ReferralSettings.of(settings).required_channel
     referrer = await service.pending_referrer(session=session, referred=user)
     if channel is None or referrer is None:
         return query.answer(t("referral.nothing_pending"), show_alert=True)

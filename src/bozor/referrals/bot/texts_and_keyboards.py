@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bozor.i18n import Translator
+from bozor.referrals.settings import ReferralSettings
 from bozor.settings import Settings
 
 CHECK_SUBSCRIPTION = "ref:check"
@@ -21,13 +22,17 @@ def qr_png(data: str) -> bytes:
 
 
 def channel_title(settings: Settings) -> str:
-    channel = settings.referral_required_channel or ""
-    return channel if channel.startswith("@") else (settings.referral_channel_url or channel)
+    channel = ReferralSettings.of(settings).required_channel or ""
+    return (
+        channel
+        if channel.startswith("@")
+        else (ReferralSettings.of(settings).channel_url or channel)
+    )
 
 
 def subscription_keyboard(t: Translator, settings: Settings) -> InlineKeyboardMarkup:
-    channel = settings.referral_required_channel or ""
-    url = settings.referral_channel_url or (
+    channel = ReferralSettings.of(settings).required_channel or ""
+    url = ReferralSettings.of(settings).channel_url or (
         f"https://t.me/{channel.removeprefix('@')}" if channel.startswith("@") else None
     )
     builder = InlineKeyboardBuilder()

@@ -20,7 +20,8 @@ from bozor.i18n import Translator
 from bozor.settings import Settings
 from bozor.shop import codes, notify, translate_bot
 from bozor.shop.models import OrderStatus
-from bozor.shop.service import catalogue, orders, payments, stats, support
+from bozor.shop.service import catalogue, orders, stats, support
+from bozor.shop.settings import ShopSettings
 
 
 class Importing(StatesGroup):
@@ -237,9 +238,11 @@ async def import_file(
 async def show_stock(
     message: Message, session: AsyncSession, t: Translator, settings: Settings
 ) -> SendMessage:
-    lines = [t("shop.stock_title", low=settings.shop_low_stock)]
+    lines = [t("shop.stock_title", low=ShopSettings.of(settings).low_stock)]
     for row in await catalogue.products(session=session, include_hidden=True):
-        icon = catalogue.STOCK_ICONS[catalogue.stock_level(row.available, settings.shop_low_stock)]
+        icon = catalogue.STOCK_ICONS[
+            catalogue.stock_level(row.available, ShopSettings.of(settings).low_stock)
+        ]
         lines.append(
             f"{icon} #{row.product.id} {row.product.title}: {row.available} "
             f"(+{row.reserved} {t('shop.reserved')})"
@@ -285,25 +288,10 @@ async def refund(
     settings: Settings,
 ) -> SendMessage:
     from bozor.shop import refunds
-    from bozor.shop.models import Payment, PaymentProvider, PaymentStatus
 
-    order = await payments.request_refund(
-        session=session, settings=settings, order_id=_int(command.args or ""), actor=_actor(message)
+    order = await refunds.refund_order(
+        session, bot, settings=settings, order_id=_int(command.args or ""), actor=_actor(message)
     )
-    await session.commit()
-    from sqlalchemy import select
-
-    due = list(
-        await session.scalars(
-            select(Payment).where(
-                Payment.order_id == order.id,
-                Payment.provider == PaymentProvider.STARS,
-                Payment.status == PaymentStatus.REFUND_DUE,
-            )
-        )
-    )
-    for payment in due:
-        await refunds.refund_stars_now(session, bot, payment)
     return message.answer(t("shop.refund_started", id=order.id))
 
 

@@ -38,9 +38,9 @@ from bozor.shop.bot.texts_and_keyboards import (
     product_label,
     summary_keyboard,
 )
-from bozor.shop.exceptions import not_pending
-from bozor.shop.models import STARS, OrderStatus, Payment
+from bozor.shop.models import STARS, Payment
 from bozor.shop.service import card, catalogue, orders, payments, support
+from bozor.shop.settings import ShopSettings
 from bozor.telegram_limits import INVOICE_DESCRIPTION, INVOICE_TITLE, cut, fit_button, fit_param
 from bozor.users.models import User
 
@@ -134,7 +134,7 @@ async def ask_quantity(
     if left == 0:
         return query.answer(t("shop.sold_out", left=0), show_alert=True)
     await query.answer()
-    most = min(left, settings.shop_max_quantity)
+    most = min(left, ShopSettings.of(settings).max_quantity)
     builder = InlineKeyboardBuilder()
     for quantity in QUANTITIES:
         if quantity <= most:
@@ -169,7 +169,7 @@ async def _place_order(
     product_id: int,
     quantity: int,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    order = await orders.create(
+    placed = await orders.place(
         session=session,
         settings=settings,
         user=user,
@@ -177,9 +177,9 @@ async def _place_order(
         quantity=quantity,
         language=t.language,
     )
-    line = await orders.line(session=session, order_id=order.id)
-    balance = await ledger.balance(session=session, user_id=user.id)
-    return order_summary(t, line, settings), summary_keyboard(t, order, settings, balance)
+    return order_summary(t, placed.line, settings), summary_keyboard(
+        t, placed.line.order, settings, placed.balance
+    )
 
 
 async def quantity_button(
@@ -209,7 +209,7 @@ async def quantity_typed(
 ) -> SendMessage:
     text = (message.text or "").strip()
     if not (text.isascii() and text.isdigit() and len(text) < 4):
-        return message.answer(t("shop.bad_quantity", max=settings.shop_max_quantity))
+        return message.answer(t("shop.bad_quantity", max=ShopSettings.of(settings).max_quantity))
     product_id = int((await state.get_data()).get("product_id") or 0)
     await state.clear()
     summary, markup = await _place_order(session, user, t, settings, product_id, int(text))
@@ -222,15 +222,12 @@ async def quantity_typed(
 async def pay_stars(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    order = await orders.get_owned(session=session, user=user, order_id=_id(query.data, "sh:pay:"))
-    if order.status == OrderStatus.EXPIRED and not await orders.revive(
-        session=session, settings=settings, order=order
-    ):
-        left = await orders.stock_left(session=session, product_id=order.product_id)
-        return query.answer(t("shop.sold_out", left=left), show_alert=True)
-    if order.status != OrderStatus.PENDING:
-        raise not_pending(order.status)
-    line = await orders.line(session=session, order_id=order.id)
+    payable = await orders.to_pay(
+        session=session, settings=settings, user=user, order_id=_id(query.data, "sh:pay:")
+    )
+    if payable.line is None:
+        return query.answer(t("shop.sold_out", left=payable.left), show_alert=True)
+    line, order = payable.line, payable.line.order
     await query.answer()
     assert isinstance(query.message, Message)
     category, product = translations.line_names(line, t.language)
@@ -307,16 +304,14 @@ async def successful_payment(
 async def use_bonus(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    order = await orders.apply_bonus(
+    checkout = await orders.use_bonus(
         session=session, user=user, order_id=_id(query.data, "sh:bonus:")
     )
-    line = await orders.line(session=session, order_id=order.id)
-    balance = await ledger.balance(session=session, user_id=user.id)
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.edit_text(
-        order_summary(t, line, settings),
-        reply_markup=summary_keyboard(t, order, settings, balance),
+        order_summary(t, checkout.line, settings),
+        reply_markup=summary_keyboard(t, checkout.line.order, settings, checkout.balance),
     )
 
 
@@ -408,9 +403,9 @@ async def history_page(
 async def show_codes(
     query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> TelegramMethod[Any]:
-    order = await orders.get_owned(session=session, user=user, order_id=_id(query.data, "sh:o:"))
-    line = await orders.line(session=session, order_id=order.id)
-    found = await codes.reveal(session=session, settings=settings, order_id=order.id)
+    line, found = await orders.delivered(
+        session=session, settings=settings, user=user, order_id=_id(query.data, "sh:o:")
+    )
     await query.answer()
     assert isinstance(query.message, Message)
     return query.message.answer(delivered_text(t, line, found), parse_mode="HTML")
@@ -482,9 +477,9 @@ async def paysupport(message: Message, t: Translator, state: FSMContext) -> Send
 
 
 async def terms(message: Message, t: Translator, settings: Settings) -> SendMessage:
-    text = t("shop.terms", minutes=round(settings.shop_order_minutes))
-    if settings.shop_terms_url:
-        text += f"\n\n{settings.shop_terms_url}"
+    text = t("shop.terms", minutes=round(ShopSettings.of(settings).order_minutes))
+    if ShopSettings.of(settings).terms_url:
+        text += f"\n\n{ShopSettings.of(settings).terms_url}"
     return message.answer(text)
 
 

@@ -12,6 +12,7 @@ from bozor.settings import Settings
 from bozor.shop import translations
 from bozor.shop.models import Order, OrderStatus
 from bozor.shop.service import card, catalogue, orders
+from bozor.shop.settings import ShopSettings
 from bozor.telegram_limits import BUTTON, fit_param
 
 
@@ -38,7 +39,7 @@ def order_summary(t: Translator, line: orders.OrderLine, settings: Settings) -> 
         )
     if order.bonus_points:
         parts.append(t("shop.summary_bonus", points=order.bonus_points, due=order.stars_due))
-    minutes = max(1, round(settings.shop_order_minutes))
+    minutes = max(1, round(ShopSettings.of(settings).order_minutes))
     parts.append(t("shop.summary_hold", minutes=minutes))
     return "\n".join(parts)
 

@@ -25,6 +25,7 @@ from bozor.shop.exceptions import (
 )
 from bozor.shop.models import Order, OrderStatus, Payment, PaymentProvider, PaymentStatus
 from bozor.shop.service import catalogue, orders, payments
+from bozor.shop.settings import ShopSettings
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,10 @@ async def reconcile(factory: async_sessionmaker[AsyncSession], settings: Setting
                     Payment.status == PaymentStatus.PENDING,
                     Payment.created_at >= now - timedelta(days=RECONCILE_DAYS),
                     Payment.created_at
-                    <= now - timedelta(seconds=min(RECONCILE_AFTER, settings.shop_job_interval)),
+                    <= now
+                    - timedelta(
+                        seconds=min(RECONCILE_AFTER, ShopSettings.of(settings).job_interval)
+                    ),
                 )
             )
         )

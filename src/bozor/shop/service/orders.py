@@ -36,6 +36,7 @@ from bozor.shop.models import (
     Product,
 )
 from bozor.shop.service import catalogue
+from bozor.shop.settings import ShopSettings
 from bozor.users.models import User
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ async def create(
     """An order for `quantity` codes, reserved now until SHOP_ORDER_MINUTES pass. SoldOutError
     (with how many are left) when the stock cannot cover it: nothing is then reserved, as the
     caller rolls the transaction back."""
-    if not 1 <= quantity <= settings.shop_max_quantity:
-        raise BadQuantityError(max=settings.shop_max_quantity)
+    if not 1 <= quantity <= ShopSettings.of(settings).max_quantity:
+        raise BadQuantityError(max=ShopSettings.of(settings).max_quantity)
     product = await catalogue.visible_product(session=session, product_id=product_id)
     now = utcnow()
     card = product.card_price is not None and product.card_payable
@@ -118,7 +119,7 @@ async def create(
         card_total=product.card_price * quantity if card and product.card_price else None,
         card_currency=product.card_currency if card else None,
         status=OrderStatus.PENDING,
-        expires_at=now + timedelta(minutes=settings.shop_order_minutes),
+        expires_at=now + timedelta(minutes=ShopSettings.of(settings).order_minutes),
         language=language,
         created_at=now,
     )
@@ -136,7 +137,7 @@ async def _after_stock_change(
 ) -> None:
     """Alert the admins once, when the stock falls to the low-stock level (or runs out)."""
     left = await codes.stock(session=session, product_id=product.id)
-    threshold = settings.shop_low_stock
+    threshold = ShopSettings.of(settings).low_stock
     if left <= threshold < left + taken:
         await notify.low_stock(session=session, settings=settings, product_id=product.id, left=left)
 
@@ -288,7 +289,7 @@ async def revive(*, session: AsyncSession, settings: Settings, order: Order) -> 
         .where(Order.id == order.id)
         .values(
             status=OrderStatus.PENDING,
-            expires_at=utcnow() + timedelta(minutes=settings.shop_order_minutes),
+            expires_at=utcnow() + timedelta(minutes=ShopSettings.of(settings).order_minutes),
         )
         .execution_options(synchronize_session=False)
     )
@@ -452,3 +453,84 @@ async def listing(
     if before_id is not None:
         query = query.where(Order.id < before_id)
     return [OrderLine(o, t, n) for o, t, n in (await session.execute(query)).all()]
+
+
+# --- what the buyer's chat shows, one call each ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A pending order as its buyer sees it before paying: the order's line and their bonus
+    balance (what the summary and its buttons show)."""
+
+    line: OrderLine
+    balance: int
+
+
+async def place(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    product_id: int,
+    quantity: int,
+    language: str = "en",
+) -> Checkout:
+    """Place an order (create) and give what its summary shows."""
+    order = await create(
+        session=session,
+        settings=settings,
+        user=user,
+        product_id=product_id,
+        quantity=quantity,
+        language=language,
+    )
+    return await _checkout(session, order, user)
+
+
+async def use_bonus(*, session: AsyncSession, user: User, order_id: int) -> Checkout:
+    """Pay part of a pending order with bonus points (apply_bonus) and give its summary."""
+    order = await apply_bonus(session=session, user=user, order_id=order_id)
+    return await _checkout(session, order, user)
+
+
+async def _checkout(session: AsyncSession, order: Order, user: User) -> Checkout:
+    return Checkout(
+        line=await line(session=session, order_id=order.id),
+        balance=await ledger.balance(session=session, user_id=user.id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Payable:
+    """An order ready for its invoice (`line`), or sold out since it lapsed (`line` None and
+    how many codes are `left`)."""
+
+    line: OrderLine | None
+    left: int = 0
+
+
+async def to_pay(
+    *, session: AsyncSession, settings: Settings, user: User, order_id: int
+) -> Payable:
+    """The buyer's order about to be paid in Stars: an expired one is revived when the stock
+    still covers it; one no longer waiting for payment refuses (not_pending)."""
+    order = await get_owned(session=session, user=user, order_id=order_id)
+    if order.status == OrderStatus.EXPIRED and not await revive(
+        session=session, settings=settings, order=order
+    ):
+        return Payable(None, await stock_left(session=session, product_id=order.product_id))
+    if order.status != OrderStatus.PENDING:
+        raise not_pending(order.status)
+    return Payable(await line(session=session, order_id=order.id))
+
+
+async def delivered(
+    *, session: AsyncSession, settings: Settings, user: User, order_id: int
+) -> tuple[OrderLine, list[str]]:
+    """One of the buyer's orders and the plaintext codes sold in it."""
+    order = await get_owned(session=session, user=user, order_id=order_id)
+    return (
+        await line(session=session, order_id=order.id),
+        await codes.reveal(session=session, settings=settings, order_id=order.id),
+    )

@@ -309,6 +309,19 @@ async def request_refund(
     return order
 
 
+async def stars_refunds_of(*, session: AsyncSession, order_id: int) -> list[Payment]:
+    """An order's Stars payments waiting for their refund."""
+    return list(
+        await session.scalars(
+            select(Payment).where(
+                Payment.order_id == order_id,
+                Payment.provider == PaymentProvider.STARS,
+                Payment.status == PaymentStatus.REFUND_DUE,
+            )
+        )
+    )
+
+
 async def refunds_due(*, session: AsyncSession, provider: str, limit: int = 100) -> list[Payment]:
     return list(
         await session.scalars(
