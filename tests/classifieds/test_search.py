@@ -319,17 +319,13 @@ async def test_apostrophe_variants_find_each_other(db: async_sessionmaker[AsyncS
     assert search.words("O'zbek gʻisht") == search.words("oʻzbek g`isht") == ["ozbek", "gisht"]
 
 
-async def _walk(
-    db: async_sessionmaker[AsyncSession], filters: AdFilters, limit: int
-) -> list[int]:
+async def _walk(db: async_sessionmaker[AsyncSession], filters: AdFilters, limit: int) -> list[int]:
     """Every page of a search, `limit` a page, through the cursors: the ids in order."""
     seen: list[int] = []
     cursor: str | None = None
     while True:
         async with db() as session:
-            page = await search.search(
-                session=session, filters=filters, cursor=cursor, limit=limit
-            )
+            page = await search.search(session=session, filters=filters, cursor=cursor, limit=limit)
         seen += [ad.id for ad in page.ads]
         assert len(page.ads) == limit or page.next_cursor is None
         cursor = page.next_cursor

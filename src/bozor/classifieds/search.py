@@ -35,17 +35,16 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
+    String,
     Table,
     and_,
     bindparam,
     column,
     func,
-
     literal_column,
     null,
     or_,
     select,
-    String,
     table,
     text,
     union_all,
@@ -226,7 +225,7 @@ def conditions(filters: AdFilters, after: Cursor | None = None) -> list[ColumnEl
 
 
 def _filtered(
-    c: Any, ad_id: ColumnElement[int], filters: AdFilters, after: Cursor | None
+    c: Any, ad_id: Any, filters: AdFilters, after: Cursor | None
 ) -> list[ColumnElement[bool]]:
     """The clauses of the filters and the cursor on `c` (the ads', or the feed's columns)."""
     where: list[ColumnElement[bool]] = []
@@ -308,7 +307,7 @@ def _matches(filters: AdFilters, *, ordered: bool) -> Any:
     return newest.columns(column("key", Integer))
 
 
-def scan(filters: AdFilters, after: Cursor | None = None) -> CompoundSelect:
+def scan(filters: AdFilters, after: Cursor | None = None) -> CompoundSelect[Any]:
     """SQLite's next `batch` text matches with a feed key up to `upper` (parameters of the
     statement, which is built once and run per batch), newest first, read from the text
     index in rowid order, and tested on the other filters in the feed: a row (hit 1, key,
@@ -321,7 +320,9 @@ def scan(filters: AdFilters, after: Cursor | None = None) -> CompoundSelect:
         .join(_FEED, _FEED.c.key == newest.c.key)
         .where(*_filtered(_FEED.c, _FEED.c.ad_id, filters, after))
     )
-    summary = select(literal_column("0"), func.min(newest.c.key), func.count(), null()).select_from(newest)
+    summary = select(literal_column("0"), func.min(newest.c.key), func.count(), null()).select_from(
+        newest
+    )
     return union_all(hits, summary)
 
 
@@ -380,7 +381,9 @@ async def _scan_sqlite(
         if needed > SCAN_MAX:
             # The other filters are selective: the rest of the matches at once, each tested
             # and the passing ones sorted (cheaper per match than batches, see `rest`).
-            remaining = await session.execute(rest(filters, limit=limit, after=after), {"upper": upper})
+            remaining = await session.execute(
+                rest(filters, limit=limit, after=after), {"upper": upper}
+            )
             found += [(row.published_at, row.ad_id, 0) for row in remaining]
             break
         batch = min(batch * 4, SCAN_MAX - total)

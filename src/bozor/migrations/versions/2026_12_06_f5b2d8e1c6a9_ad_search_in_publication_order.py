@@ -56,9 +56,7 @@ def _plain(value: str) -> str:
 
 # Whole milliseconds of a stored time ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): exact, unlike
 # julianday() (a double, ~50 µs steps at today's dates). NULL for an unreadable time.
-_MS = (
-    "CAST(strftime('%s', {at}) AS INTEGER) * 1000 + CAST(substr({at} || '000', 21, 3) AS INTEGER)"
-)
+_MS = "CAST(strftime('%s', {at}) AS INTEGER) * 1000 + CAST(substr({at} || '000', 21, 3) AS INTEGER)"
 
 _UNINDEX_OLD = (
     "INSERT INTO classified_ads_fts(classified_ads_fts, rowid, title, description) "
@@ -82,14 +80,16 @@ _INDEX_NEW = (
 SQLITE_SEARCH = (
     "CREATE TABLE classified_ads_fts_feed (key INTEGER PRIMARY KEY, "
     "ad_id INTEGER NOT NULL UNIQUE, published_at DATETIME NOT NULL, "
-    "category VARCHAR(32) NOT NULL, region VARCHAR(64) NOT NULL, price BIGINT, currency VARCHAR(3))",
+    "category VARCHAR(32) NOT NULL, region VARCHAR(64) NOT NULL, price BIGINT, "
+    "currency VARCHAR(3))",
     # unicode61 folds case in every script; diacritics are kept, as PostgreSQL's `simple`
     # configuration keeps them, so both databases find the same ads.
     "CREATE VIRTUAL TABLE classified_ads_fts USING fts5(title, description, content='', "
     "tokenize='unicode61 remove_diacritics 0', prefix='2 3')",
     "CREATE TRIGGER classified_ads_fts_insert AFTER INSERT ON classified_ads "
     f"WHEN new.state = 'published' BEGIN {_INDEX_NEW}END",
-    f"CREATE TRIGGER classified_ads_fts_delete AFTER DELETE ON classified_ads BEGIN {_UNINDEX_OLD}END",
+    "CREATE TRIGGER classified_ads_fts_delete AFTER DELETE ON classified_ads "
+    f"BEGIN {_UNINDEX_OLD}END",
     "CREATE TRIGGER classified_ads_fts_update "
     "AFTER UPDATE OF state, published_at, title, description ON classified_ads "
     f"BEGIN {_UNINDEX_OLD}{_INDEX_NEW}END",
