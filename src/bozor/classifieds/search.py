@@ -408,9 +408,9 @@ async def search(
     runs first (unless a region or a price is asked for); when it does not fill the page,
     the words are rare enough for the index.
     SQLite reads the matches newest first from its text index (keyed in publication order)
-    and tests the other filters on them, batch by batch, until the page is full
-    (`_scan_sqlite`); when SCAN_MAX matches did not fill it, the other filters are
-    selective: every match is collected and sorted (`query`)."""
+    and tests the other filters on them, batch by batch, until the page is certain
+    (`_scan_sqlite`); when the other filters are too selective for SCAN_MAX matches to fill
+    it, the rest of the matches are collected, tested and sorted at once (`rest`)."""
     limit = max(1, min(limit, PAGE_MAX))
     after = Cursor.decode(cursor) if cursor else None
     dialect = dialect_name(session)
