@@ -328,10 +328,11 @@ def scan(filters: AdFilters, after: Cursor | None = None) -> CompoundSelect[Any]
 
 def rest(filters: AdFilters, *, limit: int, after: Cursor | None = None) -> Select[Any]:
     """SQLite's first `limit` text matches with a feed key up to the parameter `upper` that
-    pass every other filter, in order, found by collecting every such match and sorting."""
+    pass every other filter, in order, found by collecting every such match and sorting:
+    their ads' ids."""
     newest = _matches(filters, ordered=False).subquery("newest")
     return (
-        select(_FEED.c.key, _FEED.c.ad_id, _FEED.c.published_at)
+        select(_FEED.c.ad_id)
         .select_from(newest)
         .join(_FEED, _FEED.c.key == newest.c.key)
         .where(*_filtered(_FEED.c, _FEED.c.ad_id, filters, after))
@@ -347,6 +348,42 @@ def _feed_upper(after: Cursor | None) -> int:
     return ((after.published_at - _EPOCH) // _MILLISECOND + 1) * FEED_SLOTS - 1
 
 
+def _certain(keys: list[int], last: int) -> int:
+    """How many of the `keys` found are certainly before every match not read yet, the last
+    read being `last`: those of a later millisecond (ads of one millisecond are in their
+    exact order only once all of them are read)."""
+    return sum(1 for key in keys if key // FEED_SLOTS > last // FEED_SLOTS)
+
+
+def _before(ad: Ad, after: Cursor | None) -> bool:
+    assert ad.published_at is not None
+    return after is None or (ad.published_at, ad.id) < (after.published_at, after.ad_id)
+
+
+async def _newest_sqlite(
+    session: AsyncSession, filters: AdFilters, *, limit: int, after: Cursor | None
+) -> list[Ad] | None:
+    """SQLite, words only: the ads of the newest `limit` matches after `after` in order,
+    read from the text index in one statement; None when that does not make the page
+    certain (ads of the last millisecond read may be missing)."""
+    newest = _matches(filters, ordered=True).subquery("newest")
+    statement = (
+        select(Ad, _FEED.c.key)
+        .join(_FEED, _FEED.c.ad_id == Ad.id)
+        .join(newest, newest.c.key == _FEED.c.key)
+    )
+    params = {"upper": _feed_upper(after), "batch": limit + 1}
+    rows = (await session.execute(statement, params)).all()
+    found = [(ad, key) for ad, key in rows if _before(ad, after)]
+    if (
+        len(rows) < limit + 1
+        or _certain([key for _, key in found], min(k for _, k in rows)) >= limit
+    ):
+        ads = sorted((ad for ad, _ in found), key=lambda ad: (ad.published_at, ad.id), reverse=True)
+        return ads[:limit]
+    return None
+
+
 async def _scan_sqlite(
     session: AsyncSession, filters: AdFilters, *, limit: int, after: Cursor | None
 ) -> list[Ad]:
@@ -359,20 +396,19 @@ async def _scan_sqlite(
     # Without other filters nearly every match is taken: one more than the page, and one to
     # see that the page's last millisecond is complete.
     batch = limit + 1 if not others else 4 * limit
-    found: list[tuple[datetime, int, int]] = []  # published_at, id, millisecond
+    found: list[tuple[datetime, int, int]] = []  # published_at, id, key
     total = 0
+    remaining = None
     batches = scan(filters, after)
     while True:
         rows = (await session.execute(batches, {"upper": upper, "batch": batch})).all()
-        found += [(row.published_at, row.ad_id, row.key // FEED_SLOTS) for row in rows if row.hit]
+        found += [(row.published_at, row.ad_id, row.key) for row in rows if row.hit]
         summary = next(row for row in rows if not row.hit)
         read, last = summary.ad_id, summary.key
         total += read
         if read < batch:  # every match read
             break
-        # Matches of a later millisecond than the last one read are all in, and newer than
-        # any still unread: when they fill the page, it is certain.
-        certain = sum(1 for _, _, ms in found if ms > last // FEED_SLOTS)
+        certain = _certain([key for _, _, key in found], last)
         if certain >= limit:
             break
         upper = last - 1
@@ -381,16 +417,15 @@ async def _scan_sqlite(
         if needed > SCAN_MAX:
             # The other filters are selective: the rest of the matches at once, each tested
             # and the passing ones sorted (cheaper per match than batches, see `rest`).
-            remaining = await session.execute(
-                rest(filters, limit=limit, after=after), {"upper": upper}
-            )
-            found += [(row.published_at, row.ad_id, 0) for row in remaining]
+            remaining = rest(filters, limit=limit, after=after)
             break
         batch = min(batch * 4, SCAN_MAX - total)
     found.sort(reverse=True)
-    ids = [ad_id for _, ad_id, _ in found[:limit]]
-    loaded = {ad.id: ad for ad in await session.scalars(select(Ad).where(Ad.id.in_(ids)))}
-    return [loaded[ad_id] for ad_id in ids if ad_id in loaded]
+    chosen: ColumnElement[bool] = Ad.id.in_([ad_id for _, ad_id, _ in found[:limit]])
+    if remaining is not None:
+        chosen = or_(chosen, Ad.id.in_(remaining))
+    loaded = select(Ad).where(chosen).order_by(*_NEWEST).limit(limit)
+    return list(await session.scalars(loaded, {"upper": upper}))
 
 
 async def search(
@@ -416,7 +451,10 @@ async def search(
     dialect = dialect_name(session)
     ads: list[Ad] | None = None
     if dialect == "sqlite" and words(filters.text):
-        ads = await _scan_sqlite(session, filters, limit=limit + 1, after=after)
+        if not (filters.category or filters.region or filters.priced):
+            ads = await _newest_sqlite(session, filters, limit=limit + 1, after=after)
+        if ads is None:
+            ads = await _scan_sqlite(session, filters, limit=limit + 1, after=after)
     # With a region or a price range the newest ads matching them are few and scattered (the
     # probe would read a category's whole range to find them); the text index is quicker.
     elif dialect == "postgresql" and words(filters.text) and not (filters.region or filters.priced):
