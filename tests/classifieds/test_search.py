@@ -3,20 +3,24 @@ in step with edits, keyset pages, and only published ads ever shown."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests import factories
 
-from bozor.classifieds import search
+from bozor.classifieds import search, service
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.search import AdFilters, Cursor
-from bozor.db import utcnow
+from bozor.db import dialect_name, utcnow
 from bozor.errors import InvalidInputError
+from bozor.testing import Harness
 from bozor.users.models import User
 
 START = utcnow() - timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # title, description, category, region, price, currency
 ADS: list[tuple[str, str, str, str, int | None, str | None]] = [
@@ -269,3 +273,211 @@ async def test_pages_of_a_text_search_are_stable(db: async_sessionmaker[AsyncSes
         if cursor is None:
             break
     assert seen == [f"Lamp {i}" for i in range(29, 0, -2)]
+
+
+# Uzbek Latin writes oʻ and gʻ with U+02BB; people type ', `, ‘ or ’ instead, or nothing.
+UZBEK = [
+    ("Oʻzbek tili darslari", "Har kuni, Fargʻonada."),
+    ("O'zbekcha lug'at", "Yangi, 2024."),
+    ("O‘zbekiston xaritasi", "Katta, devorga."),
+    ("O`zbek milliy taomlari", "Kitob, rasmli."),
+    ("O’zbek dosti", "Roman, yangi."),
+    ("Ozbek tili kitobi", "Apostrofsiz yozilgan."),
+    ("Rus tili", "Boshqa kitob."),
+]
+
+
+async def test_apostrophe_variants_find_each_other(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db() as session:
+        owner = await _user(session, 503)
+        for i, (title, description) in enumerate(UZBEK):
+            at = START + timedelta(minutes=i)
+            session.add(
+                Ad(
+                    user_id=owner.id,
+                    state=AdState.PUBLISHED,
+                    category="other",
+                    title=title,
+                    description=description,
+                    region="Fergana",
+                    published_at=at,
+                    updated_at=at,
+                )
+            )
+        await session.commit()
+    uzbek = [title for title, _ in UZBEK[:6]][::-1]
+    for typed in ("o'zbek", "o‘zbek", "oʻzbek", "o`zbek", "o’zbek", "oʼzbek", "ozbek", "OʻZBEK"):
+        assert await _titles(db, AdFilters(text=typed)) == uzbek, typed
+    for typed in ("lug'at", "lugʻat", "lug‘a", "lugat"):
+        assert await _titles(db, AdFilters(text=typed)) == ["O'zbekcha lug'at"], typed
+    assert await _titles(db, AdFilters(text="fargʻona o'zbek")) == ["Oʻzbek tili darslari"]
+    assert await _titles(db, AdFilters(text="zbek")) == []  # a word, not its tail
+    # the saved searches' matcher agrees, and "oʻzbek" and "o'zbek" are one saved search
+    for title, description in UZBEK:
+        ad = Ad(state=AdState.PUBLISHED, title=title, description=description, category="x")
+        assert search.matches(AdFilters(text="o‘zbek"), ad) == (title in uzbek)
+    assert search.words("O'zbek gʻisht") == search.words("oʻzbek g`isht") == ["ozbek", "gisht"]
+
+
+async def _walk(db: async_sessionmaker[AsyncSession], filters: AdFilters, limit: int) -> list[int]:
+    """Every page of a search, `limit` a page, through the cursors: the ids in order."""
+    seen: list[int] = []
+    cursor: str | None = None
+    while True:
+        async with db() as session:
+            page = await search.search(session=session, filters=filters, cursor=cursor, limit=limit)
+        seen += [ad.id for ad in page.ads]
+        assert len(page.ads) == limit or page.next_cursor is None
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
+async def _feed_in_step(db: async_sessionmaker[AsyncSession]) -> None:
+    """SQLite: the text index and its feed hold exactly the published ads, each with its
+    filters' columns and a key in its publication millisecond."""
+    async with db() as session:
+        if dialect_name(session) != "sqlite":
+            return
+        feed = (
+            await session.execute(
+                text(
+                    "SELECT ad_id, key, category, region, price, currency "
+                    "FROM classified_ads_fts_feed ORDER BY ad_id"
+                )
+            )
+        ).all()
+        ads = (
+            await session.execute(
+                select(Ad.id, Ad.published_at, Ad.category, Ad.region, Ad.price, Ad.currency)
+                .where(Ad.state == AdState.PUBLISHED)
+                .order_by(Ad.id)
+            )
+        ).all()
+        assert [(r[0], *r[2:]) for r in feed] == [(a[0], *a[2:]) for a in ads]
+        for row, ad in zip(feed, ads, strict=True):
+            millisecond = (ad.published_at - EPOCH) // timedelta(milliseconds=1)
+            assert row.key // search.FEED_SLOTS == millisecond
+        indexed = await session.scalars(text("SELECT rowid FROM classified_ads_fts"))
+        assert sorted(indexed) == sorted(row.key for row in feed)
+        await session.execute(
+            text("INSERT INTO classified_ads_fts(classified_ads_fts) VALUES ('integrity-check')")
+        )
+
+
+@pytest.mark.parametrize("scan_max", [search.SCAN_MAX, 2])
+async def test_text_pages_follow_publication_order_on_every_path(
+    db: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, scan_max: int
+) -> None:
+    """Ads published in the same microsecond, the same millisecond, a millisecond apart and
+    minutes apart, some not published: every text search with any other filters, walked in
+    pages of any size, gives the matches in the order of the plain list (published_at,
+    then id, newest first), each once. With SCAN_MAX 2 the selective searches go through
+    every match at once after their first batch."""
+    monkeypatch.setattr(search, "SCAN_MAX", scan_max)
+    rng = random.Random(11)
+    base = START.replace(microsecond=0)
+    moments = [
+        base + timedelta(microseconds=m)
+        for m in (0, 0, 0, 1, 999, 1000, 1001, 1999, 2000, 5000, 60_000_000, 60_000_000)
+    ]
+    words = ["lamp", "chair", "lampshade", "table", "rare"]
+    async with db() as session:
+        owner = await _user(session, 504)
+        for i in range(90):
+            at = rng.choice(moments) + timedelta(minutes=rng.choice([0, 0, 5, 9]))
+            state = AdState.PUBLISHED if i % 9 else rng.choice([AdState.REVIEW, AdState.SOLD])
+            chosen = rng.sample(words[:4], 2) + (["rare"] if i % 17 == 0 else [])
+            session.add(
+                Ad(
+                    user_id=owner.id,
+                    state=state,
+                    category=rng.choice(["home", "electronics"]),
+                    title=" ".join(chosen).capitalize(),
+                    description=f"Number {i}.",
+                    region=rng.choice(["Fergana", "Фергана", "Tashkent"]),
+                    price=rng.choice([None, 50_000, 500_000]),
+                    currency="UZS",
+                    published_at=at if state != AdState.REVIEW else None,
+                    updated_at=at,
+                )
+            )
+        await session.commit()
+        everything = list(
+            await session.scalars(select(Ad).order_by(Ad.published_at.desc(), Ad.id.desc()))
+        )
+    await _feed_in_step(db)
+    cases = [
+        AdFilters(text="lamp"),
+        AdFilters(text="la"),
+        AdFilters(text="lamp chair"),
+        AdFilters(text="rare"),
+        AdFilters(text="lamp", category="home"),
+        AdFilters(text="chair", region="fergana", price_min=100_000),
+        AdFilters(text="table", category="electronics", region="Tashkent", price_max=600_000),
+    ]
+    for filters in cases:
+        expected = [ad.id for ad in everything if search.matches(filters, ad)]
+        assert expected, filters
+        for limit in (1, 3, 7, 50):
+            assert await _walk(db, filters, limit) == expected, (filters, limit)
+
+
+async def test_the_text_index_follows_each_ads_life(bozor: Harness) -> None:
+    """Through the services: an ad enters the text search when approved, leaves it when
+    withdrawn, sold or sent back to review by an edit, and comes back at the top, with its
+    new text only, when approved again; a repost does not move it, a new publication time
+    does."""
+    alice = await bozor.user("Alice")
+    await bozor.start(alice)
+    lamps = await factories.published(bozor, alice, [f"Lamp {n}" for n in range(5)])
+    [review] = await factories.published(bozor, alice, ["Lamp in review"], approve=False)
+    lamp = AdFilters(text="lamp")
+    assert await _walk(bozor.db, lamp, 2) == lamps[::-1]
+    await _feed_in_step(bozor.db)
+
+    user = await factories.stored_user(bozor, alice)
+    async with bozor.db() as session:
+        await service.withdraw(session=session, ad_id=lamps[1], user=user)
+        await service.mark_sold(session=session, ad_id=lamps[2], user=user)
+        # the oldest is edited: in review again, then approved with its new title
+        edited = factories.ad_draft("Green shade", description="A lampshade, never used.")
+        await service.submit(
+            session=session, settings=bozor.settings, user=user, draft=edited, ad_id=lamps[0]
+        )
+        await session.commit()
+    assert await _walk(bozor.db, lamp, 2) == [lamps[4], lamps[3]]
+    await _feed_in_step(bozor.db)
+    async with bozor.db() as session:
+        for ad_id in (lamps[0], review):
+            await service.decide(
+                session=session,
+                ad_id=ad_id,
+                approve=True,
+                admin_name="Admin",
+                admin_chat_id=None,
+                channel=None,
+            )
+        # a repost changes when it was last posted, not when it was published
+        await session.execute(
+            update(Ad)
+            .where(Ad.id == lamps[3])
+            .values(last_posted_at=utcnow(), repost_count=Ad.repost_count + 1)
+        )
+        await session.commit()
+    assert await _walk(bozor.db, lamp, 1) == [review, lamps[0], lamps[4], lamps[3]]
+    assert await _walk(bozor.db, AdFilters(text="shade"), 1) == [lamps[0]]
+    assert await _walk(bozor.db, AdFilters(text="green"), 1) == [lamps[0]]
+    # Lamp 0's old text is gone from the index (its new description's "lampshade" is a lamp)
+    assert lamps[0] not in await _walk(bozor.db, AdFilters(text="condition"), 1)
+    await _feed_in_step(bozor.db)
+
+    async with bozor.db() as session:  # published again later, and one backdated
+        await session.execute(
+            update(Ad).where(Ad.id == lamps[4]).values(published_at=START - timedelta(days=1))
+        )
+        await session.execute(update(Ad).where(Ad.id == lamps[3]).values(published_at=utcnow()))
+        await session.commit()
+    assert await _walk(bozor.db, lamp, 3) == [lamps[3], review, lamps[0], lamps[4]]
+    assert await _walk(bozor.db, AdFilters(), 3) == [lamps[3], review, lamps[0], lamps[4]]
+    await _feed_in_step(bozor.db)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -166,5 +167,65 @@ async def test_the_features_logs_move_into_the_audit_log_and_back(tmp_path: Path
             assert left.scalar() == 0
             actor = await connection.exec_driver_sql("SELECT actor, detail FROM lottery_audit")
             assert actor.one() == (42, '{"round": 0}')
+    finally:
+        await engine.dispose()
+
+
+async def test_the_ads_text_index_is_rebuilt_in_publication_order_and_back(
+    tmp_path: Path,
+) -> None:
+    """f5b2d8e1c6a9 on SQLite: the published ads already there enter the new text index,
+    keyed by their publication time (two in one millisecond apart), the others do not;
+    the downgrade gives back the index of every ad keyed by its id."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/ads.sqlite3")
+    ads = [  # id, state, published_at, title
+        (1, "published", "2026-12-01 10:00:00.000500", "Oʻzbek lamp"),
+        (2, "published", "2026-12-01 10:00:00.000900", "Old lamp"),
+        (3, "review", None, "Lamp in review"),
+        (4, "published", "2026-11-30 09:00:00.250000", "Chair"),
+    ]
+    try:
+        await migrate.upgrade(engine, "e4c1a7b93d52")
+        async with engine.begin() as connection:
+            await insert_row(connection, "users", id=1, telegram_id=10)
+            for ad_id, state, published_at, title in ads:
+                await insert_row(
+                    connection, "classified_ads", id=ad_id, user_id=1, state=state,
+                    title=title, description="Pick up.", category="home", region="Fergana",
+                    published_at=published_at, findings="[]",
+                )  # fmt: skip
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            feed = await connection.exec_driver_sql(
+                "SELECT ad_id, key FROM classified_ads_fts_feed ORDER BY key DESC"
+            )
+
+            def key(at: str, slot: int = 0) -> int:
+                moment = datetime.fromisoformat(at).replace(tzinfo=UTC)
+                return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+                    milliseconds=1
+                ) * 2**20 + slot
+
+            assert [tuple(row) for row in feed.all()] == [
+                (2, key("2026-12-01 10:00:00", 1)),  # in the millisecond of 1, after it
+                (1, key("2026-12-01 10:00:00")),
+                (4, key("2026-11-30 09:00:00.250")),
+            ]
+            found = await connection.exec_driver_sql(
+                "SELECT f.ad_id FROM classified_ads_fts JOIN classified_ads_fts_feed f "
+                "ON f.key = classified_ads_fts.rowid WHERE classified_ads_fts MATCH '\"ozbek\"*'"
+            )
+            assert found.scalars().all() == [1]
+        await migrate.downgrade(engine, "e4c1a7b93d52")
+        async with engine.connect() as connection:
+            found = await connection.exec_driver_sql(
+                "SELECT rowid FROM classified_ads_fts WHERE classified_ads_fts MATCH 'lamp' "
+                "ORDER BY rowid"
+            )
+            assert found.scalars().all() == [1, 2, 3]
+            tables = await connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'classified_ads_fts_feed'"
+            )
+            assert tables.scalar() == 0
     finally:
         await engine.dispose()
