@@ -1439,17 +1439,17 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description A campaign's slug. */
-                campaign?: string | null;
-                cursor?: number | null;
+                campaign?: string;
+                cursor?: number;
                 limit?: number;
                 /** @description Only this referrer's. */
-                referrer_id?: string | null;
+                referrer_id?: string;
                 /** @description Created at or after (ISO 8601). */
-                since?: string | null;
+                since?: string;
                 /** @description Only referrals in this state. */
-                status?: components["schemas"]["ReferralStatus"] | null;
+                status?: components["schemas"]["ReferralStatus"];
                 /** @description Created before (ISO 8601). */
-                until?: string | null;
+                until?: string;
             };
             header?: never;
             path?: never;
@@ -1517,15 +1517,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description A campaign's slug. */
-                campaign?: string | null;
+                campaign?: string;
                 /** @description Only this referrer's. */
-                referrer_id?: string | null;
+                referrer_id?: string;
                 /** @description Created at or after (ISO 8601). */
-                since?: string | null;
+                since?: string;
                 /** @description Only referrals in this state. */
-                status?: components["schemas"]["ReferralStatus"] | null;
+                status?: components["schemas"]["ReferralStatus"];
                 /** @description Created before (ISO 8601). */
-                until?: string | null;
+                until?: string;
             };
             header?: never;
             path?: never;
@@ -2249,7 +2249,7 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
-                status?: components["schemas"]["DeliveryStatus"] | null;
+                status?: components["schemas"]["DeliveryStatus"];
             };
             header?: never;
             path: {
@@ -2457,7 +2457,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Any unique string (a UUID) per logical request: a retry with the same key gets the first answer again instead of doing the work twice. Kept for 24 hours. */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2634,7 +2634,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Any unique string (a UUID) per logical request: a retry with the same key gets the first answer again instead of doing the work twice. Kept for 24 hours. */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2965,7 +2965,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description Any unique string (a UUID) per logical request: a retry with the same key gets the first answer again instead of doing the work twice. Kept for 24 hours. */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
