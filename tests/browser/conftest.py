@@ -79,7 +79,9 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     reader = asyncio.create_task(drain(process.stdout))
     try:
         waiting = asyncio.create_task(started.wait())
-        await asyncio.wait({waiting, reader}, timeout=90, return_when=asyncio.FIRST_COMPLETED)
+        # The demo prints nothing until it is ready: ~8 s of CPU (aiogram's import alone is 3),
+        # minutes on a machine running several test suites at once.
+        await asyncio.wait({waiting, reader}, timeout=180, return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
         assert started.is_set(), output.decode(errors="replace")
         emulator = f"http://127.0.0.1:{emulator_port}"

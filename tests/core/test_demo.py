@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bozor.demo import DEMO_TOKEN
 from bozor.emulator import EmulatorDriver
 from bozor.testing import free_port
 
 
+@pytest.mark.timeout(360)  # start-up alone is ~8 s of CPU: minutes on a loaded machine
 async def test_demo_answers_as_a_bot_then_stops(tmp_path: Path) -> None:
     emulator_port, http_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
@@ -29,7 +31,7 @@ async def test_demo_answers_as_a_bot_then_stops(tmp_path: Path) -> None:
     try:
         banner = b""
         while b"Press Ctrl+C" not in banner:
-            line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=180)
             assert line, banner.decode()
             banner += line
         assert b"this is a DEMO" in banner and b"BOT_TOKEN" in banner

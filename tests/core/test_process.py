@@ -18,6 +18,7 @@ from bozor.settings import SettingsError
 from bozor.testing import TEST_BOT_TOKEN, bozor_settings, free_port, start_bozor
 
 
+@pytest.mark.timeout(240)  # a whole `bozor run` start-up, on a loaded machine
 async def test_run_serves_then_stops_cleanly_on_sigterm(
     emulator: Emulator, database_url: str, tmp_path: Path
 ) -> None:
@@ -43,7 +44,7 @@ async def test_run_serves_then_stops_cleanly_on_sigterm(
             member = await driver.create_user("Aziz")
             sent = await driver.send_start(member)
             reply = await driver.wait_for_message(
-                member, after_message_id=sent["message_id"], timeout=30
+                member, after_message_id=sent["message_id"], timeout=120
             )
             assert "Welcome" in reply["text"]
         process.send_signal(signal.SIGTERM)
