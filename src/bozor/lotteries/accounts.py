@@ -201,17 +201,12 @@ async def card_overview(*, session: AsyncSession, club_card: str) -> list[Accoun
     of queries however many accounts and wins there are."""
     owned = await accounts_of_card(session=session, club_card=club_card)
     ids = [account.id for account in owned]
-    entries: dict[int, int] = dict(
-        (
-            await session.execute(
-                select(Participation.account_id, func.count())
-                .where(Participation.account_id.in_(ids))
-                .group_by(Participation.account_id)
-            )
-        )
-        .tuples()
-        .all()
+    counted = await session.execute(
+        select(Participation.account_id, func.count())
+        .where(Participation.account_id.in_(ids))
+        .group_by(Participation.account_id)
     )
+    entries: dict[int, int] = {row[0]: row[1] for row in counted}
     won: dict[int, list[AccountWin]] = {account_id: [] for account_id in ids}
     rows = await session.execute(
         select(Win, Lottery.title)
@@ -219,7 +214,7 @@ async def card_overview(*, session: AsyncSession, club_card: str) -> list[Accoun
         .where(Win.account_id.in_(ids))
         .order_by(Win.id)
     )
-    for win, title in rows.tuples():
+    for win, title in rows:
         won[win.account_id].append(AccountWin(win, title))
     return [AccountOverview(a, entries.get(a.id, 0), won[a.id]) for a in owned]
 
