@@ -109,7 +109,7 @@ async def test_admins_are_not_throttled(bozor: Harness) -> None:
 
     async def all_answered() -> bool:
         texts = [m.get("text") or "" for m in await bozor.driver.bot_messages(admin)]
-        return sum(text.startswith("I am ") for text in texts) == 15  # /help's answers
+        return sum(bool(text.startswith("I am ")) for text in texts) == 15  # /help answers
 
     await eventually(all_answered)
     texts = [m.get("text") or "" for m in await bozor.driver.bot_messages(admin)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bozor.classifieds import segments
 from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
-from bozor.settings import Settings
+from bozor.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -30,10 +30,10 @@ def _bot(settings: Settings) -> Router:
     return bot.create_router(settings)
 
 
-def _renderers(_: Settings) -> Mapping[str, Renderer]:
+def _renderers(settings: Settings) -> Mapping[str, Renderer]:
     from bozor.classifieds import bot
 
-    return bot.RENDERERS
+    return bot.create_renderers(settings)
 
 
 def _admin_api() -> APIRouter:
@@ -58,6 +58,16 @@ async def _demo(ctx: DemoContext) -> None:
     from bozor.classifieds import demo
 
     await demo.seed(ctx)
+
+
+def _check_categories(settings: Settings) -> None:
+    """CLASSIFIEDS_CATEGORIES must read (its names too), or Bozor does not start."""
+    from bozor.classifieds import categories
+
+    try:
+        categories.of(settings)
+    except ValueError as exc:
+        raise SettingsError(f"CLASSIFIEDS_CATEGORIES: {exc}") from None
 
 
 def _miniapp(settings: Settings) -> APIRouter:
@@ -91,6 +101,7 @@ FEATURE = Feature(
     demo=_demo,
     locales=resources.files(__package__).joinpath("locales"),
     channels=("classifieds_channel",),
+    check_settings=_check_categories,
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )
