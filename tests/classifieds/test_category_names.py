@@ -197,10 +197,13 @@ async def test_the_picker_and_the_channel_show_the_operators_names(
     assert text.splitlines()[0] == "#Дом_и_сад Дом и сад", text
     assert text.splitlines()[-1] == f"🆔 #объявление{ad_id}", text
 
-    # The Mini App in the viewer's language; its hashtag is the channel's.
+    # The Mini App, in the viewer's language.
     base = f"http://127.0.0.1:{bozor.settings.http_port}"
     async with httpx.AsyncClient(base_url=base) as web:
-        for language, name in (("en", "Home and garden"), ("uz", "Uy va bogʻ")):
+        for language, name, tag in (
+            ("en", "Home and garden", "#ad"),
+            ("uz", "Uy va bogʻ", "#eʼlon"),
+        ):
             headers = as_user(owner, language_code=language)
             listing = await web.get("/app/api/classifieds", headers=headers)
             assert listing.status_code == 200, listing.text
@@ -208,7 +211,7 @@ async def test_the_picker_and_the_channel_show_the_operators_names(
             assert "home_garden ·" not in listing.text
             assert f'value="home_garden">{name}</option>' in listing.text
             page = await web.get(f"/app/api/classifieds/ad/{ad_id}", headers=headers)
-            assert f"{name} · 📍" in page.text and f"#объявление{ad_id}" in page.text
+            assert f"{name} · 📍" in page.text and f"· {tag}{ad_id}</p>" in page.text
 
         # The dashboard, in Russian.
         web.cookies.set("bozor_dashboard_language", "ru")

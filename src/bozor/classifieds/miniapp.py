@@ -115,8 +115,7 @@ def _card(viewer: Viewer, kinds: Categories, ad: Ad, photo_ids: list[int]) -> di
         "price": format_price(t, ad.price, ad.currency),
         "region": ad.region,
         "category": kinds.name(t.language, ad.category),
-        # The hashtag that finds the ad in the channel (in the channel's language).
-        "tag": id_tag(ad.language, ad.id),
+        "tag": id_tag(t.language, ad.id),
         "published_at": ad.published_at,
         "photo": photo_ids[0] if photo_ids else None,
     }
