@@ -104,7 +104,7 @@ def parse(spec: str, languages: tuple[str, ...]) -> tuple[Category, ...]:
         if any(c.slug == slug for c in parsed):
             raise ValueError(f"the category {slug!r} is named twice")
         names: dict[str, str] = {}
-        for piece in (entry["names"] or "").split("|") if entry["names"] is not None else []:
+        for piece in entry["names"].split("|") if entry["names"] is not None else []:
             labelled = _LANGUAGE.fullmatch(piece.strip())
             language, name = (
                 (labelled["language"], labelled["name"].strip())
