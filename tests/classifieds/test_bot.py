@@ -38,7 +38,11 @@ async def test_album_approve_publishes_and_tells_owner_with_link(
     await bozor.start(await bozor.user("Admin 2", user_id=SECOND_ADMIN))
     alice = await bozor.user("Alice", username="alice")
     preview = await fill_dialogue(bozor, alice, photos=[picture(1), picture(2), picture(3)])
-    assert "#electronics" in preview and "7 500 000 UZS" in preview and "+998901234567" in preview
+    assert (
+        "#Electronics Electronics" in preview
+        and "7 500 000 UZS" in preview
+        and "+998901234567" in preview
+    )
     assert await count(bozor, Ad) == 0  # nothing stored before Send
     ad_id = await send_preview(bozor, alice)
 
@@ -56,7 +60,7 @@ async def test_album_approve_publishes_and_tells_owner_with_link(
 
     assert "Approved" in await press(bozor, ADMIN_ID, first, f"ad:ok:{ad_id}:1")
     posts = await bozor.driver.wait_for_messages(channel, 3, timeout=10)
-    assert "iPhone 12" in posts[0]["caption"] and "#electronics" in posts[0]["caption"]
+    assert "iPhone 12" in posts[0]["caption"] and "#Electronics Electronics" in posts[0]["caption"]
     assert len({p["media_group_id"] for p in posts}) == 1
     notice = await bozor.driver.wait_for_message(alice, contains="published in the channel")
     assert f"https://t.me/vodiybozor/{posts[0]['message_id']}" in notice["text"]

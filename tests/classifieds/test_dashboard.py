@@ -100,7 +100,7 @@ async def test_approve_from_the_dashboard_acts_like_the_button(
     alert = await press(bozor, ADMIN_ID, copies[0], f"ad:no:{ad_id}:1")
     assert f"already decided by {BY_KEY}" in alert
     posts = await bozor.driver.wait_for_messages(channel, 2, timeout=10)  # the album
-    assert "iPhone 12" in posts[0]["caption"] and "#electronics" in posts[0]["caption"]
+    assert "iPhone 12" in posts[0]["caption"] and "#Electronics Electronics" in posts[0]["caption"]
     notice = await bozor.driver.wait_for_message(alice, contains="published in the channel")
     assert f"https://t.me/vodiybozor/{posts[0]['message_id']}" in notice["text"]
     # Both admins' review messages now say who decided, and offer no button any more.

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.classifieds.helpers import published
 
-from bozor.classifieds import notify, service
+from bozor.classifieds import categories, notify, service
 from bozor.classifieds.bot import renderers
 from bozor.classifieds.models import Ad, ChannelPost, PostKind
 from bozor.classifieds.settings import ClassifiedsSettings
@@ -70,7 +70,10 @@ async def test_a_review_copy_sent_while_the_ad_is_decided_shows_the_decision(
     _, ad = await submitted(bozor, "Malika", approve=False)
     async with bozor.db() as session:
         review = await renderers.admin_review(
-            session, ADMIN_ID, [{"ad_id": ad.id, "version": ad.version}]
+            session,
+            ADMIN_ID,
+            [{"ad_id": ad.id, "version": ad.version}],
+            kinds=categories.of(bozor.settings),
         )
     assert review is not None and review.on_sent is not None
     on_sent = review.on_sent

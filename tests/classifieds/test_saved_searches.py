@@ -113,7 +113,7 @@ async def test_approval_alerts_matching_subscribers_once_and_one_tap_unsubscribe
     # "Show the ad" sends the card with "Contact the seller"
     await press(bozor, bob, alert, f"ad:v:{ad_id}")
     card = await bozor.driver.wait_for_message(
-        bob, contains="#ad", after_message_id=alert["message_id"]
+        bob, contains=f"#объявление{ad_id}", after_message_id=alert["message_id"]
     )
     card_buttons = [b for row in card["reply_markup"]["inline_keyboard"] for b in row]
     assert card_buttons[0]["callback_data"] == f"cm:n:{ad_id}"

@@ -5,7 +5,9 @@ inline button it is shown, and keeps every text, button label and toast. `proble
 lists what is wrong with them:
 
 - a raw translation key (`shop.status.paid`), an unformatted `{placeholder}`, an enum's name
-  (`REFUND_DUE`), a raw status word (`(delivered)`, or any in a Russian/Uzbek chat), `None`;
+  (`REFUND_DUE`), a raw status word (`(delivered)`, or any in a Russian/Uzbek chat), `None`,
+  a stored field's name (`seed_hash=…`), a program's name for a thing in a Russian/Uzbek chat
+  (`club_card`);
 - English in a Russian or Uzbek chat: a line, button or toast that is an English catalogue text
   whose translation in the chat's language differs (so proper names, codes and texts that are
   the same in every language never count);
@@ -45,6 +47,10 @@ WORD = re.compile(r"[A-Za-z_]+")
 # Where a line joins texts: "Category: Electronics", "#3 · Sofa — 100 000", "#home Home".
 SEPARATORS = re.compile(r"\s+[—·|]\s+|:\s+|#\w+\s+|[()«»“”]")
 COMMAND = re.compile(r"(?<![\w/])/[a-z_]{2,}\b")
+# A stored field shown as it is stored: `seed_hash=…`, `places=2` (a link's `?start=` is no text).
+FIELD = re.compile(r"(?<![\w/?&.#@-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*=(?!=)")
+# A program's name for a thing (`club_card`, `external_value`) in a Russian or Uzbek text.
+IDENTIFIER = re.compile(r"(?<![\w/?&.#@<'=-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w>/.'-])")
 # Entities whose text is a code, a link or a name, never a translated text.
 VERBATIM = {"code", "pre", "url", "text_link", "mention", "bot_command", "email", "phone_number"}
 
@@ -174,6 +180,7 @@ def leftovers(text: str, language: str) -> list[str]:
     found += [f"enum name {w}" for w in sorted(words & enum_names())]
     if "None" in words:
         found.append("None")
+    found += [f"field name {m}" for m in FIELD.findall(text)]
     for line in text.splitlines():
         bare = line.strip()
         if COMMAND.search(bare):
@@ -184,6 +191,11 @@ def leftovers(text: str, language: str) -> list[str]:
             found += [
                 f"status word {w!r}"
                 for w in sorted(set(re.findall(r"\b[a-z_]+\b", bare)) & status_words())
+            ]
+            found += [
+                f"identifier {w!r}"
+                for w in sorted(set(IDENTIFIER.findall(bare)) - status_words())
+                if f"{w}=" not in bare  # reported as a field name
             ]
         else:
             found += [
@@ -263,7 +275,14 @@ class Visit:
             return label in await self.menu()
 
         await eventually(shown, timeout=ANSWER_TIMEOUT)
-        sent = await self.driver.press_reply_button(self.user, label)
+        try:
+            sent = await self.driver.press_reply_button(self.user, label)
+        except EmulatorError as exc:
+            # A message that came meanwhile (a notification) brought another keyboard: the
+            # button is gone, as a person would find it.
+            if exc.status == 404:
+                return []
+            raise
         return await self._answers(sent["message_id"], f"after the menu button {label!r}")
 
     async def menu(self) -> list[str]:

@@ -24,7 +24,20 @@ def test_raw_keys_placeholders_enum_names_and_none_are_found() -> None:
     ]
     assert leftovers("Hello, {name}!", "en") == ["placeholder {name}"]
     assert leftovers("Order: REFUND_DUE", "en") == ["enum name REFUND_DUE"]
-    assert leftovers("club_card=None", "en") == ["None"]
+    assert leftovers("club_card=None", "en") == ["None", "field name club_card="]
+
+
+def test_stored_field_names_and_identifiers_are_found() -> None:
+    line = "2026-12-06 21:58 UTC #1 розыгрыш создан (seed_hash=f09b, places=2)"
+    assert leftovers(line, "ru") == ["field name seed_hash=", "field name places="]
+    assert leftovers("Счёт добавлен (club_card: —)", "ru") == ["identifier 'club_card'"]
+    # Links, usernames, hashtags, commands' arguments and English texts are left alone.
+    for text in (
+        "https://t.me/bozor_bot?start=ref_abc",
+        "@seller_ru, #Home_and_garden",
+        "Формат: /list_accounts <telegram_id>",
+    ):
+        assert leftovers(text, "ru") == [], text
 
 
 def test_raw_status_words_are_found() -> None:

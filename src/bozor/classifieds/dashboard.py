@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import service
+from bozor.classifieds import categories, service
 from bozor.classifieds.bot.texts_and_keyboards import reason_text
 from bozor.classifieds.dashboard_views import (
     AD_COLUMNS,
@@ -93,7 +93,7 @@ def create_router() -> APIRouter:
                 request,
                 "classifieds/queue.html",
                 admin=admin,
-                cards=await cards(session, t, waiting),
+                cards=await cards(session, t, waiting, categories.of(runtime_of(request).settings)),
                 counts=await service.counts(session=session),
                 notice=await notice(session, t, done),
                 reasons=service.REJECT_REASONS,
@@ -171,7 +171,9 @@ def create_router() -> APIRouter:
                 request,
                 "classifieds/ad.html",
                 admin=admin,
-                card=(await cards(session, t, [found]))[0],
+                card=(
+                    await cards(session, t, [found], categories.of(runtime_of(request).settings))
+                )[0],
                 reason=reason_text(t, found.reject_reason),
                 posts=[post_row(p) for p in posts],
                 decisions=[decision_row(t, d) for d in decisions],

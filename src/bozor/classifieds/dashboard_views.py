@@ -22,9 +22,10 @@ from bozor.classifieds.bot.texts_and_keyboards import (
     status_text,
     who,
 )
+from bozor.classifieds.categories import Categories
 from bozor.classifieds.models import Ad, Ban, ChannelPost
 from bozor.classifieds.service import latest_url
-from bozor.classifieds.texts import category_name, contact, format_price
+from bozor.classifieds.texts import contact, format_price
 from bozor.i18n import Translator
 from bozor.users import service as users_service
 from bozor.users.models import User
@@ -70,7 +71,9 @@ def _query_of(owner: User | None) -> str | None:
     return f"@{owner.username}" if owner.username else None
 
 
-async def cards(session: AsyncSession, t: Translator, ads: list[Ad]) -> list[AdCard]:
+async def cards(
+    session: AsyncSession, t: Translator, ads: list[Ad], kinds: Categories
+) -> list[AdCard]:
     photos = await service.photos_of(session=session, ad_ids=[a.id for a in ads])
     made = []
     for ad in ads:
@@ -86,7 +89,7 @@ async def cards(session: AsyncSession, t: Translator, ads: list[Ad]) -> list[AdC
                 photo_ids=kept,
                 missing_photos=len(photos[ad.id]) - len(kept),
                 findings=finding_lines(t, ad.findings),
-                category=category_name(t, ad.category),
+                category=kinds.name(t.language, ad.category),
                 price=format_price(t, ad.price, ad.currency),
                 contact=contact(ad) or "—",
                 status=status_text(t, ad, url),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bozor.classifieds import segments
 from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.featurekit import Command, DemoContext, Feature, Job, Renderer, Section
-from bozor.settings import Settings
+from bozor.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,7 +34,7 @@ def _bot(settings: Settings) -> Router:
 def _renderers(settings: Settings) -> Mapping[str, Renderer]:
     from bozor.classifieds import bot
 
-    return bot.outbox_renderers(settings)
+    return bot.create_renderers(settings)
 
 
 def _admin_api() -> APIRouter:
@@ -59,6 +59,16 @@ async def _demo(ctx: DemoContext) -> None:
     from bozor.classifieds import demo
 
     await demo.seed(ctx)
+
+
+def _check_categories(settings: Settings) -> None:
+    """CLASSIFIEDS_CATEGORIES must read (its names too), or Bozor does not start."""
+    from bozor.classifieds import categories
+
+    try:
+        categories.of(settings)
+    except ValueError as exc:
+        raise SettingsError(f"CLASSIFIEDS_CATEGORIES: {exc}") from None
 
 
 def _miniapp(settings: Settings) -> APIRouter:
@@ -94,6 +104,7 @@ FEATURE = Feature(
     locales=resources.files(__package__).joinpath("locales"),
     settings=ClassifiedsSettings,
     channels=("channel",),
+    check_settings=_check_categories,
     miniapp=_miniapp,
     miniapp_templates=resources.files(__package__).joinpath("miniapp_templates"),
 )

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
-from bozor.classifieds import contact, saved_searches, search
+from bozor.classifieds import categories, contact, saved_searches, search
 from bozor.classifieds import service as ads_service
 from bozor.classifieds.bot.texts_and_keyboards import status_text
+from bozor.classifieds.categories import Categories
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.photos import CONTENT_TYPE
 from bozor.classifieds.search import AdFilters
@@ -26,8 +27,8 @@ from bozor.classifieds.search_models import SavedSearch
 from bozor.classifieds.search_renderers import describe
 from bozor.classifieds.service import latest_url
 from bozor.classifieds.settings import ClassifiedsSettings
-from bozor.classifieds.texts import categories, category_name, format_price
 from bozor.classifieds.texts import contact as contact_text
+from bozor.classifieds.texts import format_price, id_tag
 from bozor.errors import DomainError, InvalidInputError, NotFoundError
 from bozor.media.storage import create_storage
 from bozor.miniapp.web import (
@@ -107,14 +108,15 @@ def _form_of(saved: SavedSearch) -> FilterForm:
     )
 
 
-def _card(viewer: Viewer, ad: Ad, photo_ids: list[int]) -> dict[str, Any]:
+def _card(viewer: Viewer, kinds: Categories, ad: Ad, photo_ids: list[int]) -> dict[str, Any]:
     t = viewer.t
     return {
         "id": ad.id,
         "title": ad.title,
         "price": format_price(t, ad.price, ad.currency),
         "region": ad.region,
-        "category": category_name(t, ad.category),
+        "category": kinds.name(t.language, ad.category),
+        "tag": id_tag(t.language, ad.id),
         "published_at": ad.published_at,
         "photo": photo_ids[0] if photo_ids else None,
     }
@@ -123,13 +125,13 @@ def _card(viewer: Viewer, ad: Ad, photo_ids: list[int]) -> dict[str, Any]:
 def create_miniapp_router(settings: Settings) -> APIRouter:
     router = view_router("/classifieds")
     storage = create_storage(settings)
-    slugs = [c.slug for c in categories(ClassifiedsSettings.of(settings).categories)]
+    kinds = categories.of(settings)
     limit = ClassifiedsSettings.of(settings).saved_searches
 
     def choices(viewer: Viewer) -> dict[str, Any]:
         t = viewer.t
         return {
-            "categories": [(slug, category_name(t, slug)) for slug in slugs],
+            "categories": [(slug, kinds.name(t.language, slug)) for slug in kinds.slugs],
             "regions": t("ads.regions").split("|"),
             "currencies": CURRENCIES,
         }
@@ -165,7 +167,8 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             back="/",
             form=form,
             ads=[
-                _card(viewer, ad, [p.id for p in photos[ad.id] if p.storage_key]) for ad in page.ads
+                _card(viewer, kinds, ad, [p.id for p in photos[ad.id] if p.storage_key])
+                for ad in page.ads
             ],
             more=more,
             error=error,
@@ -205,7 +208,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             ad=ad,
             own=own,
             ad_status=status_text(viewer.t, ad, url) if own else None,
-            card=_card(viewer, ad, []),
+            card=_card(viewer, kinds, ad, []),
             photos=[p.id for p in photos if p.storage_key],
             contact=contact_text(ad),
             can_contact=ad.state == AdState.PUBLISHED and not own,
@@ -227,7 +230,9 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         rows = []
         for ad in own:
             url = await latest_url(session=session, ad_id=ad.id)
-            rows.append({"card": _card(viewer, ad, []), "status": status_text(viewer.t, ad, url)})
+            rows.append(
+                {"card": _card(viewer, kinds, ad, []), "status": status_text(viewer.t, ad, url)}
+            )
         return render(
             viewer,
             "classifieds/mine.html",
@@ -252,7 +257,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             path="/classifieds/saved",
             back="/classifieds",
             saved=[
-                {"id": s.id, "text": describe(viewer.t, s), "query": _form_of(s).query()}
+                {"id": s.id, "text": describe(viewer.t, s, kinds), "query": _form_of(s).query()}
                 for s in found
             ],
             limit=limit,

@@ -14,10 +14,10 @@ from difflib import SequenceMatcher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.classifieds import categories
 from bozor.classifieds.models import Ad, AdPhoto
 from bozor.classifieds.schemas import AdDraft, Finding
 from bozor.classifieds.settings import ClassifiedsSettings
-from bozor.classifieds.texts import categories
 from bozor.db import utcnow
 from bozor.media.imagehash import distance
 from bozor.settings import Settings
@@ -87,9 +87,7 @@ async def screen(
         findings.append(Finding(code="ads.finding.words", params={"words": ", ".join(words)}))
 
     if draft.price is not None:
-        usual = {c.slug: c for c in categories(ClassifiedsSettings.of(settings).categories)}.get(
-            draft.category
-        )
+        usual = categories.of(settings).get(draft.category)
         in_uzs = draft.price * (USD_IN_UZS if draft.currency == "USD" else 1)
         has_range = usual is not None and (usual.usual_min or usual.usual_max)
         if (

@@ -16,7 +16,7 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import contact, saved_searches
+from bozor.classifieds import categories, contact, saved_searches
 from bozor.classifieds import service as ads_service
 from bozor.classifieds.models import AdState
 from bozor.classifieds.search_renderers import REPLY, SHOW_AD, UNSUBSCRIBE, describe
@@ -156,7 +156,7 @@ async def not_text(message: Message, t: Translator) -> SendMessage:
 
 
 async def show_ad(
-    query: CallbackQuery, session: AsyncSession, t: Translator
+    query: CallbackQuery, session: AsyncSession, t: Translator, settings: Settings
 ) -> SendMessage | SendPhoto:
     """The ad's card in the chat, with "Contact the seller" while it is published."""
     ad = await ads_service.get(session=session, ad_id=int((query.data or "").removeprefix(SHOW_AD)))
@@ -173,7 +173,7 @@ async def show_ad(
             ]
         ]
     )
-    text = caption(t, ad)
+    text = caption(t, ad, categories.of(settings))
     photos = await ads_service.photos(session=session, ad_id=ad.id)
     if photos and len(text) <= 1024:
         return SendPhoto(
@@ -183,7 +183,7 @@ async def show_ad(
 
 
 async def unsubscribe(
-    query: CallbackQuery, session: AsyncSession, user: User, t: Translator
+    query: CallbackQuery, session: AsyncSession, user: User, t: Translator, settings: Settings
 ) -> AnswerCallbackQuery:
     """One tap under an alert deletes its saved search; the button goes from the message."""
     saved_id = int((query.data or "").removeprefix(UNSUBSCRIBE))
@@ -194,7 +194,7 @@ async def unsubscribe(
     except saved_searches.SavedSearchNotFoundError:
         answer = t("adsearch.unsubscribed_already")
     else:
-        answer = t("adsearch.unsubscribed", search=describe(t, saved))
+        answer = t("adsearch.unsubscribed", search=describe(t, saved, categories.of(settings)))
         await saved_searches.remove(session=session, user_id=user.id, saved_search_id=saved_id)
         await session.commit()  # before the member is told
     message = query.message

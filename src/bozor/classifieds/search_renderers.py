@@ -3,17 +3,19 @@ saved search reads."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bozor.classifieds.categories import Categories
 from bozor.classifieds.contact import CONTACT_MESSAGE
 from bozor.classifieds.models import Ad, AdState, ChannelPost
 from bozor.classifieds.saved_searches import SEARCH_ALERT
 from bozor.classifieds.search_models import ContactMessage, ContactThread, SavedSearch
-from bozor.classifieds.texts import category_name, format_price
+from bozor.classifieds.texts import format_price
 from bozor.i18n import Translator
 from bozor.miniapp.buttons import open_app_button
 from bozor.outbox.worker import Outgoing, Renderer
@@ -27,11 +29,11 @@ SHOW_AD = "ad:v:"  # + ad id
 REPLY = "cm:r:"  # + thread id
 
 
-def describe(t: Translator, saved: SavedSearch) -> str:
+def describe(t: Translator, saved: SavedSearch, kinds: Categories) -> str:
     """A saved search in a few words: "Electronics · Fergana · up to 1 000 000 UZS · iphone"."""
     parts = []
     if saved.category:
-        parts.append(category_name(t, saved.category))
+        parts.append(kinds.name(t.language, saved.category))
     if saved.region:
         parts.append(saved.region)
     low, high = saved.price_min, saved.price_max
@@ -62,7 +64,12 @@ def _button(text: str, **kwargs: Any) -> list[InlineKeyboardButton]:
 
 
 async def search_alert(
-    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]], settings: Settings
+    session: AsyncSession,
+    chat_id: int,
+    batch: list[dict[str, Any]],
+    *,
+    settings: Settings,
+    kinds: Categories,
 ) -> Outgoing | None:
     """The alert that a new ad matches a saved search, with the ad (in the chat, in the
     channel and, when it is set up, in the Mini App) and a one-tap unsubscribe. Not sent if
@@ -89,7 +96,7 @@ async def search_alert(
     rows.append(_button(t("adsearch.alert_unsubscribe"), callback_data=f"{UNSUBSCRIBE}{saved.id}"))
     text = t(
         "adsearch.alert",
-        search=describe(t, saved),
+        search=describe(t, saved, kinds),
         title=ad.title,
         price=format_price(t, ad.price, ad.currency),
         region=ad.region,
@@ -127,10 +134,8 @@ async def contact_message(
     return Outgoing(text, markup)
 
 
-def renderers(settings: Settings) -> dict[str, Renderer]:
-    async def alert(
-        session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
-    ) -> Outgoing | None:
-        return await search_alert(session, chat_id, batch, settings)
-
-    return {SEARCH_ALERT: alert, CONTACT_MESSAGE: contact_message}
+def create_renderers(settings: Settings, kinds: Categories) -> dict[str, Renderer]:
+    return {
+        SEARCH_ALERT: partial(search_alert, settings=settings, kinds=kinds),
+        CONTACT_MESSAGE: contact_message,
+    }

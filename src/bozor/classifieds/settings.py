@@ -26,7 +26,7 @@ class ClassifiedsSettings(FeatureSettings):
     categories: str = (
         "electronics:1:1000000000,vehicles:1:5000000000,realty:1:50000000000,"
         "clothes:1:50000000,home:1:200000000,jobs:0:100000000,services:0:100000000,other:0:0"
-    )  # slug:usual minimum:usual maximum (in UZS-equivalent units; 0:0 = no range)
+    )  # slug[:usual min:usual max][:names] in so'm, 0:0 = no range (README, Configuration)
     banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
     daily_limit: int = Field(default=5, ge=1)  # more ads a day are flagged
     saved_searches: int = Field(default=10, ge=1, le=100)  # per user
@@ -40,9 +40,13 @@ class ClassifiedsSettings(FeatureSettings):
     @field_validator("categories")
     @classmethod
     def _categories_shape(cls, value: str) -> str:
-        part = r"\s*[a-z][a-z0-9_]{0,30}:\d{1,15}:\d{1,15}\s*"
+        # The shape only; categories.py reads the names.
+        part = r"\s*[a-z][a-z0-9_]{0,30}(:\d{1,15}:\d{1,15})?(:[^,]*)?\s*"
         if not re.fullmatch(rf"{part}(,{part})*", value):
-            raise ValueError("slug:min:max, comma-separated (e.g. electronics:1:1000000,other:0:0)")
+            raise ValueError(
+                "slug[:min:max][:names], comma-separated "
+                "(e.g. electronics:1:1000000,home_garden:0:0:Home and garden|ru=Дом и сад)"
+            )
         return value
 
     @field_validator("channel")

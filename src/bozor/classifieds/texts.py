@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
+from bozor.classifieds.categories import Categories
 from bozor.classifieds.models import Ad
-from bozor.i18n import Translator, catalogue
+from bozor.i18n import LANGUAGES, Translator
 
 STAMPS = ("sold", "withdrawn", "outdated")
-
-
-@dataclass(frozen=True, slots=True)
-class Category:
-    slug: str
-    usual_min: int  # in UZS; 0 and 0: no usual range
-    usual_max: int
-
-
-@cache
-def categories(spec: str) -> tuple[Category, ...]:
-    """CLASSIFIEDS_CATEGORIES parsed: `slug:min:max,...`."""
-    parsed = []
-    for part in spec.split(","):
-        slug, low, high = (piece.strip() for piece in part.split(":"))
-        parsed.append(Category(slug, int(low), int(high)))
-    return tuple(parsed)
-
-
-def category_name(t: Translator, slug: str) -> str:
-    key = f"ads.category.{slug}"
-    return t(key) if key in catalogue(t.language) else slug.replace("_", " ").capitalize()
 
 
 def format_price(t: Translator, price: int | None, currency: str | None) -> str:
@@ -75,14 +53,31 @@ def parse_price(text: str) -> tuple[int, str] | None:
     return int(digits), currency
 
 
+def id_tag(language: str, ad_id: int) -> str:
+    """An ad's hashtag in the channel's language: `#ad12`, `#объявление12`, `#eʼlon12`."""
+    return f"#{Translator(language)('ads.id_tag')}{ad_id}"
+
+
+@cache
+def _id_prefixes() -> tuple[str, ...]:
+    """What may stand before an ad's number: its hashtag's word in every language, also
+    typed with a plain apostrophe or none (`eʼlon`, `e'lon`, `elon`), longest first."""
+    found = {"ad"}
+    for language in LANGUAGES:
+        word = Translator(language)("ads.id_tag").casefold()
+        found |= {word, re.sub(r"[ʼʻ’]", "'", word), re.sub(r"[ʼʻ’']", "", word)}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
 def ad_number(text: str | None) -> int | None:
-    """An ad's id as admins write it: `123`, `#123`, `ad123` or `#ad123` (None otherwise)."""
-    text = (text or "").strip().removeprefix("#").removeprefix("ad")
+    """An ad's id as admins write it: `123`, `#123`, `ad123`, `#ad123`, or with the hashtag
+    word of another language (`#объявление123`) (None otherwise)."""
+    text = (text or "").strip().removeprefix("#").casefold()
+    for prefix in _id_prefixes():
+        if text.startswith(prefix):
+            text = text.removeprefix(prefix)
+            break
     return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
-
-
-def hashtag(slug: str) -> str:
-    return "#" + re.sub(r"\W", "_", slug)
 
 
 def contact(ad: Ad) -> str:
@@ -94,13 +89,14 @@ def contact(ad: Ad) -> str:
     )
 
 
-def caption(t: Translator, ad: Ad, *, stamp: str | None = None) -> str:
-    """The ad as the channel shows it (and as the preview shows it to its author)."""
+def caption(t: Translator, ad: Ad, kinds: Categories, *, stamp: str | None = None) -> str:
+    """The ad as the channel shows it (and as the preview shows it to its author), in `t`'s
+    language, hashtags included."""
     lines = []
     if stamp:
         lines.append(t(f"ads.stamp.{stamp}"))
     lines += [
-        f"{hashtag(ad.category)} {category_name(t, ad.category)}",
+        f"{kinds.hashtag(t.language, ad.category)} {kinds.name(t.language, ad.category)}",
         "",
         f"📌 {ad.title}",
         "",
@@ -111,7 +107,7 @@ def caption(t: Translator, ad: Ad, *, stamp: str | None = None) -> str:
         f"📞 {contact(ad)}",
     ]
     if ad.id is not None:
-        lines.append(f"🆔 #ad{ad.id}")
+        lines.append(f"🆔 {id_tag(t.language, ad.id)}")
     return "\n".join(lines)
 
 

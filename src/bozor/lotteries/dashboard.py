@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor import localtime
-from bozor.audit.render import action_label, readable
+from bozor.audit.render import action_label
 from bozor.dashboard.web import AdminDep, csv_response, language_of, render, runtime_of
 from bozor.db import utcnow
 from bozor.featurekit import Figure, Section
 from bozor.i18n import Translator
 from bozor.lotteries import audit, draws, reports, service, wins
 from bozor.lotteries.models import Lottery, LotteryState, Participation, Win, WinStatus
+from bozor.lotteries.texts import audit_detail
 
 LIST_COLUMNS = ["id", "title", "state", "participants", "draw_at", "drawn_at", "seed_hash"]
 WINNER_COLUMNS = [
@@ -97,7 +98,11 @@ def create_router() -> APIRouter:
                     localtime.show(e.created_at, seconds=True),
                     action_label(t, e.action),
                     e.actor if e.actor is not None else t("dashboard.lotteries.system"),
-                    readable({**e.detail, "win_id": e.win_id}),
+                    audit_detail(
+                        t,
+                        {**e.detail, **({"win_id": e.win_id} if e.win_id else {})},
+                        hide=frozenset(),
+                    ),
                 )
                 for e in data["audit"]
             ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,3 +100,31 @@ def owner_suffix(place: wins.PlaceState) -> str:
     if place.owner_telegram_id is None:
         return ""  # no registered owner: announced by the account number alone
     return f" — {'@' + place.owner_username if place.owner_username else place.owner_name}"
+
+
+# The seed is kept for the verification page and `bozor lottery verify`, not shown in chat.
+AUDIT_UNSHOWN = frozenset({"seed"})
+
+
+def audit_detail(
+    t: Translator, detail: dict[str, Any], *, hide: frozenset[str] = AUDIT_UNSHOWN
+) -> str:
+    """An audit entry's details as people read them: "places: 2, club card: —", each name
+    translated (`lottery_audit.detail.<name>`), a reason (an error's code) as its text."""
+    parts = []
+    for name, value in detail.items():
+        if name in hide:
+            continue
+        key = f"lottery_audit.detail.{name}"
+        label = t(key) if t(key) != key else name.replace("_", " ")
+        if value is None or value == "":
+            shown = "—"
+        elif name == "via":
+            shown = t(f"lottery_audit.via.{value}")
+        elif name == "reason":
+            text = t(str(value))
+            shown = str(value) if "{" in text else text
+        else:
+            shown = str(value)
+        parts.append(f"{label}: {shown}")
+    return ", ".join(parts)

@@ -3,6 +3,6 @@ dialogue.py), the admins' review (admin.py), the texts and keyboards both render
 (texts_and_keyboards.py) and the outbox's renderers (renderers.py)."""
 
 from bozor.classifieds.bot.member import create_router
-from bozor.classifieds.bot.renderers import outbox_renderers
+from bozor.classifieds.bot.renderers import create_renderers
 
-__all__ = ["create_router", "outbox_renderers"]
+__all__ = ["create_renderers", "create_router"]

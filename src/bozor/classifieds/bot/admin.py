@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.types import User as TelegramUser
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import service
+from bozor.classifieds import categories, service
 from bozor.classifieds.bot.texts_and_keyboards import (
     decided_text,
     reasons_keyboard,
@@ -49,8 +49,10 @@ def _message(query: CallbackQuery) -> Message:
     return query.message
 
 
-def _decided_view(t: Translator, ad: Ad, owner: User | None, version: int) -> str:
-    return decided_text(t, Translator(ad.language), ad, owner, version)
+def _decided_view(
+    t: Translator, ad: Ad, owner: User | None, version: int, settings: Settings
+) -> str:
+    return decided_text(t, ad, owner, version, categories.of(settings))
 
 
 async def review_button(
@@ -65,7 +67,7 @@ async def review_button(
     message = _message(query)
     ad = await service.get(session=session, ad_id=ad_id)
     if ad.state != AdState.REVIEW or ad.version != version:
-        await _refuse(query, session, t, ad, version)
+        await _refuse(query, session, t, ad, version, settings)
         return
     if action == "no":
         await query.answer()
@@ -97,15 +99,21 @@ async def review_button(
     except AlreadyDecidedError:
         await session.rollback()
         ad = await service.get(session=session, ad_id=ad_id)
-        await _refuse(query, session, t, ad, version)
+        await _refuse(query, session, t, ad, version, settings)
         return
     await session.commit()
     await query.answer(t("ads.approved_toast" if decided.approved else "ads.rejected_toast"))
-    await message.edit_text(_decided_view(t, decided.ad, decided.owner, version), reply_markup=None)
+    text = _decided_view(t, decided.ad, decided.owner, version, settings)
+    await message.edit_text(text, reply_markup=None)
 
 
 async def _refuse(
-    query: CallbackQuery, session: AsyncSession, t: Translator, ad: Ad, version: int
+    query: CallbackQuery,
+    session: AsyncSession,
+    t: Translator,
+    ad: Ad,
+    version: int,
+    settings: Settings,
 ) -> None:
     """A decision came second (or on an older version): say who decided, show it."""
     await query.answer(refusal(t, ad, version), show_alert=True)
@@ -119,7 +127,7 @@ async def _refuse(
     ):
         return  # the outbox edits this copy (one edit, not two: no "message is not modified")
     owner = await users_service.get_by_id(session=session, user_id=ad.user_id)
-    text = _decided_view(t, ad, owner, version)
+    text = _decided_view(t, ad, owner, version, settings)
     if message.text != text:
         await message.edit_text(text, reply_markup=None)
 
@@ -167,7 +175,11 @@ async def show_queue(message: Message, session: AsyncSession, t: Translator) -> 
 
 
 async def show_ad(
-    message: Message, command: CommandObject, session: AsyncSession, t: Translator
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    t: Translator,
+    settings: Settings,
 ) -> None:
     ad_id = ad_number(command.args)
     if ad_id is None:
@@ -182,11 +194,11 @@ async def show_ad(
         await message.answer_photo(photos[0].file_id)
     if ad.state == AdState.REVIEW:
         await message.answer(
-            review_text(t, Translator(ad.language), ad, owner),
+            review_text(t, ad, owner, categories.of(settings)),
             reply_markup=review_keyboard(t, ad.id, ad.version),
         )
         return
-    text = _decided_view(t, ad, owner, ad.version)
+    text = _decided_view(t, ad, owner, ad.version, settings)
     await message.answer(f"{text}\n{status_text(t, ad, found.url)}")
 
 

@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bozor.bot.keyboards import main_menu
-from bozor.classifieds import service
+from bozor.classifieds import categories, service
 from bozor.classifieds.models import Ad
 from bozor.classifieds.photos import keep as keep_photo
 from bozor.classifieds.schemas import (
@@ -44,8 +44,7 @@ from bozor.classifieds.schemas import (
     AdDraft,
     PhotoIn,
 )
-from bozor.classifieds.settings import ClassifiedsSettings
-from bozor.classifieds.texts import caption, categories, category_name, parse_price
+from bozor.classifieds.texts import caption, parse_price
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage
 from bozor.settings import Settings
@@ -129,10 +128,9 @@ async def ask(
     """Ask the question of a step (with its buttons)."""
     if step == "category":
         builder = InlineKeyboardBuilder()
-        for category in categories(ClassifiedsSettings.of(settings).categories):
-            builder.button(
-                text=category_name(t, category.slug), callback_data=f"adc:{category.slug}"
-            )
+        kinds = categories.of(settings)
+        for slug in kinds.slugs:
+            builder.button(text=kinds.name(t.language, slug), callback_data=f"adc:{slug}")
         builder.adjust(2)
         await message.answer(t("ads.ask_category"), reply_markup=_keyboard([_cancel_row(t)]))
         await message.answer(t("ads.pick_category"), reply_markup=builder.as_markup())
@@ -223,7 +221,11 @@ async def show_preview(
     await state.set_state(AdForm.preview)
     await state.update_data(back=False)
     data = await state.get_data()
-    text = caption(Translator(settings.default_language), draft_ad(data, settings.default_language))
+    text = caption(
+        Translator(settings.default_language),
+        draft_ad(data, settings.default_language),
+        categories.of(settings),
+    )
     photos = [str(p["file_id"]) for p in data.get("photos", [])]
     # The main menu comes back here: leaving the preview for another feature is fine, and
     # "Post an ad" offers to continue this one.

@@ -14,15 +14,13 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import search_bot, service
+from bozor.classifieds import categories, search_bot, service
 from bozor.classifieds.bot import admin, dialogue
 from bozor.classifieds.bot.dialogue import STATE_OF, STEPS, AdForm, ChatLocks
 from bozor.classifieds.bot.texts_and_keyboards import status_text
 from bozor.classifieds.exceptions import BannedError, NotYourAdError, WrongStateError
 from bozor.classifieds.models import OPEN_STATES, AdState
 from bozor.classifieds.schemas import DESCRIPTION_MAX, MAX_PHOTOS, TITLE_MAX
-from bozor.classifieds.settings import ClassifiedsSettings
-from bozor.classifieds.texts import categories, category_name
 from bozor.i18n import Translator, all_translations
 from bozor.media.storage import MediaStorage, create_storage
 from bozor.settings import Settings
@@ -122,15 +120,15 @@ async def pick_category(
     query: CallbackQuery, state: FSMContext, t: Translator, settings: Settings, user: User
 ) -> None:
     slug = (query.data or "").removeprefix("adc:")
-    known = {c.slug for c in categories(ClassifiedsSettings.of(settings).categories)}
-    if await state.get_state() != AdForm.category.state or slug not in known:
+    kinds = categories.of(settings)
+    if await state.get_state() != AdForm.category.state or slug not in kinds.slugs:
         await query.answer(t("ads.step_over"), show_alert=True)
         return
     await query.answer()
     await state.update_data(category=slug)
     message = _message(query)
     await message.edit_text(
-        t("ads.category_chosen", name=category_name(t, slug)), reply_markup=None
+        t("ads.category_chosen", name=kinds.name(t.language, slug)), reply_markup=None
     )
     await dialogue.go_on("category", message, state, t, settings, user)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, Message
@@ -9,15 +10,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.classifieds import notify, search_renderers, service
+from bozor.classifieds import categories, notify, search_renderers, service
 from bozor.classifieds.bot.texts_and_keyboards import (
     decided_text,
     reason_text,
     review_keyboard,
     review_text,
 )
+from bozor.classifieds.categories import Categories
 from bozor.classifieds.models import Ad, AdminCopy, AdState, ChannelPost, PostKind
-from bozor.classifieds.texts import caption, post_url
+from bozor.classifieds.texts import caption, id_tag, post_url
 from bozor.db import upsert_insert
 from bozor.i18n import Translator
 from bozor.outbox.worker import Outgoing, Renderer
@@ -45,11 +47,11 @@ async def admin_photos(
     photos = await service.photos(session=session, ad_id=ad.id)
     if not photos:
         return None
-    return Outgoing(f"#ad{ad.id}", photos=tuple(p.file_id for p in photos))
+    return Outgoing(id_tag(ad.language, ad.id), photos=tuple(p.file_id for p in photos))
 
 
 async def admin_review(
-    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]], *, kinds: Categories
 ) -> Outgoing | None:
     params = batch[-1]
     ad = await _ad(session, params)
@@ -58,9 +60,8 @@ async def admin_review(
     version = int(params["version"])
     t = await _reader(session, chat_id)
     owner = await session.get(User, ad.user_id)
-    channel_t = Translator(ad.language)
     if ad.state != AdState.REVIEW or ad.version != version:
-        return Outgoing(decided_text(t, channel_t, ad, owner, version))
+        return Outgoing(decided_text(t, ad, owner, version, kinds))
 
     async def remember(hook_session: AsyncSession, sent: list[Message]) -> None:
         table = AdminCopy.__table__
@@ -81,14 +82,14 @@ async def admin_review(
             )
 
     return Outgoing(
-        review_text(t, channel_t, ad, owner),
+        review_text(t, ad, owner, kinds),
         review_keyboard(t, ad.id, version),
         on_sent=remember,
     )
 
 
 async def admin_decided(
-    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]], *, kinds: Categories
 ) -> Outgoing | None:
     params = batch[-1]
     ad = await _ad(session, params)
@@ -96,12 +97,12 @@ async def admin_decided(
         return None
     t = await _reader(session, chat_id)
     owner = await session.get(User, ad.user_id)
-    text = decided_text(t, Translator(ad.language), ad, owner, int(params["version"]))
+    text = decided_text(t, ad, owner, int(params["version"]), kinds)
     return Outgoing(text, edit_message_id=int(params["message_id"]))
 
 
 async def channel_post(
-    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]], *, kinds: Categories
 ) -> Outgoing | None:
     params = batch[-1]
     ad = await _ad(session, params)
@@ -127,11 +128,11 @@ async def channel_post(
             url=post_url(chat_id, first.chat.username, first.message_id),
         )
 
-    return Outgoing(caption(Translator(ad.language), ad), photos=photos, on_sent=record)
+    return Outgoing(caption(Translator(ad.language), ad, kinds), photos=photos, on_sent=record)
 
 
 async def stamp(
-    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]]
+    session: AsyncSession, chat_id: int, batch: list[dict[str, Any]], *, kinds: Categories
 ) -> Outgoing | None:
     post = await session.get(ChannelPost, int(batch[-1]["post_id"]))
     if post is None or post.stamp is None:
@@ -139,7 +140,7 @@ async def stamp(
     ad = await session.get(Ad, post.ad_id)
     if ad is None:
         return None
-    text = caption(Translator(ad.language), ad, stamp=post.stamp)
+    text = caption(Translator(ad.language), ad, kinds, stamp=post.stamp)
     return Outgoing(text, edit_message_id=post.message_id, edit_caption=post.has_photos)
 
 
@@ -195,19 +196,18 @@ async def expired(
     return Outgoing(t("ads.expired_notice", id=ad.id, title=ad.title))
 
 
-def outbox_renderers(settings: Settings) -> dict[str, Renderer]:
-    """Every outbox kind of the classifieds, with its renderer."""
-    return {**_RENDERERS, **search_renderers.renderers(settings)}
-
-
-_RENDERERS: dict[str, Renderer] = {
-    notify.ADMIN_PHOTOS: admin_photos,
-    notify.ADMIN_REVIEW: admin_review,
-    notify.ADMIN_DECIDED: admin_decided,
-    notify.CHANNEL_POST: channel_post,
-    notify.STAMP: stamp,
-    notify.PUBLISHED: published,
-    notify.REJECTED: rejected,
-    notify.SOLD_CHECK: sold_check,
-    notify.EXPIRED: expired,
-}
+def create_renderers(settings: Settings) -> dict[str, Renderer]:
+    """The feature's renderers; those that name a category know the configured names."""
+    kinds = categories.of(settings)
+    return {
+        notify.ADMIN_PHOTOS: admin_photos,
+        notify.ADMIN_REVIEW: partial(admin_review, kinds=kinds),
+        notify.ADMIN_DECIDED: partial(admin_decided, kinds=kinds),
+        notify.CHANNEL_POST: partial(channel_post, kinds=kinds),
+        notify.STAMP: partial(stamp, kinds=kinds),
+        notify.PUBLISHED: published,
+        notify.REJECTED: rejected,
+        notify.SOLD_CHECK: sold_check,
+        notify.EXPIRED: expired,
+        **search_renderers.create_renderers(settings, kinds),
+    }

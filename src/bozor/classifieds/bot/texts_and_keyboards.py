@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bozor.classifieds.categories import Categories
 from bozor.classifieds.models import Ad, AdState
 from bozor.classifieds.service import REJECT_REASONS
 from bozor.classifieds.texts import caption
@@ -48,9 +49,11 @@ def findings_text(t: Translator, findings: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def review_text(t: Translator, channel_t: Translator, ad: Ad, owner: User | None) -> str:
+def review_text(t: Translator, ad: Ad, owner: User | None, kinds: Categories) -> str:
+    """An ad for an admin to review: in `t`'s language, the ad as the channel will show it."""
     header = t("ads.review_header", id=ad.id, version=ad.version, owner=who(owner))
-    return f"{header}\n\n{caption(channel_t, ad)}\n\n{findings_text(t, ad.findings)}"
+    shown = caption(Translator(ad.language), ad, kinds)
+    return f"{header}\n\n{shown}\n\n{findings_text(t, ad.findings)}"
 
 
 def decision_line(t: Translator, ad: Ad, version: int) -> str:
@@ -76,11 +79,10 @@ def refusal(t: Translator, ad: Ad, version: int) -> str:
     return t("ads.already_decided", by=ad.decided_by or "—", id=ad.id)
 
 
-def decided_text(
-    t: Translator, channel_t: Translator, ad: Ad, owner: User | None, version: int
-) -> str:
+def decided_text(t: Translator, ad: Ad, owner: User | None, version: int, kinds: Categories) -> str:
     header = t("ads.review_header", id=ad.id, version=version, owner=who(owner))
-    return f"{header}\n\n{caption(channel_t, ad)}\n\n{decision_line(t, ad, version)}"
+    shown = caption(Translator(ad.language), ad, kinds)
+    return f"{header}\n\n{shown}\n\n{decision_line(t, ad, version)}"
 
 
 def review_keyboard(t: Translator, ad_id: int, version: int) -> InlineKeyboardMarkup:

@@ -28,7 +28,7 @@ from bozor.lotteries.exceptions import (
     BadImportError,
 )
 from bozor.lotteries.models import LotteryState, WinStatus
-from bozor.lotteries.texts import results_text, status_line, when
+from bozor.lotteries.texts import audit_detail, results_text, status_line, when
 from bozor.settings import Settings
 from bozor.telegram import split_text
 from bozor.telegram_limits import fit_button, fit_text
@@ -367,15 +367,14 @@ async def show_audit(
         return message.answer(t("lottery.audit_empty"))
     lines = [t("lottery.audit_title")]
     for entry in reversed(entries):
-        detail = ", ".join(
-            f"{k}={'—' if v is None else v}" for k, v in entry.detail.items() if k != "seed"
-        )
+        detail = audit_detail(t, entry.detail)
         key = f"lottery_audit.action.{entry.action}"
         action = t(key) if t(key) != key else entry.action
         win = f" {t('lottery_audit.win', id=entry.win_id)}" if entry.win_id else ""
         actor = f" {t('lottery_audit.by', actor=entry.actor)}" if entry.actor else ""
         lines.append(
-            f"{when(entry.created_at)} #{entry.lottery_id or '—'} {action}{win}{actor}"
+            f"{when(entry.created_at)}{f' #{entry.lottery_id}' if entry.lottery_id else ''}"
+            f" {action}{win}{actor}"
             f"{f' ({detail})' if detail else ''}"
         )
     return message.answer("\n".join(lines)[:4000])
