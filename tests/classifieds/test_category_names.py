@@ -19,6 +19,8 @@ from bozor.classifieds import categories
 from bozor.classifieds import service as ads_service
 from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import ad_number
+from bozor.featurekit import read_settings
+from bozor.features import enabled
 from bozor.i18n import LANGUAGES
 from bozor.settings import SettingsError, load_settings
 from bozor.testing import Harness, free_port
@@ -114,10 +116,10 @@ def test_wrong_names_are_refused_with_a_reason(spec: str, reason: str) -> None:
 
 
 def test_the_settings_refuse_what_is_no_category() -> None:
-    with pytest.raises(SettingsError):
-        load_settings(classifieds_categories="Pets:0:0")
-    with pytest.raises(SettingsError):
-        load_settings(classifieds_categories="pets:0:0,,other")
+    for spec in ("Pets:0:0", "pets:0:0,,other"):
+        settings = load_settings(classifieds_categories=spec)
+        with pytest.raises(SettingsError, match="CLASSIFIEDS_CATEGORIES"):
+            read_settings(settings, enabled(settings))
 
 
 def test_admins_may_type_an_ads_hashtag_in_any_language() -> None:

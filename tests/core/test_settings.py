@@ -198,7 +198,7 @@ def test_given_values_win_and_copies_share_them(monkeypatch: pytest.MonkeyPatch)
         ("REFERRAL_REQUIRED_CHANNEL", "news", "REFERRAL_REQUIRED_CHANNEL: a public channel's"),
         ("LOTTERY_CHANNEL", "draws", "LOTTERY_CHANNEL: the channel's -100... id"),
         ("LOTTERY_PUBLISH_NAMES", "all", "LOTTERY_PUBLISH_NAMES: Input should be 'masked'"),
-        ("CLASSIFIEDS_CATEGORIES", "cars", "CLASSIFIEDS_CATEGORIES: slug:min:max"),
+        ("CLASSIFIEDS_CATEGORIES", "Cars", "CLASSIFIEDS_CATEGORIES: slug[:min:max][:names]"),
         ("CLASSIFIEDS_DAILY_LIMIT", "x", "CLASSIFIEDS_DAILY_LIMIT: Input should be a valid int"),
     ],
 )
