@@ -94,12 +94,9 @@ class OwnConfirmation:
 async def confirm_own(*, session: AsyncSession, win_id: int, user: User) -> OwnConfirmation:
     """`confirm_by_owner`, and the lottery's title and the account's number to show."""
     win = await confirm_by_owner(session=session, win_id=win_id, user=user)
+    number = select(Account.number).where(Account.id == win.account_id).scalar_subquery()
     title, number = (
-        await session.execute(
-            select(Lottery.title, Account.number).where(
-                Lottery.id == win.lottery_id, Account.id == win.account_id
-            )
-        )
+        await session.execute(select(Lottery.title, number).where(Lottery.id == win.lottery_id))
     ).one()
     return OwnConfirmation(win, title, number)
 
