@@ -9,6 +9,7 @@ from tests.shop.helpers import make_product, orders_of
 
 from bozor.shop import codes
 from bozor.shop.models import OrderStatus
+from bozor.shop.service import catalogue
 from bozor.testing import Harness, eventually
 
 from .conftest import as_user
@@ -81,3 +82,43 @@ async def test_more_than_the_stock_is_refused_and_nothing_is_held(
     assert await orders_of(bozor.db) == []
     async with bozor.db() as session:  # the codes stayed available: no order holds them
         assert await codes.stock(session=session, product_id=product) == 2
+
+
+async def test_the_catalogue_and_the_cart_read_in_the_buyers_language(
+    bozor: Harness, app: httpx.AsyncClient
+) -> None:
+    async with bozor.db() as session:
+        category = await catalogue.create_category(
+            session=session,
+            name={"en": "Games", "ru": "Игры", "uz": "Oʻyinlar"},
+            description={"en": "Keys for games.", "ru": "Ключи для игр."},
+        )
+        product = await catalogue.create_product(
+            session=session,
+            category_id=category.id,
+            title={"en": "Gift card", "ru": "Подарочная карта"},
+            price_stars=30,
+        )
+        await codes.import_codes(
+            session=session,
+            settings=bozor.settings,
+            product_id=product.id,
+            lines=[codes.CodeLine(1, "CODE-0001")],
+            actor="test",
+        )
+        await session.commit()
+    buyer = as_user(await bozor.user("Buyer", language_code="ru"), language_code="ru")
+    shop = (await app.get("/api/shop", headers=buyer)).text
+    assert "Игры" in shop and "Ключи для игр." in shop and "Подарочная карта" in shop
+    assert "Games" not in shop and "Keys for games" not in shop and "Gift card" not in shop
+    page = (await app.get(f"/api/shop/products/{product.id}", headers=buyer)).text
+    assert "Подарочная карта" in page and "Gift card" not in page
+    ordered = await app.post(
+        f"/api/shop/products/{product.id}/order", data={"quantity": "1"}, headers=buyer
+    )
+    cart = (await app.get(f"/api{ordered.json()['go']}", headers=buyer)).text
+    assert "Игры Подарочная карта" in cart
+    # a language without its own texts reads the default language's
+    uz = as_user(await bozor.user("Xaridor", language_code="uz"), language_code="uz")
+    shown = (await app.get("/api/shop", headers=uz)).text
+    assert "Oʻyinlar" in shown and "Gift card" in shown and "Keys for games." in shown

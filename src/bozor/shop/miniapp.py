@@ -12,15 +12,41 @@ from aiogram.types import LabeledPrice
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from bozor.miniapp.web import SessionDep, ViewerDep, answer, form, render, runtime_of, view_router
+from bozor.miniapp.web import (
+    SessionDep,
+    Viewer,
+    ViewerDep,
+    answer,
+    form,
+    render,
+    runtime_of,
+    view_router,
+)
 from bozor.settings import Settings
-from bozor.shop import codes
+from bozor.shop import codes, translations
 from bozor.shop.exceptions import BadQuantityError, SoldOutError, not_pending
 from bozor.shop.models import STARS, OrderStatus
 from bozor.shop.service import catalogue, orders, payments
+from bozor.shop.service.orders import OrderLine
 from bozor.shop.settings import ShopSettings
 
 PURCHASES_SHOWN = 30
+
+
+def _texts(viewer: Viewer) -> dict[str, Any]:
+    """The catalogue's texts in the viewer's language (the default language's where the
+    admin gave none), for the templates."""
+    language = viewer.language
+    return {
+        "category_name": lambda c: translations.category_name(c, language),
+        "category_description": lambda c: translations.category_description(c, language),
+        "product_title": lambda p: translations.product_title(p, language),
+        "line_name": lambda line: _line_name(line, language),
+    }
+
+
+def _line_name(line: OrderLine, language: str) -> str:
+    return " ".join(translations.line_names(line, language))
 
 
 def create_miniapp_router(settings: Settings) -> APIRouter:
@@ -43,6 +69,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         return render(
             viewer,
             "shop/catalogue.html",
+            **_texts(viewer),
             path=f"/shop?category={chosen.id}" if chosen else "/shop",
             back="/",
             categories=shown,
@@ -62,6 +89,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         return render(
             viewer,
             "shop/product.html",
+            **_texts(viewer),
             path=f"/shop/products/{product_id}",
             back=f"/shop?category={item.category_id}",
             product=item,
@@ -99,6 +127,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         return render(
             viewer,
             "shop/cart.html",
+            **_texts(viewer),
             path=f"/shop/orders/{order_id}",
             back=f"/shop/products/{held.product_id}",
             line=line,
@@ -125,7 +154,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
             raise not_pending(held.status)
         line = await orders.line(session=session, order_id=held.id)
         await session.commit()
-        title = f"{line.category_name} {line.product_title}"[:32]
+        title = _line_name(line, viewer.language)[:32]
         link = await runtime_of(request).bot.create_invoice_link(
             title=title,
             description=viewer.t("shop.invoice_description", quantity=held.quantity, id=held.id)[
@@ -155,6 +184,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         return render(
             viewer,
             "shop/purchases.html",
+            **_texts(viewer),
             path="/shop/purchases",
             back="/shop",
             lines=lines,
@@ -169,6 +199,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         return render(
             viewer,
             "shop/purchase.html",
+            **_texts(viewer),
             path=f"/shop/purchases/{order_id}",
             back="/shop/purchases",
             line=line,
@@ -187,6 +218,7 @@ def create_miniapp_router(settings: Settings) -> APIRouter:
         return render(
             viewer,
             "shop/purchase.html",
+            **_texts(viewer),
             path=f"/shop/purchases/{order_id}",
             back="/shop/purchases",
             line=line,
