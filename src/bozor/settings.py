@@ -142,7 +142,22 @@ def _error_lines(exc: ValidationError, variable: Callable[[str], str]) -> str:
     return "\n".join(lines)
 
 
-class FeatureSettings(BaseSettings):
+class _FromConfigFileToo(BaseSettings):
+    """Arguments, then the environment, `.env` and the BOZOR_CONFIG file (ConfigFileSource)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
+
+
+class FeatureSettings(_FromConfigFileToo):
     """A feature's own settings, declared in its package and named by its manifest
     (`Feature.settings`). Fields are named without the feature's prefix and read from the
     variables named with it (`env_prefix` in `model_config`, e.g. "SHOP_" reads
@@ -159,17 +174,6 @@ class FeatureSettings(BaseSettings):
     )
     # Fields naming a channel (Feature.channels): the ids Telegram gave for @usernames.
     _channel_ids: dict[str, int] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
 
     @classmethod
     def of(cls, settings: Settings) -> Self:
@@ -226,7 +230,7 @@ class FeatureSettings(BaseSettings):
 F = TypeVar("F", bound=FeatureSettings)
 
 
-class Settings(BaseSettings):
+class Settings(_FromConfigFileToo):
     """Every setting Bozor reads. See the configuration reference in the README."""
 
     model_config = SettingsConfigDict(
@@ -369,17 +373,6 @@ class Settings(BaseSettings):
         super().__init__(**own, **options)
         self._given = {k: v for k, v in values.items() if k not in own and k not in options}
         self._options = options
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, ConfigFileSource(settings_cls))
 
     def feature(self, kind: type[F]) -> F:
         """A feature's settings (`kind.of(self)` says the same): read from the environment,
