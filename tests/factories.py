@@ -176,6 +176,25 @@ async def submitted_ad(bozor: Harness, owner: int, draft: AdDraft) -> int:
         return ad.id
 
 
+async def approve_ad(session: AsyncSession, bozor: Harness, ad_id: int) -> None:
+    """An admin approves the ad through the service (in `session`, not committed)."""
+    await ads_service.decide(
+        session=session,
+        ad_id=ad_id,
+        approve=True,
+        admin_name="Admin",
+        admin_chat_id=None,
+        channel=ClassifiedsSettings.of(bozor.settings).channel_id,
+    )
+
+
+async def approved(bozor: Harness, ad_id: int) -> None:
+    """An admin approves the ad through the service, committed."""
+    async with bozor.db() as session:
+        await approve_ad(session, bozor, ad_id)
+        await session.commit()
+
+
 async def published(
     bozor: Harness, owner: int, titles: list[str], *, approve: bool = True
 ) -> list[int]:
@@ -189,14 +208,7 @@ async def published(
                 session=session, settings=bozor.settings, user=user, draft=ad_draft(title)
             )
             if approve:
-                await ads_service.decide(
-                    session=session,
-                    ad_id=ad.id,
-                    approve=True,
-                    admin_name="Admin",
-                    admin_chat_id=None,
-                    channel=ClassifiedsSettings.of(bozor.settings).channel_id,
-                )
+                await approve_ad(session, bozor, ad.id)
             ids.append(ad.id)
         await session.commit()
     return ids

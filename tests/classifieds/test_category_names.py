@@ -12,12 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from tests.classifieds.helpers import press
-from tests.factories import ad_draft, submitted_ad
+from tests.factories import ad_draft, approved, submitted_ad
 from tests.miniapp.conftest import as_user
 
 from bozor.classifieds import categories
-from bozor.classifieds import service as ads_service
-from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.classifieds.texts import ad_number
 from bozor.featurekit import read_settings
 from bozor.features import enabled
@@ -185,16 +183,7 @@ async def test_the_picker_and_the_channel_show_the_operators_names(
     owner = await bozor.user("Owner", language_code="uz")
     await bozor.start(owner)
     ad_id = await submitted_ad(bozor, owner, ad_draft("Garden chairs", category="home_garden"))
-    async with bozor.db() as session:
-        await ads_service.decide(
-            session=session,
-            ad_id=ad_id,
-            approve=True,
-            admin_name="Admin",
-            admin_chat_id=None,
-            channel=ClassifiedsSettings.of(bozor.settings).channel_id,
-        )
-        await session.commit()
+    await approved(bozor, ad_id)
     post = await bozor.driver.wait_for_message(channel, contains="Garden chairs", timeout=15)
     text = str(post.get("text") or post.get("caption"))
     assert text.splitlines()[0] == "#Дом_и_сад Дом и сад", text

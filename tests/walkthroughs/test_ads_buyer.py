@@ -9,14 +9,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.factories import ad_draft, stored_user, submitted_ad
+from tests.factories import ad_draft, approved, stored_user, submitted_ad
 from tests.walkthroughs.checks import ANSWER_TIMEOUT, CHANNEL_POST, Visit, verdict
 
 from bozor.classifieds import jobs, saved_searches
-from bozor.classifieds import service as ads_service
 from bozor.classifieds.models import Ad
 from bozor.classifieds.search import AdFilters
-from bozor.classifieds.settings import ClassifiedsSettings
 from bozor.i18n import LANGUAGES
 from bozor.testing import Harness
 
@@ -52,16 +50,7 @@ async def ads_walk(bozor: Harness, language: str) -> tuple[Visit, Visit]:
         seller.user,
         ad_draft(f"Old phone{language}", category="electronics", description="A phone in a box."),
     )
-    async with bozor.db() as session:
-        await ads_service.decide(
-            session=session,
-            ad_id=ad_id,
-            approve=True,
-            admin_name="Admin",
-            admin_chat_id=None,
-            channel=ClassifiedsSettings.of(bozor.settings).channel_id,
-        )
-        await session.commit()
+    await approved(bozor, ad_id)
     # The alert, the ad's card, "Contact the seller", a message to the seller.
     await buyer.press_data("ad:v:")
     await buyer.press_data("cm:n:")
