@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bozor.db import Prebuilt, serialize, utcnow
+from bozor.db import InsertReturning, serialize, utcnow
 from bozor.errors import ConflictError, NotFoundError
 from bozor.events import service as events
 from bozor.referrals import rewards
@@ -79,10 +79,9 @@ class _CodeOwners:
 
 
 _owners = _CodeOwners()
-_INSERT_REFERRAL = Prebuilt(
-    lambda insert: (
-        insert(Referral).on_conflict_do_nothing(index_elements=["referred_id"]).returning(Referral)
-    )
+_INSERT_REFERRAL = InsertReturning(
+    Referral,
+    lambda insert, table: insert(table).on_conflict_do_nothing(index_elements=["referred_id"]),
 )
 _OWNER_COLUMNS = (User.id, User.telegram_id, User.first_name, User.last_name, User.external_id)
 _BY_CODE = select(*_OWNER_COLUMNS).where(User.referral_code == bindparam("code"))
@@ -221,8 +220,8 @@ async def register_referral(
         status = ReferralStatus.PENDING
     else:
         status = ReferralStatus.CONFIRMED
-    referral = await session.scalar(
-        _INSERT_REFERRAL(session),
+    referral = await _INSERT_REFERRAL(
+        session,
         {
             "referrer_id": referrer.id,
             "referred_id": referred.id,

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bozor.db import Prebuilt, utcnow
+from bozor.db import InsertReturning, utcnow
 from bozor.errors import InvalidInputError
 from bozor.i18n import LANGUAGES, pick_language
 from bozor.users.codes import new_referral_code
@@ -33,7 +33,7 @@ class TelegramProfile:
 # Built once: constructing a statement costs more than running it on the hot path.
 _BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
 _BY_EXTERNAL_ID = select(User).where(User.external_id == bindparam("external_id"))
-_INSERT_NEW = Prebuilt(lambda insert: insert(User).on_conflict_do_nothing().returning(User))
+_INSERT_NEW = InsertReturning(User, lambda insert, table: insert(table).on_conflict_do_nothing())
 
 
 async def get_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> User | None:
@@ -88,8 +88,8 @@ async def _insert_new(session: AsyncSession, **fields: object) -> User | None:
     """Insert a user with a fresh referral code; None if a unique value was taken already
     (the person exists, or, astronomically rarely, the code)."""
     now = utcnow()
-    created: User | None = await session.scalar(
-        _INSERT_NEW(session),
+    return await _INSERT_NEW(
+        session,
         {
             "referral_code": new_referral_code(),
             "is_blocked": False,
@@ -100,7 +100,6 @@ async def _insert_new(session: AsyncSession, **fields: object) -> User | None:
             **fields,
         },
     )
-    return created
 
 
 def _refresh(user: User, profile: TelegramProfile, *, wrote: bool) -> None:
