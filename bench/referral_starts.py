@@ -128,8 +128,11 @@ async def blast(
     """
 
     async def answered() -> int:
+        # Sent first, notes after: a note sent in between is then subtracted without being
+        # counted (an answer too few, read again), never counted as an answer.
+        sent = int((await driver.stats())["messages_sent"])
         notes = len(await driver.bot_messages(referrer)) if referrer is not None else 0
-        return int((await driver.stats())["messages_sent"]) - notes
+        return sent - notes
 
     answered_before = await answered()
     cpu_before = bot.cpu()
