@@ -6,7 +6,8 @@ thread wake-up, a callback into the event loop and a GIL switch each) for one st
 SQLAlchemy runs. Under a burst these hand-offs cost more CPU than SQLite itself
 (docs/benchmarks.md). `OneTripCursor` creates its sqlite3 cursor, executes, fetches the
 first rows and closes the cursor in one hand-off; only a result larger than `PREFETCH` rows
-is read on in further trips, as before. Everything else is aiosqlite's.
+is read on in further trips, as before. A rollback outside a transaction (the pool's, after
+every commit) takes no trip. Everything else is aiosqlite's.
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ class OneTripConnection(aiosqlite.Connection):
     @contextmanager
     async def cursor(self) -> aiosqlite.Cursor:
         return OneTripCursor(self)  # no trip: its sqlite3 cursor is made with the statement
+
+    async def rollback(self) -> None:
+        # SQLAlchemy's pool rolls back every connection it takes back, after each commit too:
+        # outside a transaction there is nothing to undo, and no trip is needed to know it.
+        connection = self._connection
+        if connection is not None and not connection.in_transaction:
+            return
+        await super().rollback()
 
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -72,3 +73,35 @@ async def test_an_error_surfaces_and_the_connection_goes_on(engine: AsyncEngine)
         await connection.execute(text("INSERT INTO t (x) VALUES (2)"))
         await connection.commit()
         assert (await connection.execute(text("SELECT x FROM t"))).scalars().all() == [2]
+
+
+async def test_a_rollback_undoes_an_open_transaction(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("INSERT INTO t (x) VALUES (1)"))
+        await connection.rollback()
+        await connection.rollback()  # nothing open: nothing to do
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+
+
+async def test_a_committed_connection_goes_back_to_the_pool_without_a_trip(
+    engine: AsyncEngine,
+) -> None:
+    trips: list[str] = []
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(raw, sqlite_driver.OneTripConnection)
+        execute: Any = raw._execute
+
+        async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+            trips.append(getattr(function, "__name__", "?"))
+            return await execute(function, *args, **kwargs)
+
+        raw._execute = counted  # type: ignore[method-assign,assignment]
+        await connection.execute(text("INSERT INTO t (x) VALUES (1)"))
+        await connection.commit()
+    try:
+        assert trips == ["_run", "commit"]  # the statement and the commit; no rollback
+    finally:
+        del raw._execute  # the class's own again
+    async with engine.connect() as connection:  # the same connection, in a sound state
+        assert (await connection.execute(text("SELECT x FROM t"))).scalars().all() == [1]
