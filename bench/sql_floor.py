@@ -26,6 +26,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
@@ -40,32 +41,17 @@ from bozor.db import (
     Prebuilt,
     create_engine,
     create_session_factory,
-    utcnow,
 )
-from bozor.users.codes import new_referral_code
 from bozor.users.models import User
+from bozor.users.service import new_user_values
 from databases import fresh_postgres, fresh_sqlite
 
 PER_TRANSACTION = 50
 USERS = "users"
-COLUMNS = (
-    "telegram_id, first_name, referral_code, is_blocked, is_banned, created_at, updated_at, "
-    "last_seen_at"
-)
 
 
 def _values(telegram_id: int) -> dict[str, Any]:
-    now = utcnow()
-    return {
-        "telegram_id": telegram_id,
-        "first_name": "Bench",
-        "referral_code": new_referral_code(),
-        "is_blocked": False,
-        "is_banned": False,
-        "created_at": now,
-        "updated_at": now,
-        "last_seen_at": now,
-    }
+    return new_user_values(telegram_id=telegram_id, first_name="Bench")
 
 
 Statement = Callable[[AsyncSession, int], Awaitable[Any]]
@@ -85,8 +71,9 @@ async def _per_statement(
 
 async def _raw_postgres(url: str, count: int, first_id: int) -> float:
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    placeholders = ", ".join(f"${n}" for n in range(1, 9))
-    sql = f"INSERT INTO {USERS} ({COLUMNS}) VALUES ({placeholders}) RETURNING *"
+    columns = list(_values(0))
+    placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    sql = f"INSERT INTO {USERS} ({', '.join(columns)}) VALUES ({placeholders}) RETURNING *"
     try:
         started = time.process_time()
         for batch in range(count // PER_TRANSACTION):
@@ -102,7 +89,9 @@ async def _raw_postgres(url: str, count: int, first_id: int) -> float:
 
 def _raw_sqlite(url: str, count: int, first_id: int) -> float:
     connection = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
-    sql = f"INSERT INTO {USERS} ({COLUMNS}) VALUES ({', '.join('?' * 8)}) RETURNING *"
+    columns = list(_values(0))
+    placeholders = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {USERS} ({', '.join(columns)}) VALUES ({placeholders}) RETURNING *"
     try:
         started = time.process_time()
         for batch in range(count // PER_TRANSACTION):
@@ -110,7 +99,7 @@ def _raw_sqlite(url: str, count: int, first_id: int) -> float:
             for n in range(PER_TRANSACTION):
                 values = _values(first_id + batch * PER_TRANSACTION + n)
                 for key in ("created_at", "updated_at", "last_seen_at"):
-                    values[key] = values[key].strftime("%Y-%m-%d %H:%M:%S.%f")
+                    values[key] = cast(datetime, values[key]).strftime("%Y-%m-%d %H:%M:%S.%f")
                 connection.execute(sql, tuple(values.values())).fetchall()
             connection.execute("COMMIT")
         return (time.process_time() - started) * 1000 / count

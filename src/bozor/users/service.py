@@ -84,22 +84,25 @@ async def upsert_from_telegram(
     raise RuntimeError("could not store the user")  # pragma: no cover
 
 
+def new_user_values(**fields: object) -> dict[str, object]:
+    """The row of a new user: a fresh referral code, not blocked or banned, the times now, and
+    `fields` (telegram_id, first_name, …)."""
+    now = utcnow()
+    return {
+        "referral_code": new_referral_code(),
+        "is_blocked": False,
+        "is_banned": False,
+        "created_at": now,
+        "updated_at": now,
+        "last_seen_at": now,
+        **fields,
+    }
+
+
 async def _insert_new(session: AsyncSession, **fields: object) -> User | None:
     """Insert a user with a fresh referral code; None if a unique value was taken already
     (the person exists, or, astronomically rarely, the code)."""
-    now = utcnow()
-    return await _INSERT_NEW(
-        session,
-        {
-            "referral_code": new_referral_code(),
-            "is_blocked": False,
-            "is_banned": False,
-            "created_at": now,
-            "updated_at": now,
-            "last_seen_at": now,
-            **fields,
-        },
-    )
+    return await _INSERT_NEW(session, new_user_values(**fields))
 
 
 def _refresh(user: User, profile: TelegramProfile, *, wrote: bool) -> None:
