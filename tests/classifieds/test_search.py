@@ -365,6 +365,20 @@ async def _feed_in_step(db: async_sessionmaker[AsyncSession]) -> None:
         )
 
 
+async def test_an_ad_published_in_a_seconds_last_half_millisecond_keeps_its_second(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """SQLite's strftime('%s') rounds a time's fraction to the millisecond: 19.9996 s read as
+    20 s. The feed key takes the whole seconds and the milliseconds apart, so it must not."""
+    ids = await _ads(db)
+    last_half = START.replace(microsecond=999_600)
+    async with db() as session:
+        await session.execute(update(Ad).where(Ad.id == ids[0]).values(published_at=last_half))
+        await session.commit()
+    await _feed_in_step(db)
+    assert (await _walk(db, AdFilters(text="iPhone"), 1))[-1] == ids[0]  # still the oldest
+
+
 @pytest.mark.parametrize("scan_max", [search.SCAN_MAX, 2])
 async def test_text_pages_follow_publication_order_on_every_path(
     db: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, scan_max: int

@@ -229,3 +229,55 @@ async def test_the_ads_text_index_is_rebuilt_in_publication_order_and_back(
             assert tables.scalar() == 0
     finally:
         await engine.dispose()
+
+
+async def test_ads_keyed_a_second_late_get_their_right_key(tmp_path: Path) -> None:
+    """b8e2f4a61c37 on SQLite: an ad published in a second's last half millisecond, keyed by
+    f5b2d8e1c6a9's first triggers a second late, gets its right key, and the text index
+    follows; later ads are keyed right by the triggers it recreates."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/ads.sqlite3")
+    late = "2026-12-01 10:00:19.999600"
+    right = (
+        (datetime(2026, 12, 1, 10, 0, 19, 999000, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC))
+        // timedelta(milliseconds=1)
+        * 2**20
+    )
+
+    async def keys(connection: AsyncConnection) -> list[tuple[int, int]]:
+        found = await connection.exec_driver_sql(
+            "SELECT f.ad_id, f.key FROM classified_ads_fts JOIN classified_ads_fts_feed f "
+            "ON f.key = classified_ads_fts.rowid WHERE classified_ads_fts MATCH 'lamp' "
+            "ORDER BY f.ad_id"
+        )
+        return [tuple(row) for row in found.all()]
+
+    try:
+        await migrate.upgrade(engine, "f5b2d8e1c6a9")
+        async with engine.begin() as connection:
+            # The trigger as f5b2d8e1c6a9 first made it: the seconds read with the fraction.
+            made = await connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'classified_ads_fts_insert'"
+            )
+            first = str(made.scalar()).replace(
+                "substr(new.published_at, 1, 19)", "new.published_at"
+            )
+            await connection.exec_driver_sql("DROP TRIGGER classified_ads_fts_insert")
+            await connection.exec_driver_sql(first)
+            await insert_row(connection, "users", id=1, telegram_id=10)
+            await insert_row(
+                connection, "classified_ads", id=1, user_id=1, state="published",
+                title="Lamp", description="Pick up.", category="home", region="Fergana",
+                published_at=late, findings="[]",
+            )  # fmt: skip
+            assert await keys(connection) == [(1, right + 1000 * 2**20)]  # a second late
+        await migrate.upgrade(engine)
+        async with engine.begin() as connection:
+            assert await keys(connection) == [(1, right)]
+            await insert_row(
+                connection, "classified_ads", id=2, user_id=1, state="published",
+                title="Lamp too", description="Pick up.", category="home", region="Fergana",
+                published_at=late, findings="[]",
+            )  # fmt: skip
+            assert await keys(connection) == [(1, right), (2, right + 1)]  # same millisecond
+    finally:
+        await engine.dispose()

@@ -55,8 +55,13 @@ def _plain(value: str) -> str:
 
 
 # Whole milliseconds of a stored time ('YYYY-MM-DD HH:MM:SS.ffffff', UTC): exact, unlike
-# julianday() (a double, ~50 µs steps at today's dates). NULL for an unreadable time.
-_MS = "CAST(strftime('%s', {at}) AS INTEGER) * 1000 + CAST(substr({at} || '000', 21, 3) AS INTEGER)"
+# julianday() (a double, ~50 µs steps at today's dates). NULL for an unreadable time. The
+# seconds are read without the fraction: strftime('%s') rounds it to the millisecond, so
+# 19.9996 would count as 20 s (fixed here and by b8e2f4a61c37 in databases made before).
+_MS = (
+    "CAST(strftime('%s', substr({at}, 1, 19)) AS INTEGER) * 1000 "
+    "+ CAST(substr({at} || '000', 21, 3) AS INTEGER)"
+)
 
 _UNINDEX_OLD = (
     "INSERT INTO classified_ads_fts(classified_ads_fts, rowid, title, description) "
