@@ -464,14 +464,7 @@ async def test_the_text_index_follows_each_ads_life(bozor: Harness) -> None:
     await _feed_in_step(bozor.db)
     async with bozor.db() as session:
         for ad_id in (lamps[0], review):
-            await service.decide(
-                session=session,
-                ad_id=ad_id,
-                approve=True,
-                admin_name="Admin",
-                admin_chat_id=None,
-                channel=None,
-            )
+            await factories.approve_ad(session, bozor, ad_id)
         # a repost changes when it was last posted, not when it was published
         await session.execute(
             update(Ad)

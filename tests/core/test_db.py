@@ -5,24 +5,15 @@ from __future__ import annotations
 from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bozor.db import InsertReturning, utcnow
+from bozor.db import InsertReturning
 from bozor.users.models import User
+from bozor.users.service import new_user_values
 
 _INSERT_USER = InsertReturning(User, lambda insert, table: insert(table).on_conflict_do_nothing())
 
 
 def _values(telegram_id: int, code: str) -> dict[str, object]:
-    now = utcnow()
-    return {
-        "telegram_id": telegram_id,
-        "first_name": "Ann",
-        "referral_code": code,
-        "is_blocked": False,
-        "is_banned": False,
-        "created_at": now,
-        "updated_at": now,
-        "last_seen_at": now,
-    }
+    return new_user_values(telegram_id=telegram_id, first_name="Ann", referral_code=code)
 
 
 async def test_the_row_is_a_persistent_object_whose_changes_are_saved(
